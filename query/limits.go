@@ -1,0 +1,149 @@
+package query
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits from the design document. The gateway's HTTP item API enforces the
+// same ones through ValidateName, ValidateKey and ValidateItem.
+const (
+	// MaxNameLen bounds table and tenant names. Names appear in NATS subjects,
+	// which is also why only [A-Za-z0-9_-] is allowed.
+	MaxNameLen = 255
+	// MaxKeyLen bounds a partition key or sort key, in bytes.
+	MaxKeyLen = 2048
+	// MaxItemSize bounds an item's JSON in bytes, measured after compaction
+	// (insignificant whitespace does not count against the user).
+	MaxItemSize = 400 << 10
+	// MaxStatementSize bounds the text handed to Parse; it is checked before
+	// lexing so a huge input costs nothing.
+	MaxStatementSize = 1 << 20
+	// MaxTokens bounds the tokens in one statement (a JSON VALUE is one
+	// token). participle spends microseconds per token, so without it a
+	// 1 MiB list of columns would cost seconds of gateway CPU; real
+	// statements use tens of tokens.
+	MaxTokens = 4096
+)
+
+// Replication limits. DefaultN matches the design's N=3; r and w default to a
+// majority of n, which gives the design's 2/2 for n=3 and keeps R+W>N for
+// every n.
+const (
+	// MaxN bounds the replication factor n, and so any r or w.
+	MaxN = 7
+	// DefaultN is n when CREATE TABLE does not give one.
+	DefaultN = 3
+	// MaxTTL follows Cassandra's 20-year cap: long enough for any real
+	// expiry, and far from overflowing an int64 of nanoseconds.
+	MaxTTL = 20 * 365 * 24 * time.Hour
+)
+
+// DefaultQuorum returns the r and w a table with replication factor n gets
+// when CREATE TABLE does not name them.
+func DefaultQuorum(n int) int { return n/2 + 1 }
+
+// ValidateName checks a table or tenant name against the design's limits.
+// kind names the thing in the message ("table name"). The returned error is
+// an *Error without a position.
+func ValidateName(kind, s string) error {
+	if err := checkName(kind, s); err != nil {
+		return err
+	}
+	return nil
+}
+
+func checkName(kind, s string) *Error {
+	if s == "" {
+		return &Error{Msg: fmt.Sprintf("%s must not be empty", kind)}
+	}
+	if len(s) > MaxNameLen {
+		return &Error{Msg: fmt.Sprintf("%s is %d characters long; the limit is %d", kind, len(s), MaxNameLen)}
+	}
+	if !isLetter(s[0]) {
+		return &Error{Msg: fmt.Sprintf("%s %s must start with a letter", kind, quoteString(s))}
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isWordByte(c) && c != '-' {
+			return &Error{Msg: fmt.Sprintf("%s %s contains %s; only letters, digits, '_' and '-' are allowed",
+				kind, quoteString(s), describeByte(s, i))}
+		}
+	}
+	return nil
+}
+
+// ValidateKey checks a partition key or sort key value: 1 to MaxKeyLen bytes.
+// kind names the thing in the message ("partition key"). The returned error
+// is an *Error without a position.
+func ValidateKey(kind, k string) error {
+	if err := checkKey(kind, k); err != nil {
+		return err
+	}
+	return nil
+}
+
+func checkKey(kind, k string) *Error {
+	if k == "" {
+		return &Error{Msg: fmt.Sprintf("%s must not be empty", kind)}
+	}
+	if len(k) > MaxKeyLen {
+		return &Error{Msg: fmt.Sprintf("%s is %d bytes long; the limit is %d bytes", kind, len(k), MaxKeyLen)}
+	}
+	return nil
+}
+
+// ValidateItem checks that item is one JSON object of at most MaxItemSize
+// bytes once compacted, and returns it compacted. Errors are *Error values
+// whose position is inside item.
+func ValidateItem(item []byte) (json.RawMessage, error) {
+	out, err := checkItem(string(item), startPos, "invalid JSON item")
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkItem validates raw, which starts at base in the caller's text, so
+// that a JSON syntax error points at the offending character. what starts
+// syntax error messages.
+func checkItem(raw string, base Position, what string) (json.RawMessage, *Error) {
+	// Unmarshal, unlike Compact, reports the offset of a syntax error.
+	var probe json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &probe); err != nil {
+		if se, ok := err.(*json.SyntaxError); ok {
+			// Offset counts the bytes read, including the bad one.
+			off := min(max(int(se.Offset)-1, 0), len(raw))
+			return nil, &Error{Pos: base.advance(raw[:off]), Msg: what + ": " + se.Error()}
+		}
+		return nil, &Error{Pos: base, Msg: what + ": " + err.Error()}
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, probe); err != nil {
+		return nil, &Error{Pos: base, Msg: what + ": " + err.Error()}
+	}
+	b := buf.Bytes()
+	if len(b) == 0 || b[0] != '{' {
+		return nil, &Error{Pos: base, Msg: "an item must be a JSON object"}
+	}
+	if len(b) > MaxItemSize {
+		return nil, &Error{Pos: base, Msg: fmt.Sprintf("item is %d bytes of JSON; the limit is %d bytes (400 KiB)", len(b), MaxItemSize)}
+	}
+	return json.RawMessage(b), nil
+}
+
+func isLetter(c byte) bool   { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isDigit(c byte) bool    { return c >= '0' && c <= '9' }
+func isWordByte(c byte) bool { return isLetter(c) || isDigit(c) || c == '_' }
+
+// describeByte names the character at s[i] for a message, without printing
+// control characters raw.
+func describeByte(s string, i int) string {
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+		return fmt.Sprintf("%U", r)
+	}
+	return fmt.Sprintf("%q", r)
+}

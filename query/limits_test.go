@@ -1,0 +1,127 @@
+package query
+
+import (
+	"errors"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestValidateName(t *testing.T) {
+	ok := []string{"a", "users", "my-table", "a_b-c9", "Z" + strings.Repeat("x", MaxNameLen-1)}
+	for _, s := range ok {
+		if err := ValidateName("table name", s); err != nil {
+			t.Errorf("ValidateName(%q): %v", s, err)
+		}
+	}
+	bad := map[string]string{
+		"":                                    "table name must not be empty",
+		"1a":                                  "table name '1a' must start with a letter",
+		"_a":                                  "table name '_a' must start with a letter",
+		"a.b":                                 "table name 'a.b' contains '.'; only letters, digits, '_' and '-' are allowed",
+		"a\x00":                               "table name 'a\x00' contains U+0000; only letters, digits, '_' and '-' are allowed",
+		"é":                                   "table name 'é' must start with a letter",
+		"a" + strings.Repeat("b", MaxNameLen): "table name is 256 characters long; the limit is 255",
+	}
+	for s, want := range bad {
+		err := ValidateName("table name", s)
+		var qe *Error
+		if !errors.As(err, &qe) || err.Error() != want || qe.Pos.Line != 0 {
+			t.Errorf("ValidateName(%q) = %v, want %q", s, err, want)
+		}
+	}
+}
+
+func TestValidateKey(t *testing.T) {
+	if err := ValidateKey("partition key", strings.Repeat("k", MaxKeyLen)); err != nil {
+		t.Error(err)
+	}
+	if err := ValidateKey("partition key", "\x00\xff binary is fine"); err != nil {
+		t.Error(err)
+	}
+	for k, want := range map[string]string{
+		"":                               "sort key must not be empty",
+		strings.Repeat("k", MaxKeyLen+1): "sort key is 2049 bytes long; the limit is 2048 bytes",
+	} {
+		if err := ValidateKey("sort key", k); err == nil || err.Error() != want {
+			t.Errorf("ValidateKey(%d bytes) = %v, want %q", len(k), err, want)
+		}
+	}
+}
+
+func TestValidateItem(t *testing.T) {
+	got, err := ValidateItem([]byte("{ \"a\" : [1, 2] }"))
+	if err != nil || string(got) != `{"a":[1,2]}` {
+		t.Errorf("got %s, %v", got, err)
+	}
+	// Whitespace does not count against the limit; content does.
+	pad := strings.Repeat("x", MaxItemSize-len(`{"a":""}`))
+	if _, err := ValidateItem([]byte("{\n  \"a\": \"" + pad + "\"\n}")); err != nil {
+		t.Errorf("item of exactly MaxItemSize: %v", err)
+	}
+	if _, err := ValidateItem([]byte(`{"a":"` + pad + `x"}`)); err == nil {
+		t.Error("item over MaxItemSize accepted")
+	}
+	for in, want := range map[string]string{
+		`[1]`:            "line 1, column 1: an item must be a JSON object",
+		`"s"`:            "line 1, column 1: an item must be a JSON object",
+		"{\n\"a\": nul}": "line 2, column 9: invalid JSON item: invalid character '}' in literal null (expecting 'l')",
+		`{"a": 1} {}`:    "line 1, column 10: invalid JSON item: invalid character '{' after top-level value",
+		``:               "line 1, column 1: invalid JSON item: unexpected end of JSON input",
+	} {
+		if _, err := ValidateItem([]byte(in)); err == nil || err.Error() != want {
+			t.Errorf("ValidateItem(%q) = %v, want %q", in, err, want)
+		}
+	}
+}
+
+func TestDefaultQuorum(t *testing.T) {
+	for n := 1; n <= MaxN; n++ {
+		q := DefaultQuorum(n)
+		if q < 1 || q > n || 2*q <= n {
+			t.Errorf("DefaultQuorum(%d) = %d: want 1 ≤ q ≤ n and r+w > n", n, q)
+		}
+	}
+	if DefaultQuorum(DefaultN) != 2 {
+		t.Errorf("the design's defaults are N=3, R=W=2")
+	}
+}
+
+// TestKeywordsMatchGrammar keeps the reserved list and the grammar in step:
+// a keyword the grammar does not use needlessly takes a name away, and a
+// grammar word that is not reserved would lex as an identifier and never
+// match.
+func TestKeywordsMatchGrammar(t *testing.T) {
+	var used []string
+	for _, m := range regexp.MustCompile(`"([A-Z]+)"`).FindAllStringSubmatch(parser.String(), -1) {
+		if !slices.Contains(used, m[1]) {
+			used = append(used, m[1])
+		}
+	}
+	slices.Sort(used)
+	if got := Keywords(); !slices.Equal(got, used) {
+		t.Errorf("Keywords() = %q\ngrammar uses %q", got, used)
+	}
+	if !slices.IsSorted(keywords) {
+		t.Error("keywords must stay sorted")
+	}
+	k := Keywords()
+	k[0] = "changed"
+	if Keywords()[0] == "changed" {
+		t.Error("Keywords shares its slice with the caller")
+	}
+}
+
+func TestQuoteIdentRoundTrip(t *testing.T) {
+	for _, name := range []string{"a", "my-table", "a-", "select", "Key", "a--b", "1a", "_a", "a b", `say "hi"`, "é", "a.b"} {
+		got, err := ParseOne("SELECT " + quoteIdent(name) + " FROM t ALLOW SCAN")
+		if err != nil {
+			t.Errorf("%q rendered as %s: %v", name, quoteIdent(name), err)
+			continue
+		}
+		if cols := got.(*Select).Columns; len(cols) != 1 || len(cols[0]) != 1 || cols[0][0] != name {
+			t.Errorf("%q rendered as %s came back as %q", name, quoteIdent(name), cols)
+		}
+	}
+}

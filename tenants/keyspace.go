@@ -1,0 +1,174 @@
+package tenants
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Kind is the first byte of every storage key. WARNING: kinds are on disk;
+// only append to this list.
+type Kind byte
+
+const (
+	KindData   Kind = 1 // items of tenants' tables
+	KindHint   Kind = 2 // versions held for an unreachable replica
+	KindMerkle Kind = 3 // persisted Merkle tree nodes
+	KindRing   Kind = 4 // the node's ring and membership state
+	KindSystem Kind = 5 // the cluster's own tables: catalog, tenants, keys
+	KindMeta   Kind = 6 // node-local bookkeeping (incarnation, counters)
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindData:
+		return "data"
+	case KindHint:
+		return "hint"
+	case KindMerkle:
+		return "merkle"
+	case KindRing:
+		return "ring"
+	case KindSystem:
+		return "system"
+	case KindMeta:
+		return "meta"
+	}
+	return fmt.Sprintf("kind(%d)", byte(k))
+}
+
+// Replicated reports whether keys of this kind hold items replicated by
+// quorum rounds (and so may appear in replica messages).
+func (k Kind) Replicated() bool { return k == KindData || k == KindSystem }
+
+// Field limits. Keys longer than these are refused before they reach a
+// replica, and the decoder refuses them too.
+const (
+	MaxIDLen  = 64
+	MaxKeyLen = 2048
+)
+
+// Key identifies one item. Tenant and Table are IDs, never names: dropping
+// and recreating a table gives it a new ID, so old items cannot resurface.
+type Key struct {
+	Kind      Kind
+	Partition uint32 // ring partition of (Tenant, Table, PK)
+	Tenant    string
+	Table     string
+	PK        string
+	SK        string // empty when the table has no sort key
+}
+
+// ErrBadKey is returned when a storage key cannot be decoded or a field is
+// out of bounds.
+var ErrBadKey = errors.New("tenants: bad storage key")
+
+// Encode returns the storage key:
+//
+//	kind(1) | partition(2, big endian) | uvarint len, tenant | uvarint len, table | uvarint len, pk | sk
+//
+// The partition follows the kind so that hand-off, transfers and Merkle
+// rebuilds walk one partition with one prefix scan. The sort key comes last
+// and unprefixed, so the byte order of the keys of one partition key is the
+// order of their sort keys.
+func (k Key) Encode() []byte { return k.AppendEncode(nil) }
+
+// AppendEncode appends the encoded key to b.
+func (k Key) AppendEncode(b []byte) []byte {
+	b = k.appendPrefix(b)
+	return append(b, k.SK...)
+}
+
+func (k Key) appendPrefix(b []byte) []byte {
+	b = append(b, byte(k.Kind), byte(k.Partition>>8), byte(k.Partition))
+	b = appendField(b, k.Tenant)
+	b = appendField(b, k.Table)
+	return appendField(b, k.PK)
+}
+
+func appendField(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// ItemPrefix is the prefix shared by every sort key of k's partition key.
+func (k Key) ItemPrefix() []byte { return k.appendPrefix(nil) }
+
+// PartitionPrefix is the prefix of every key of one kind in one partition.
+func PartitionPrefix(kind Kind, p uint32) []byte {
+	return []byte{byte(kind), byte(p >> 8), byte(p)}
+}
+
+// TablePrefix is the prefix of every key of one table in one partition.
+func TablePrefix(kind Kind, p uint32, tenant, table string) []byte {
+	b := PartitionPrefix(kind, p)
+	b = appendField(b, tenant)
+	return appendField(b, table)
+}
+
+// TenantPrefix is the prefix of every key of one tenant in one partition.
+func TenantPrefix(kind Kind, p uint32, tenant string) []byte {
+	return appendField(PartitionPrefix(kind, p), tenant)
+}
+
+// Decode parses a storage key produced by Encode.
+func Decode(b []byte) (Key, error) {
+	if len(b) < 3 {
+		return Key{}, fmt.Errorf("%w: %d bytes", ErrBadKey, len(b))
+	}
+	k := Key{Kind: Kind(b[0]), Partition: uint32(b[1])<<8 | uint32(b[2])}
+	rest := b[3:]
+	var err error
+	if k.Tenant, rest, err = field(rest, MaxIDLen); err != nil {
+		return Key{}, fmt.Errorf("%w: tenant: %v", ErrBadKey, err)
+	}
+	if k.Table, rest, err = field(rest, MaxIDLen); err != nil {
+		return Key{}, fmt.Errorf("%w: table: %v", ErrBadKey, err)
+	}
+	if k.PK, rest, err = field(rest, MaxKeyLen); err != nil {
+		return Key{}, fmt.Errorf("%w: partition key: %v", ErrBadKey, err)
+	}
+	if len(rest) > MaxKeyLen {
+		return Key{}, fmt.Errorf("%w: sort key longer than %d bytes", ErrBadKey, MaxKeyLen)
+	}
+	k.SK = string(rest)
+	return k, nil
+}
+
+func field(b []byte, max int) (string, []byte, error) {
+	n, w := binary.Uvarint(b)
+	var canon [binary.MaxVarintLen64]byte
+	if w <= 0 || binary.PutUvarint(canon[:], n) != w {
+		// Overlong lengths are refused too: Encode never writes them, and
+		// a key that decodes but does not re-encode to itself would live
+		// outside its own table's prefix.
+		return "", nil, errors.New("bad length")
+	}
+	b = b[w:]
+	if n > uint64(max) {
+		return "", nil, fmt.Errorf("longer than %d bytes", max)
+	}
+	if n > uint64(len(b)) {
+		return "", nil, errors.New("truncated")
+	}
+	return string(b[:n]), b[n:], nil
+}
+
+// Validate checks the bounds every replicated key must respect.
+func (k Key) Validate() error {
+	switch {
+	case !k.Kind.Replicated():
+		return fmt.Errorf("%w: kind %v is not replicated", ErrBadKey, k.Kind)
+	case k.Partition > 0xffff:
+		return fmt.Errorf("%w: partition %d out of range", ErrBadKey, k.Partition)
+	case k.Tenant == "" || len(k.Tenant) > MaxIDLen:
+		return fmt.Errorf("%w: tenant ID must be 1-%d bytes", ErrBadKey, MaxIDLen)
+	case k.Table == "" || len(k.Table) > MaxIDLen:
+		return fmt.Errorf("%w: table ID must be 1-%d bytes", ErrBadKey, MaxIDLen)
+	case k.PK == "" || len(k.PK) > MaxKeyLen:
+		return fmt.Errorf("%w: partition key must be 1-%d bytes", ErrBadKey, MaxKeyLen)
+	case len(k.SK) > MaxKeyLen:
+		return fmt.Errorf("%w: sort key longer than %d bytes", ErrBadKey, MaxKeyLen)
+	}
+	return nil
+}
