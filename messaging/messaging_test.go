@@ -1,0 +1,125 @@
+package messaging
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func startServer(t *testing.T) *Server {
+	t.Helper()
+	cfg := DefaultServerConfig()
+	cfg.Listen = "127.0.0.1:0"
+	s, err := StartServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+func connect(t *testing.T, s *Server, name string) *Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := Connect(ctx, ClientConfig{URLs: []string{s.ClientURL()}, Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func TestSubjects(t *testing.T) {
+	s := MustSubjects("")
+	if got := s.NodeOp("n1", "get"); got != "rt.node.n1.get" {
+		t.Fatalf("NodeOp = %q", got)
+	}
+	if node, op, ok := s.ParseNodeOp("rt.node.n1.get"); !ok || node != "n1" || op != "get" {
+		t.Fatalf("ParseNodeOp = %q %q %v", node, op, ok)
+	}
+	for _, bad := range []string{"other.node.n1.get", "rt.node.n1", "rt.node..get", "rt.gossip.n1"} {
+		if _, _, ok := s.ParseNodeOp(bad); ok {
+			t.Errorf("ParseNodeOp(%q) accepted", bad)
+		}
+	}
+	if got := s.Feed("t1", "users"); got != "rt.feed.t1.users" {
+		t.Fatalf("Feed = %q", got)
+	}
+	for _, bad := range []string{"a..b", "a b", "a.*", "x.>"} {
+		if _, err := NewSubjects(bad); err == nil {
+			t.Errorf("NewSubjects(%q) accepted", bad)
+		}
+	}
+	if p, err := NewSubjects("prod.rt"); err != nil || p.NodeAll("n2") != "prod.rt.node.n2.*" {
+		t.Fatalf("custom prefix: %v %v", p, err)
+	}
+}
+
+// A round gets every reply sent to its subject, including replies that a
+// node forwards on its behalf, and a "no responders" notice naming the
+// subject nobody listens on.
+func TestCallerRoutesRepliesAndNoResponders(t *testing.T) {
+	s := startServer(t)
+	node, gw := connect(t, s, "node"), connect(t, s, "gw")
+	sub, err := node.Subscribe(node.Subjects().NodeOp("n1", "get"), func(m *Msg) {
+		_ = node.Respond(m, []byte("direct"))
+		// Forward: a third party answers the same round.
+		_ = node.Publish(m.Reply, "", []byte("forwarded"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := node.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := gw.NewCaller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	a, b := cl.Open(4), cl.Open(4)
+	defer a.Close()
+	defer b.Close()
+	if err := a.Send(gw.Subjects().NodeOp("n1", "get"), []byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(gw.Subjects().NodeOp("n9", "get"), []byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for len(got) < 2 {
+		select {
+		case m := <-a.Replies():
+			got[string(m.Data)] = true
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round a got %v", got)
+		}
+	}
+	select {
+	case m := <-b.Replies():
+		subj, ok := NoResponders(m)
+		if !ok || subj != "rt.node.n9.get" {
+			t.Fatalf("round b got %q (no responders %v for %q)", m.Data, ok, subj)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no 'no responders' notice for a subject nobody listens on")
+	}
+	select {
+	case m := <-a.Replies():
+		t.Fatalf("round a got an extra reply %q", m.Data)
+	default:
+	}
+}
+
+func TestConnectGivesUpWithContext(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := Connect(ctx, ClientConfig{URLs: []string{"nats://127.0.0.1:1"}}); err == nil {
+		t.Fatal("connected to a port nobody listens on")
+	}
+	if _, err := Connect(context.Background(), ClientConfig{}); err == nil {
+		t.Fatal("connected without URLs")
+	}
+}

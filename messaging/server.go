@@ -1,0 +1,109 @@
+package messaging
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// ServerConfig configures an embedded NATS server.
+type ServerConfig struct {
+	// Name identifies the server in its cluster; defaults to a random ID.
+	Name string
+	// Listen is the client address, host:port. Port 0 picks a free port;
+	// the default "127.0.0.1:4222" keeps a dev cluster off the network.
+	Listen string
+	// MaxPayload bounds one message. It is raised well above NATS's 1 MiB
+	// default so a key at its sibling limit stays readable in one reply.
+	MaxPayload int32
+	// Logger receives the server's own log lines at debug level; nil
+	// silences them.
+	Logger *slog.Logger
+}
+
+// DefaultServerConfig returns the configuration of a standalone dev server.
+func DefaultServerConfig() ServerConfig {
+	return ServerConfig{
+		Listen:     "127.0.0.1:4222",
+		MaxPayload: 64 << 20, // fits wire.MaxMessage
+	}
+}
+
+// Validate checks the configuration.
+func (c ServerConfig) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("messaging: listen address %q: %w", c.Listen, err)
+	}
+	if c.MaxPayload < 1<<20 || c.MaxPayload > 64<<20 {
+		return fmt.Errorf("messaging: max payload %d outside [1 MiB, 64 MiB]", c.MaxPayload)
+	}
+	return nil
+}
+
+// Server is a running embedded NATS server.
+type Server struct {
+	ns *server.Server
+}
+
+// StartServer starts an embedded NATS server and waits until it accepts
+// connections.
+func StartServer(c ServerConfig) (*Server, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	host, portStr, _ := net.SplitHostPort(c.Listen)
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: listen port %q: %w", portStr, err)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	opts := &server.Options{
+		ServerName:            c.Name,
+		Host:                  host,
+		Port:                  port,
+		MaxPayload:            c.MaxPayload,
+		MaxPending:            int64(c.MaxPayload) * 4,
+		NoSigs:                true,
+		NoLog:                 c.Logger == nil,
+		DisableShortFirstPing: true,
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("messaging: embedded NATS server: %w", err)
+	}
+	if c.Logger != nil {
+		ns.SetLoggerV2(&natsLogger{c.Logger}, false, false, false)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		return nil, errors.New("messaging: embedded NATS server did not become ready in 10s")
+	}
+	return &Server{ns: ns}, nil
+}
+
+// ClientURL is the URL clients connect to.
+func (s *Server) ClientURL() string { return s.ns.ClientURL() }
+
+// Shutdown stops the server and waits for it to finish.
+func (s *Server) Shutdown() {
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+}
+
+// natsLogger adapts slog to the server's logger interface.
+type natsLogger struct{ l *slog.Logger }
+
+func (n *natsLogger) Noticef(f string, v ...any) { n.l.Debug(fmt.Sprintf(f, v...)) }
+func (n *natsLogger) Warnf(f string, v ...any)   { n.l.Warn(fmt.Sprintf(f, v...)) }
+func (n *natsLogger) Fatalf(f string, v ...any)  { n.l.Error(fmt.Sprintf(f, v...)) }
+func (n *natsLogger) Errorf(f string, v ...any)  { n.l.Error(fmt.Sprintf(f, v...)) }
+func (n *natsLogger) Debugf(f string, v ...any)  { n.l.Debug(fmt.Sprintf(f, v...)) }
+func (n *natsLogger) Tracef(f string, v ...any)  { n.l.Debug(fmt.Sprintf(f, v...)) }

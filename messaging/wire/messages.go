@@ -1,0 +1,142 @@
+package wire
+
+import (
+	"github.com/ringtable/ringtable/tenants"
+	"github.com/ringtable/ringtable/vclock"
+)
+
+// Protocol versions. A message starts with the sender's version; a node
+// accepts any version in [ProtocolVersionMin, ProtocolVersionMax].
+//
+//	1: initial protocol.
+const (
+	ProtocolVersionMin = 1
+	ProtocolVersionMax = 1
+	ProtocolVersion    = 1
+)
+
+// Type identifies a message. WARNING: ONLY APPEND TO THIS LIST.
+type Type byte
+
+const (
+	TypePut       Type = 1 // PutRequest: stamp a new version (coordinator → first replica)
+	TypeReplicate Type = 2 // ReplicateRequest: store a stamped sibling set
+	TypeGet       Type = 3 // GetRequest: read one item's sibling set
+	TypeScan      Type = 4 // ScanRequest: read a range of one partition key
+	TypeReply     Type = 5 // Reply: the answer to any request
+	TypeUsage     Type = 6 // UsageRequest: bytes stored per tenant and table
+	TypePurge     Type = 7 // PurgeRequest: reclaim a deleted tenant's or table's items
+)
+
+// Limits on what a decoder accepts. A sibling set at the maximum (every
+// sibling a maximum-size item) must fit in one message, so the NATS payload
+// limit is raised to MaxMessage.
+const (
+	MaxItemSize  = 400 << 10 // one item's JSON
+	MaxValueSize = MaxItemSize + 1<<10
+	MaxForward   = 16 // nodes a stamper forwards to
+	MaxScanLimit = 10000
+	MaxMessage   = 64 << 20
+)
+
+// Header is carried by every request. The reply echoes Tag so a
+// coordinator can tell which attempt an answer belongs to.
+type Header struct {
+	Tag uint32
+}
+
+// PutRequest asks a replica to stamp a write with a new dot of its own and
+// to forward the resulting sibling set to the other replicas, whose answers
+// go straight to the coordinator's reply subject.
+type PutRequest struct {
+	Header
+	Key         tenants.Key
+	Context     vclock.Context // the client's context; empty for a blind write
+	Value       []byte         // the item's JSON; empty for a delete
+	Deleted     bool
+	TTLMillis   int64 // 0: no expiry
+	MaxSiblings uint32
+	LWW         bool
+	Forward     []string // node IDs to replicate the stamped set to
+	Hints       []string // Hints[i], when set, is the owner Forward[i] stands in for
+	WantSet     bool     // the reply should carry the stamped set
+	// Write identifies the client request; retries on another stamper
+	// carry the same value (see vclock.Version.Write).
+	Write uint64
+}
+
+// ReplicateRequest asks a replica to merge a sibling set into its own.
+// Hint, when set, names the intended owner this node stands in for.
+type ReplicateRequest struct {
+	Header
+	Key  tenants.Key
+	Set  vclock.Set
+	Hint string
+}
+
+// GetRequest reads one item's sibling set.
+type GetRequest struct {
+	Header
+	Key tenants.Key
+}
+
+// ScanRequest reads the items of one partition key whose sort keys fall in
+// [Start, End) (End empty: no upper bound), in sort-key order, or reverse.
+type ScanRequest struct {
+	Header
+	Key     tenants.Key // Kind, Partition, Tenant, Table, PK; SK ignored
+	Start   string
+	End     string
+	Reverse bool
+	Limit   uint32
+}
+
+// UsageRequest asks a node for the bytes it stores per tenant and table.
+type UsageRequest struct {
+	Header
+}
+
+// PurgeRequest asks a node to delete every item of a tenant (Table empty)
+// or of one table, in every partition. Idempotent.
+type PurgeRequest struct {
+	Header
+	Tenant string
+	Table  string
+}
+
+// Usage is the bytes a node stores for one table of one tenant.
+type Usage struct {
+	Tenant, Table string
+	Bytes         int64
+}
+
+// ScanItem is one item of a scan reply.
+type ScanItem struct {
+	SK  string
+	Set vclock.Set
+}
+
+// Reply answers any request. Node is the replying node. Which fields are
+// set depends on the request: Context and Set for a put (the stamped
+// version's history and the stored set), Set for a get, Items and More for
+// a scan.
+type Reply struct {
+	Tag     uint32
+	Node    string
+	Code    Code
+	Message string
+	Context vclock.Context
+	Count   uint32 // siblings the item has after a put
+	Set     vclock.Set
+	Items   []ScanItem
+	More    bool
+	Usage   []Usage
+}
+
+// Err returns the reply's error, or nil.
+func (r *Reply) Err() error {
+	if r.Code == CodeOK {
+		return nil
+	}
+	return &Error{Code: r.Code, Message: r.Message}
+}
