@@ -1,0 +1,72 @@
+package storagenode
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ringtable/ringtable/internal/clock"
+	"github.com/ringtable/ringtable/ring"
+	"github.com/ringtable/ringtable/storagenode/engine"
+)
+
+// Config configures a storage node.
+type Config struct {
+	// ID names the node on the ring and in subjects.
+	ID string
+	// Q is the cluster's number of ring partitions (default 256): purges
+	// visit every partition's prefix.
+	Q int
+	// Engine configures the store; its Dir defaults to DataDir/<ID>.
+	Engine engine.Config
+	// PruneLimit bounds the entries of a version's past (default 50, as
+	// Riak's small_vclock): the actors are storage-node incarnations, so
+	// real histories stay far below it.
+	PruneLimit int
+	// SiblingWarn is the sibling count above which a stamped write is
+	// logged and counted (default 25); tables may ask for less.
+	SiblingWarn int
+	// ReadWorkers serve gets and scans concurrently (default 4 per CPU):
+	// Badger reads block on I/O, and one subscription delivers in order.
+	ReadWorkers int
+	// Clock stamps versions (Modified, dots' Stamp).
+	Clock clock.Clock
+	// Logger and Registerer receive logs and metrics.
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// DefaultConfig returns a node configuration whose data lives under
+// dataDir/id.
+func DefaultConfig(id, dataDir string) Config {
+	return Config{
+		ID:          id,
+		Q:           ring.DefaultQ,
+		Engine:      engine.DefaultConfig(filepath.Join(dataDir, id), id),
+		PruneLimit:  50,
+		SiblingWarn: 25,
+		ReadWorkers: 4 * runtime.GOMAXPROCS(0),
+		Clock:       clock.Real{},
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if !ring.ValidNodeID(ring.NodeID(c.ID)) {
+		return fmt.Errorf("storagenode: node ID %q must be 1-64 of [A-Za-z0-9_-]", c.ID)
+	}
+	if c.Engine.NodeID != c.ID {
+		return errors.New("storagenode: engine node ID differs from node ID")
+	}
+	if c.Q < 1 || c.Q > ring.MaxQ {
+		return fmt.Errorf("storagenode: Q=%d out of range", c.Q)
+	}
+	if c.PruneLimit < 1 || c.ReadWorkers < 1 || c.Clock == nil {
+		return errors.New("storagenode: PruneLimit, ReadWorkers and Clock must be set")
+	}
+	return c.Engine.Validate()
+}

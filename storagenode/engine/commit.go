@@ -1,0 +1,313 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/ringtable/ringtable/vclock"
+)
+
+// UpdateFunc computes a key's new sibling set from its current one (nil if
+// absent). It runs on the writer goroutine and must not block. Returning
+// write=false leaves the key as it is (the update still waits for the
+// batch's sync, since what it read may have been written in that batch).
+type UpdateFunc func(tx *Tx, cur vclock.Set) (next vclock.Set, write bool, err error)
+
+// Result is what an update produced.
+type Result struct {
+	Set     vclock.Set // the key's set after the update
+	Written bool
+}
+
+// Update describes one read-modify-write.
+type Update struct {
+	Key []byte
+	Fn  UpdateFunc
+	// Staged, if set, is called once the new set is staged (or found
+	// unchanged) and before the batch is synced, so a stamper can forward
+	// it to other replicas while its own disk syncs.
+	Staged func(next vclock.Set)
+	// Done is called once the update is durable, or has failed. It runs on
+	// the writer goroutine and must not block.
+	Done func(Result, error)
+}
+
+type op struct {
+	Update
+	res     Result
+	err     error
+	pending pending
+	// call, when set, makes the op a function run on the writer goroutine
+	// between batches instead of an update.
+	call func() error
+}
+
+// onWriter runs fn on the writer goroutine between batches and waits.
+func (e *Engine) onWriter(fn func() error) error {
+	ch := make(chan error, 1)
+	e.mu.RLock()
+	if e.closed {
+		e.mu.RUnlock()
+		return ErrClosed
+	}
+	e.ops <- &op{call: fn, Update: Update{Done: func(_ Result, err error) { ch <- err }}}
+	e.mu.RUnlock()
+	return <-ch
+}
+
+// Tx gives an update function the writer's services.
+type Tx struct {
+	e     *Engine
+	txn   *badger.Txn
+	extra []kv
+}
+
+type kv struct{ k, v []byte }
+
+// Actor is the engine's clock actor.
+func (tx *Tx) Actor() vclock.Actor { return tx.e.actor }
+
+// NextCounter returns a counter greater than min and than every counter
+// handed out before in this data directory's life.
+func (tx *Tx) NextCounter(min uint64) uint64 {
+	e := tx.e
+	c := e.counter + 1
+	if c <= min {
+		c = min + 1
+	}
+	if c > e.leaseEnd {
+		e.leaseEnd = c + leaseBlock
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], e.leaseEnd)
+		tx.extra = append(tx.extra, kv{metaLease, b[:]})
+	}
+	e.counter = c
+	return c
+}
+
+// Submit queues an update. Done is always called, with ErrClosed if the
+// engine is closed.
+func (e *Engine) Submit(u Update) {
+	e.mu.RLock()
+	if e.closed {
+		e.mu.RUnlock()
+		e.stats.Failed.Add(1)
+		u.Done(Result{}, ErrClosed)
+		return
+	}
+	e.ops <- &op{Update: u}
+	e.mu.RUnlock()
+}
+
+// Apply runs an update and waits until it is durable.
+func (e *Engine) Apply(key []byte, fn UpdateFunc) (Result, error) {
+	type out struct {
+		r   Result
+		err error
+	}
+	ch := make(chan out, 1)
+	e.Submit(Update{Key: key, Fn: fn, Done: func(r Result, err error) { ch <- out{r, err} }})
+	o := <-ch
+	return o.r, o.err
+}
+
+func (e *Engine) run() {
+	defer close(e.done)
+	batch := make([]*op, 0, e.cfg.MaxBatch)
+	for {
+		var first *op
+		select {
+		case first = <-e.ops:
+		case <-e.stop:
+			// Submit cannot add more once stop is closed; finish the rest.
+			for {
+				select {
+				case o := <-e.ops:
+					if o.call != nil {
+						o.Done(Result{}, o.call())
+						continue
+					}
+					e.commit(append(batch[:0], o))
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	collect:
+		for len(batch) < e.cfg.MaxBatch && first.call == nil {
+			select {
+			case o := <-e.ops:
+				if o.call != nil {
+					e.commit(batch)
+					batch = append(batch[:0], o)
+					break collect
+				}
+				batch = append(batch, o)
+			default:
+				break collect
+			}
+		}
+		if batch[0].call != nil {
+			o := batch[0]
+			o.Done(Result{}, o.call())
+			continue
+		}
+		e.commit(batch)
+	}
+}
+
+// commit applies a batch in as few Badger transactions as fit, each
+// committed (and synced) before the batch is acknowledged.
+func (e *Engine) commit(batch []*op) {
+	txn := e.db.NewTransaction(true)
+	var size int64
+	inTxn := batch[:0:0]
+	flush := func() {
+		e.stageUsage(txn)
+		t0 := time.Now()
+		err := txn.Commit()
+		e.stats.CommitNanos.Add(uint64(time.Since(t0)))
+		if err != nil {
+			err = fmt.Errorf("engine: commit: %w", err)
+			e.forgetLease()
+		} else {
+			e.stats.Batches.Add(1)
+		}
+		for _, o := range inTxn {
+			if o.err == nil {
+				o.err = err
+			}
+		}
+		inTxn = inTxn[:0]
+		txn = e.db.NewTransaction(true)
+		size = 0
+	}
+	for _, o := range batch {
+		for attempt := 0; ; attempt++ {
+			writes, err := e.stage(txn, o)
+			if err != nil {
+				o.err = err
+				e.forgetLease()
+				break
+			}
+			if size+writes > e.budget && len(inTxn) > 0 && attempt == 0 {
+				// Would not fit: sync what we have and redo this update on
+				// a fresh transaction (it must read the committed state).
+				txn.Discard()
+				e.forgetLease()
+				e.redo(inTxn, &txn, flush)
+				continue
+			}
+			if err := e.put(txn, o); errors.Is(err, badger.ErrTxnTooBig) && attempt == 0 && len(inTxn) > 0 {
+				txn.Discard()
+				e.forgetLease()
+				e.redo(inTxn, &txn, flush)
+				continue
+			} else if err != nil {
+				o.err = fmt.Errorf("engine: stage: %w", err)
+				break
+			}
+			size += writes
+			if o.Staged != nil {
+				o.Staged(o.res.Set)
+			}
+			inTxn = append(inTxn, o)
+			break
+		}
+	}
+	if len(inTxn) > 0 {
+		flush()
+	} else {
+		txn.Discard()
+	}
+	for _, o := range batch {
+		if o.err != nil {
+			e.stats.Failed.Add(1)
+		} else {
+			e.stats.Updates.Add(1)
+		}
+		o.Done(o.res, o.err)
+	}
+}
+
+// forgetLease makes the next counter write a new lease: called whenever a
+// staged lease write may have been discarded, since counters above the
+// durable lease end could otherwise be handed out again after a restart.
+func (e *Engine) forgetLease() { e.leaseEnd = e.counter }
+
+// redo re-stages the updates already in a discarded transaction so that
+// they are committed before the update that did not fit.
+func (e *Engine) redo(inTxn []*op, txn **badger.Txn, flush func()) {
+	*txn = e.db.NewTransaction(true)
+	for _, o := range inTxn {
+		if err := e.put(*txn, o); err != nil {
+			o.err = fmt.Errorf("engine: stage: %w", err)
+		}
+	}
+	flush()
+}
+
+// pending holds what stage computed for put.
+type pending struct {
+	extra   []kv
+	val     []byte
+	oldSize int
+}
+
+// stage runs the update function against txn's view and returns an
+// estimate of the bytes it will write.
+func (e *Engine) stage(txn *badger.Txn, o *op) (int64, error) {
+	cur, oldSize, err := e.getSized(txn, o.Key)
+	if err != nil {
+		return 0, err
+	}
+	o.pending.oldSize = oldSize
+	tx := &Tx{e: e, txn: txn}
+	next, write, err := o.Fn(tx, cur)
+	if err != nil {
+		return 0, err
+	}
+	o.res = Result{Set: next, Written: write}
+	p := pending{extra: tx.extra, oldSize: oldSize}
+	if write {
+		p.val = vclock.AppendSet(make([]byte, 0, vclock.EncodedSize(next)), next)
+	}
+	o.pending = p
+	est := int64(0)
+	for _, w := range p.extra {
+		est += estimate(w.k, w.v)
+	}
+	if write {
+		est += estimate(o.Key, p.val)
+	}
+	return est, nil
+}
+
+func estimate(k, v []byte) int64 {
+	n := int64(len(k)) + 32
+	if len(v) < 1<<20 {
+		n += int64(len(v))
+	}
+	return n
+}
+
+func (e *Engine) put(txn *badger.Txn, o *op) error {
+	for _, w := range o.pending.extra {
+		if err := txn.Set(w.k, w.v); err != nil {
+			return err
+		}
+	}
+	if o.res.Written {
+		if err := txn.Set(o.Key, o.pending.val); err != nil {
+			return err
+		}
+		e.account(o.Key, o.pending.oldSize, len(o.pending.val))
+		o.pending.oldSize = len(o.pending.val) // a redo must not count twice
+	}
+	return nil
+}

@@ -1,0 +1,342 @@
+package engine
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/ringtable/ringtable/tenants"
+	"github.com/ringtable/ringtable/vclock"
+)
+
+// Config configures an engine.
+type Config struct {
+	// Dir is the Badger directory; created if missing.
+	Dir string
+	// NodeID owns the directory. Opening it under another ID is refused,
+	// so two nodes can never share one incarnation.
+	NodeID string
+	// Sync makes every batch durable before it is acknowledged. Only
+	// benchmarks that measure the cost of durability turn it off.
+	Sync bool
+	// MaxBatch caps the updates committed together (default 1024): larger
+	// batches amortise the fsync further but delay the first of them.
+	MaxBatch int
+	// MaxValue bounds a stored sibling set when decoding (default 64 MiB).
+	MaxValue int
+	// MemTableSize is Badger's memtable size (default 64 MiB). Tests
+	// running many nodes lower it.
+	MemTableSize int64
+	// BlockCacheSize is Badger's block cache (default 64 MiB).
+	BlockCacheSize int64
+	// Logger receives Badger's warnings and errors.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a durable configuration for dir.
+func DefaultConfig(dir, nodeID string) Config {
+	return Config{
+		Dir:            dir,
+		NodeID:         nodeID,
+		Sync:           true,
+		MaxBatch:       1024,
+		MaxValue:       64 << 20,
+		MemTableSize:   64 << 20,
+		BlockCacheSize: 64 << 20,
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	switch {
+	case c.Dir == "":
+		return errors.New("engine: no data directory")
+	case c.NodeID == "":
+		return errors.New("engine: no node ID")
+	case c.MaxBatch < 1:
+		return errors.New("engine: MaxBatch must be at least 1")
+	case c.MemTableSize < 8<<20:
+		// Badger needs 15% of a memtable to hold its 1 MiB value threshold.
+		return errors.New("engine: MemTableSize must be at least 8 MiB")
+	}
+	return nil
+}
+
+// Errors returned by the engine.
+var (
+	// ErrClosed is returned for updates submitted after Close.
+	ErrClosed = errors.New("engine: closed")
+	// ErrWrongNode is returned by Open when the directory belongs to
+	// another node.
+	ErrWrongNode = errors.New("engine: data directory belongs to another node")
+)
+
+// Engine is an open store.
+type Engine struct {
+	cfg   Config
+	db    *badger.DB
+	actor vclock.Actor
+	log   *slog.Logger
+
+	mu     sync.RWMutex // guards closed against Update racing Close
+	closed bool
+	ops    chan *op
+	stop   chan struct{}
+	done   chan struct{}
+
+	// Owned by the writer goroutine.
+	counter, leaseEnd uint64
+	budget            int64
+	usage             map[usageKey]int64
+	dirtyUsage        map[usageKey]bool
+
+	stats Stats
+}
+
+// Stats are cumulative counters, safe to read at any time.
+type Stats struct {
+	Batches atomic.Uint64 // committed batches (fsyncs when Sync is on)
+	Updates atomic.Uint64 // updates acknowledged
+	Failed  atomic.Uint64 // updates that failed
+	// CommitNanos is the total time spent committing (and syncing)
+	// batches; with Batches it gives the mean sync cost.
+	CommitNanos atomic.Uint64
+}
+
+var (
+	metaIncarnation = []byte{byte(tenants.KindMeta), 'i'}
+	metaLease       = []byte{byte(tenants.KindMeta), 'c'}
+)
+
+// leaseBlock is how many counters one durable lease write covers.
+const leaseBlock = 1 << 16
+
+// Open opens or creates the store.
+func Open(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxValue == 0 {
+		cfg.MaxValue = 64 << 20
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts := badger.DefaultOptions(cfg.Dir).
+		WithSyncWrites(cfg.Sync).
+		WithDetectConflicts(false).
+		WithNumVersionsToKeep(1).
+		WithMemTableSize(cfg.MemTableSize).
+		WithBlockCacheSize(cfg.BlockCacheSize).
+		WithValueLogFileSize(256 << 20).
+		WithLogger(badgerLogger{log}).
+		WithMetricsEnabled(false)
+	db, err := badger.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("engine: open %s: %w", cfg.Dir, err)
+	}
+	e := &Engine{
+		cfg:        cfg,
+		db:         db,
+		log:        log,
+		ops:        make(chan *op, cfg.MaxBatch*4),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+		budget:     opts.MemTableSize * 15 / 100 / 2,
+		usage:      map[usageKey]int64{},
+		dirtyUsage: map[usageKey]bool{},
+	}
+	if err := e.loadMeta(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	go e.run()
+	return e, nil
+}
+
+// loadMeta reads or creates the incarnation and the counter lease.
+func (e *Engine) loadMeta() error {
+	return e.db.Update(func(txn *badger.Txn) error {
+		inc, err := getRaw(txn, metaIncarnation)
+		if err != nil {
+			return err
+		}
+		if inc == nil {
+			var b [5]byte
+			if _, err := rand.Read(b[:]); err != nil {
+				return fmt.Errorf("engine: incarnation: %w", err)
+			}
+			inc = []byte(e.cfg.NodeID + "~" + strings.ToLower(base32.StdEncoding.EncodeToString(b[:])))
+			if err := txn.Set(metaIncarnation, inc); err != nil {
+				return err
+			}
+		}
+		if node, _, _ := strings.Cut(string(inc), "~"); node != e.cfg.NodeID {
+			return fmt.Errorf("%w: %s is %q's, not %q's", ErrWrongNode, e.cfg.Dir, node, e.cfg.NodeID)
+		}
+		e.actor = vclock.Actor(inc)
+		lease, err := getRaw(txn, metaLease)
+		if err != nil {
+			return err
+		}
+		if len(lease) == 8 {
+			// Counters up to the old lease end may have been used.
+			e.counter = binary.BigEndian.Uint64(lease)
+			e.leaseEnd = e.counter
+		}
+		return e.loadUsage(txn)
+	})
+}
+
+func getRaw(txn *badger.Txn, key []byte) ([]byte, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}
+
+// Actor is this directory's incarnation: the clock actor of every version
+// this node stamps.
+func (e *Engine) Actor() vclock.Actor { return e.actor }
+
+// Stats returns the engine's counters.
+func (e *Engine) Stats() *Stats { return &e.stats }
+
+// DB exposes Badger for packages that keep their own key kinds (hints,
+// Merkle trees, ring state) in the same store.
+func (e *Engine) DB() *badger.DB { return e.db }
+
+// Get returns the stored sibling set of key, nil if none.
+func (e *Engine) Get(key []byte) (vclock.Set, error) {
+	var s vclock.Set
+	err := e.db.View(func(txn *badger.Txn) error {
+		var err error
+		s, err = e.getSet(txn, key)
+		return err
+	})
+	return s, err
+}
+
+func (e *Engine) getSet(txn *badger.Txn, key []byte) (vclock.Set, error) {
+	s, _, err := e.getSized(txn, key)
+	return s, err
+}
+
+// getSized also returns the encoded size of the stored set.
+func (e *Engine) getSized(txn *badger.Txn, key []byte) (vclock.Set, int, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("engine: get: %w", err)
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("engine: get: %w", err)
+	}
+	s, err := vclock.DecodeSet(v, e.cfg.MaxValue)
+	if err != nil {
+		return nil, 0, fmt.Errorf("engine: stored set of %x: %w", key, err)
+	}
+	return s, len(v), nil
+}
+
+// ScanRange describes the keys of one prefix to visit.
+type ScanRange struct {
+	Prefix  []byte // every visited key starts with it
+	Start   []byte // first suffix (inclusive); empty: from the beginning
+	End     []byte // suffix bound (exclusive); empty: to the end
+	Reverse bool
+	Limit   int // 0: no limit
+}
+
+// Scan calls fn for each key in r, in key order (or reverse), with the
+// suffix after the prefix and the stored set. fn returning false stops.
+func (e *Engine) Scan(r ScanRange, fn func(suffix []byte, s vclock.Set) bool) error {
+	return e.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = r.Prefix
+		opts.Reverse = r.Reverse
+		opts.PrefetchValues = false
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		start := append(append([]byte{}, r.Prefix...), r.Start...)
+		if r.Reverse {
+			if len(r.End) > 0 {
+				start = append(append([]byte{}, r.Prefix...), r.End...)
+			} else {
+				start = append(append([]byte{}, r.Prefix...), 0xff, 0xff, 0xff, 0xff)
+			}
+		}
+		n := 0
+		for it.Seek(start); it.ValidForPrefix(r.Prefix); it.Next() {
+			item := it.Item()
+			suffix := item.KeyCopy(nil)[len(r.Prefix):]
+			if r.Reverse {
+				if len(r.End) > 0 && string(suffix) >= string(r.End) {
+					continue // Seek lands on End itself, which is excluded
+				}
+				if string(suffix) < string(r.Start) {
+					break
+				}
+			} else if len(r.End) > 0 && string(suffix) >= string(r.End) {
+				break
+			}
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return fmt.Errorf("engine: scan: %w", err)
+			}
+			s, err := vclock.DecodeSet(v, e.cfg.MaxValue)
+			if err != nil {
+				return fmt.Errorf("engine: stored set of %x: %w", item.Key(), err)
+			}
+			if !fn(suffix, s) {
+				return nil
+			}
+			if n++; r.Limit > 0 && n >= r.Limit {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// Close stops the writer after completing accepted updates, then closes
+// Badger.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	close(e.stop)
+	e.mu.Unlock()
+	<-e.done
+	return e.db.Close()
+}
+
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, v ...any) {
+	b.l.Error("badger: " + strings.TrimSpace(fmt.Sprintf(f, v...)))
+}
+func (b badgerLogger) Warningf(f string, v ...any) {
+	b.l.Warn("badger: " + strings.TrimSpace(fmt.Sprintf(f, v...)))
+}
+func (b badgerLogger) Infof(string, ...any)  {}
+func (b badgerLogger) Debugf(string, ...any) {}

@@ -1,0 +1,176 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/ringtable/ringtable/vclock"
+)
+
+func open(t *testing.T, dir, node string) *Engine {
+	t.Helper()
+	cfg := DefaultConfig(dir, node)
+	cfg.MemTableSize = 8 << 20
+	cfg.BlockCacheSize = 4 << 20
+	e, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func put(t *testing.T, e *Engine, key string, val string) {
+	t.Helper()
+	_, err := e.Apply([]byte(key), func(tx *Tx, cur vclock.Set) (vclock.Set, bool, error) {
+		d := vclock.Dot{Actor: tx.Actor(), Counter: tx.NextCounter(0)}
+		return cur.Update(vclock.Context{}, vclock.Version{Clock: vclock.Clock{Dot: d}, Value: []byte(val)}, 10), true, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAcknowledgedUpdatesSurviveReopen(t *testing.T) {
+	dir := t.TempDir()
+	e := open(t, dir, "n1")
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				put(t, e, fmt.Sprintf("k%d-%d", g, i), fmt.Sprintf("v%d", i))
+			}
+		}()
+	}
+	wg.Wait()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e = open(t, dir, "n1")
+	defer e.Close()
+	for g := range 8 {
+		for i := range 50 {
+			s, err := e.Get([]byte(fmt.Sprintf("k%d-%d", g, i)))
+			if err != nil || len(s) != 1 || string(s[0].Value) != fmt.Sprintf("v%d", i) {
+				t.Fatalf("k%d-%d after reopen: %v %v", g, i, s, err)
+			}
+		}
+	}
+}
+
+// Counters are never handed out twice in a directory's life, even across
+// restarts: a reused counter would make a new version look already seen.
+func TestCountersNeverRepeatAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	seen := map[uint64]bool{}
+	var last uint64
+	for round := range 3 {
+		e := open(t, dir, "n1")
+		for i := range 100 {
+			_, err := e.Apply([]byte("k"), func(tx *Tx, cur vclock.Set) (vclock.Set, bool, error) {
+				c := tx.NextCounter(0)
+				if seen[c] || c <= last {
+					return nil, false, fmt.Errorf("round %d write %d: counter %d after %d", round, i, c, last)
+				}
+				seen[c], last = true, c
+				return cur, false, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestNextCounterStaysAboveMin(t *testing.T) {
+	e := open(t, t.TempDir(), "n1")
+	defer e.Close()
+	_, err := e.Apply([]byte("k"), func(tx *Tx, cur vclock.Set) (vclock.Set, bool, error) {
+		if c := tx.NextCounter(1 << 40); c <= 1<<40 {
+			return nil, false, fmt.Errorf("counter %d not above min", c)
+		}
+		if c := tx.NextCounter(5); c <= 1<<40 {
+			return nil, false, fmt.Errorf("counter %d went back", c)
+		}
+		return cur, false, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDirectoryBelongsToOneNode(t *testing.T) {
+	dir := t.TempDir()
+	e := open(t, dir, "n1")
+	actor := e.Actor()
+	e.Close()
+	if _, err := Open(DefaultConfig(dir, "n2")); !errors.Is(err, ErrWrongNode) {
+		t.Fatalf("opening n1's directory as n2: %v, want ErrWrongNode", err)
+	}
+	e = open(t, dir, "n1")
+	defer e.Close()
+	if e.Actor() != actor {
+		t.Fatalf("actor changed across reopen: %s → %s", actor, e.Actor())
+	}
+	fresh := open(t, t.TempDir(), "n1")
+	defer fresh.Close()
+	if fresh.Actor() == actor {
+		t.Fatalf("a fresh directory reused incarnation %s", actor)
+	}
+}
+
+func TestUpdateErrorsAndClose(t *testing.T) {
+	e := open(t, t.TempDir(), "n1")
+	boom := errors.New("boom")
+	_, err := e.Apply([]byte("k"), func(*Tx, vclock.Set) (vclock.Set, bool, error) { return nil, false, boom })
+	if !errors.Is(err, boom) {
+		t.Fatalf("update error: %v", err)
+	}
+	if s, _ := e.Get([]byte("k")); s != nil {
+		t.Fatalf("a failed update stored %v", s)
+	}
+	e.Close()
+	if _, err := e.Apply([]byte("k"), func(*Tx, vclock.Set) (vclock.Set, bool, error) { return nil, true, nil }); !errors.Is(err, ErrClosed) {
+		t.Fatalf("update after close: %v, want ErrClosed", err)
+	}
+}
+
+func TestScanRanges(t *testing.T) {
+	e := open(t, t.TempDir(), "n1")
+	defer e.Close()
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		put(t, e, "p/"+k, k)
+	}
+	put(t, e, "q/z", "other prefix")
+	scan := func(r ScanRange) string {
+		var out string
+		if err := e.Scan(r, func(sfx []byte, _ vclock.Set) bool { out += string(sfx); return true }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	p := []byte("p/")
+	cases := []struct {
+		r    ScanRange
+		want string
+	}{
+		{ScanRange{Prefix: p}, "abcde"},
+		{ScanRange{Prefix: p, Start: []byte("b"), End: []byte("d")}, "bc"},
+		{ScanRange{Prefix: p, Limit: 2}, "ab"},
+		{ScanRange{Prefix: p, Reverse: true}, "edcba"},
+		{ScanRange{Prefix: p, Reverse: true, Start: []byte("b"), End: []byte("d")}, "cb"},
+		{ScanRange{Prefix: p, Reverse: true, Limit: 2}, "ed"},
+		{ScanRange{Prefix: p, Start: []byte("x")}, ""},
+	}
+	for _, c := range cases {
+		if got := scan(c.r); got != c.want {
+			t.Errorf("scan %+v = %q, want %q", c.r, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/ringtable/ringtable/tenants"
+)
+
+// Usage accounting: the bytes of stored sibling sets of replicated kinds,
+// per tenant and table, kept by the writer goroutine and persisted with
+// the batches that change them. It is approximate by design (a failed
+// commit may leave it slightly off); quotas need an estimate, not a ledger.
+
+type usageKey struct{ tenant, table string }
+
+// usageMetaKey is the meta key holding one table's byte count.
+func usageMetaKey(k usageKey) []byte {
+	b := []byte{byte(tenants.KindMeta), 'u'}
+	b = binary.AppendUvarint(b, uint64(len(k.tenant)))
+	b = append(b, k.tenant...)
+	return append(b, k.table...)
+}
+
+func parseUsageMetaKey(b []byte) (usageKey, bool) {
+	if len(b) < 2 || b[0] != byte(tenants.KindMeta) || b[1] != 'u' {
+		return usageKey{}, false
+	}
+	n, w := binary.Uvarint(b[2:])
+	if w <= 0 || uint64(len(b)-2-w) < n {
+		return usageKey{}, false
+	}
+	rest := b[2+w:]
+	return usageKey{tenant: string(rest[:n]), table: string(rest[n:])}, true
+}
+
+func (e *Engine) loadUsage(txn *badger.Txn) error {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = []byte{byte(tenants.KindMeta), 'u'}
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		k, ok := parseUsageMetaKey(it.Item().Key())
+		if !ok {
+			continue
+		}
+		err := it.Item().Value(func(v []byte) error {
+			n, w := binary.Varint(v)
+			if w <= 0 {
+				return errors.New("bad usage counter")
+			}
+			e.usage[k] = n
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("engine: usage: %w", err)
+		}
+	}
+	return nil
+}
+
+// account records the change of a key's stored size, for kinds whose keys
+// belong to a tenant's table.
+func (e *Engine) account(key []byte, oldSize, newSize int) {
+	if oldSize == newSize || len(key) == 0 || !tenants.Kind(key[0]).Replicated() {
+		return
+	}
+	k, err := tenants.Decode(key)
+	if err != nil {
+		return
+	}
+	uk := usageKey{k.Tenant, k.Table}
+	e.usage[uk] += int64(newSize - oldSize)
+	e.dirtyUsage[uk] = true
+}
+
+// stageUsage writes the changed counters into the batch's transaction.
+func (e *Engine) stageUsage(txn *badger.Txn) {
+	for k := range e.dirtyUsage {
+		v := binary.AppendVarint(nil, e.usage[k])
+		if err := txn.Set(usageMetaKey(k), v); err != nil {
+			return // retried with the next batch that touches the table
+		}
+		delete(e.dirtyUsage, k)
+	}
+}
+
+// TableUsage is the bytes stored for one table of one tenant.
+type TableUsage struct {
+	Tenant, Table string
+	Bytes         int64
+}
+
+// Usage returns the bytes stored per tenant and table. It runs on the
+// writer goroutine, so it sees a consistent picture.
+func (e *Engine) Usage() ([]TableUsage, error) {
+	var out []TableUsage
+	err := e.onWriter(func() error {
+		for k, n := range e.usage {
+			if n != 0 {
+				out = append(out, TableUsage{Tenant: k.tenant, Table: k.table, Bytes: n})
+			}
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Tenant != out[j].Tenant {
+			return out[i].Tenant < out[j].Tenant
+		}
+		return out[i].Table < out[j].Table
+	})
+	return out, err
+}
+
+// Purge deletes every key starting with one of prefixes and forgets the
+// usage of tenant's table (every table when table is empty). It runs on
+// the writer goroutine between batches, so no commit races Badger's
+// DropPrefix.
+func (e *Engine) Purge(prefixes [][]byte, tenant, table string) error {
+	return e.onWriter(func() error {
+		if err := e.db.DropPrefix(prefixes...); err != nil {
+			return fmt.Errorf("engine: purge: %w", err)
+		}
+		return e.db.Update(func(txn *badger.Txn) error {
+			for k := range e.usage {
+				if k.tenant == tenant && (table == "" || k.table == table) {
+					delete(e.usage, k)
+					delete(e.dirtyUsage, k)
+					if err := txn.Delete(usageMetaKey(k)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	})
+}

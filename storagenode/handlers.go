@@ -1,0 +1,283 @@
+package storagenode
+
+import (
+	"fmt"
+
+	"github.com/ringtable/ringtable/messaging"
+	"github.com/ringtable/ringtable/messaging/wire"
+	"github.com/ringtable/ringtable/storagenode/engine"
+	"github.com/ringtable/ringtable/tenants"
+	"github.com/ringtable/ringtable/vclock"
+)
+
+// dispatch runs on the subscription's goroutine: writes go straight to the
+// engine's queue (they never block on disk here), reads to the workers.
+func (n *Node) dispatch(m *messaging.Msg) {
+	msg, err := wire.Decode(m.Data)
+	if err != nil {
+		n.reply(m, &wire.Reply{Code: wire.CodeOf(err), Message: err.Error()}, "decode")
+		return
+	}
+	switch req := msg.(type) {
+	case *wire.PutRequest:
+		n.handlePut(m, req)
+	case *wire.ReplicateRequest:
+		n.handleReplicate(m, req)
+	case *wire.GetRequest, *wire.ScanRequest, *wire.UsageRequest, *wire.PurgeRequest:
+		n.readsMu.RLock()
+		if !n.readsClosed {
+			n.reads <- m
+		}
+		n.readsMu.RUnlock()
+	default:
+		n.reply(m, &wire.Reply{Code: wire.CodeBadRequest, Message: fmt.Sprintf("unexpected %v message", msg.Type())}, "decode")
+	}
+}
+
+func (n *Node) closeReads() {
+	n.readsMu.Lock()
+	n.readsClosed = true
+	close(n.reads)
+	n.readsMu.Unlock()
+}
+
+func (n *Node) reply(m *messaging.Msg, r *wire.Reply, op string) {
+	r.Node = n.cfg.ID
+	n.m.requests.WithLabelValues(op, r.Code.String()).Inc()
+	if err := n.conn.Respond(m, wire.Encode(r)); err != nil {
+		n.log.Warn("reply failed", "op", op, "err", err)
+	}
+}
+
+func (n *Node) handlePut(m *messaging.Msg, req *wire.PutRequest) {
+	if err := validatePut(req); err != nil {
+		n.reply(m, &wire.Reply{Tag: req.Tag, Code: wire.CodeBadRequest, Message: err.Error()}, "put")
+		return
+	}
+	var stamped vclock.Version
+	n.eng.Submit(engine.Update{
+		Key: req.Key.Encode(),
+		Fn: func(tx *engine.Tx, cur vclock.Set) (vclock.Set, bool, error) {
+			next, v, err := n.stamp(tx, cur, req)
+			stamped = v
+			dup := err == nil && v.Clock.Dot.Counter != 0 && len(cur) > 0 && cur.Same(next) && req.Write != 0
+			return next, err == nil && !dup, err
+		},
+		Staged: func(next vclock.Set) { n.forward(m.Reply, req, next) },
+		Done: func(res engine.Result, err error) {
+			r := &wire.Reply{Tag: req.Tag}
+			if err != nil {
+				r.Code, r.Message = wire.CodeOf(err), err.Error()
+			} else {
+				r.Context = res.Set.WriteContext(stamped)
+				r.Count = uint32(len(res.Set))
+				if req.WantSet {
+					r.Set = res.Set
+				}
+			}
+			n.reply(m, r, "put")
+		},
+	})
+}
+
+// stamp applies a client write: a new dot of this node's incarnation, the
+// client's context as its past, replacing exactly the siblings the context
+// covers.
+func (n *Node) stamp(tx *engine.Tx, cur vclock.Set, req *wire.PutRequest) (vclock.Set, vclock.Version, error) {
+	if v, ok := cur.ByWrite(req.Write); ok {
+		// A retry of a request whose first stamp reached this replica:
+		// acknowledge that stamp rather than make a duplicate sibling.
+		return cur, v, nil
+	}
+	actor := tx.Actor()
+	now := n.cfg.Clock.Now().UnixMilli()
+	// Counters stay above anything the item or the client has seen from
+	// this actor, even one forged into a context.
+	dot := vclock.Dot{Actor: actor, Counter: tx.NextCounter(max(req.Context.Max(actor), cur.MaxCounter(actor))), Stamp: now}
+	modified := now
+	for _, v := range cur {
+		// Last-writer-wins needs the newest write to be newest here even if
+		// another node's clock ran ahead.
+		if v.Modified >= modified {
+			modified = v.Modified + 1
+		}
+	}
+	v := vclock.Version{Clock: vclock.Clock{Dot: dot}, Value: req.Value, Deleted: req.Deleted, Modified: modified, Write: req.Write}
+	if req.TTLMillis > 0 {
+		v.Expires = now + req.TTLMillis
+	}
+	ctx := req.Context
+	if req.LWW {
+		// The newest write wins: it supersedes everything this replica has.
+		ctx = ctx.Merge(cur.Context())
+	}
+	next := cur.Update(ctx, v, n.cfg.PruneLimit)
+	for _, x := range next {
+		if x.Clock.Dot == dot {
+			v = x // the stored version, with its (pruned) past
+		}
+	}
+	if lim := int(req.MaxSiblings); lim > 0 && len(next) > lim && len(next) > len(cur) {
+		n.m.siblingRefused.Inc()
+		return nil, v, wire.Errorf(wire.CodeTooManySiblings,
+			"the item would have %d siblings and its table allows %d: read it and write with the context of that read to resolve them", len(next), lim)
+	}
+	n.m.siblings.Observe(float64(len(next)))
+	if len(next) > n.cfg.SiblingWarn {
+		n.m.siblingWarn.Inc()
+		n.log.Warn("item has many siblings", "siblings", len(next), "key", fmt.Sprintf("%x", req.Key.Encode()))
+	}
+	return next, v, nil
+}
+
+// forward sends the stamped set to the other replicas; their answers go
+// to the coordinator's reply subject, not to this node.
+func (n *Node) forward(replyTo string, req *wire.PutRequest, next vclock.Set) {
+	for i, to := range req.Forward {
+		rep := &wire.ReplicateRequest{Header: req.Header, Key: req.Key, Set: next}
+		if i < len(req.Hints) {
+			rep.Hint = req.Hints[i]
+		}
+		if err := n.conn.Publish(n.subj.NodeOp(to, "replicate"), replyTo, wire.Encode(rep)); err != nil {
+			n.log.Warn("forward failed", "to", to, "err", err)
+		}
+	}
+}
+
+func (n *Node) handleReplicate(m *messaging.Msg, req *wire.ReplicateRequest) {
+	if err := req.Key.Validate(); err != nil {
+		n.reply(m, &wire.Reply{Tag: req.Tag, Code: wire.CodeBadRequest, Message: err.Error()}, "replicate")
+		return
+	}
+	n.eng.Submit(engine.Update{
+		Key: req.Key.Encode(),
+		Fn: func(_ *engine.Tx, cur vclock.Set) (vclock.Set, bool, error) {
+			next := cur.Sync(req.Set)
+			return next, !next.Same(cur), nil
+		},
+		Done: func(_ engine.Result, err error) {
+			r := &wire.Reply{Tag: req.Tag}
+			if err != nil {
+				r.Code, r.Message = wire.CodeOf(err), err.Error()
+			}
+			n.reply(m, r, "replicate")
+		},
+	})
+}
+
+func (n *Node) serveRead(m *messaging.Msg) {
+	msg, _ := wire.Decode(m.Data) // dispatch decoded it once already
+	switch req := msg.(type) {
+	case *wire.GetRequest:
+		r := &wire.Reply{Tag: req.Tag}
+		if err := req.Key.Validate(); err != nil {
+			r.Code, r.Message = wire.CodeBadRequest, err.Error()
+		} else if set, err := n.eng.Get(req.Key.Encode()); err != nil {
+			r.Code, r.Message = wire.CodeInternal, err.Error()
+		} else {
+			r.Set = set
+			if r.Set == nil {
+				r.Set = vclock.Set{}
+			}
+		}
+		n.reply(m, r, "get")
+	case *wire.ScanRequest:
+		n.reply(m, n.scan(req), "scan")
+	case *wire.UsageRequest:
+		n.reply(m, n.usage(req), "usage")
+	case *wire.PurgeRequest:
+		n.reply(m, n.purge(req), "purge")
+	}
+}
+
+func (n *Node) scan(req *wire.ScanRequest) *wire.Reply {
+	r := &wire.Reply{Tag: req.Tag, Items: []wire.ScanItem{}}
+	k := req.Key
+	k.SK = ""
+	if err := k.Validate(); err != nil {
+		r.Code, r.Message = wire.CodeBadRequest, err.Error()
+		return r
+	}
+	limit := int(req.Limit)
+	if limit <= 0 || limit > wire.MaxScanLimit {
+		limit = wire.MaxScanLimit
+	}
+	rng := engine.ScanRange{Prefix: k.ItemPrefix(), Start: []byte(req.Start), End: []byte(req.End), Reverse: req.Reverse, Limit: limit + 1}
+	err := n.eng.Scan(rng, func(sk []byte, s vclock.Set) bool {
+		if len(r.Items) == limit {
+			r.More = true
+			return false
+		}
+		r.Items = append(r.Items, wire.ScanItem{SK: string(sk), Set: s})
+		return true
+	})
+	if err != nil {
+		r.Code, r.Message, r.Items = wire.CodeInternal, err.Error(), nil
+	}
+	return r
+}
+
+func validatePut(req *wire.PutRequest) error {
+	if err := req.Key.Validate(); err != nil {
+		return err
+	}
+	if len(req.Value) > wire.MaxItemSize {
+		return fmt.Errorf("item of %d bytes exceeds the %d-byte limit", len(req.Value), wire.MaxItemSize)
+	}
+	if req.Deleted && len(req.Value) > 0 {
+		return fmt.Errorf("a delete carries no value")
+	}
+	if len(req.Hints) > len(req.Forward) {
+		return fmt.Errorf("%d hints for %d forwards", len(req.Hints), len(req.Forward))
+	}
+	for _, f := range req.Forward {
+		if !messaging.ValidToken(f) {
+			return fmt.Errorf("forward target %q is not a node ID", f)
+		}
+	}
+	return nil
+}
+
+func (n *Node) usage(req *wire.UsageRequest) *wire.Reply {
+	r := &wire.Reply{Tag: req.Tag, Usage: []wire.Usage{}}
+	us, err := n.eng.Usage()
+	if err != nil {
+		r.Code, r.Message = wire.CodeOf(err), err.Error()
+		return r
+	}
+	for _, u := range us {
+		r.Usage = append(r.Usage, wire.Usage{Tenant: u.Tenant, Table: u.Table, Bytes: u.Bytes})
+	}
+	return r
+}
+
+// purge deletes a tenant's (or one table's) items in every partition and
+// every kind that holds them.
+func (n *Node) purge(req *wire.PurgeRequest) *wire.Reply {
+	r := &wire.Reply{Tag: req.Tag}
+	if req.Tenant == "" {
+		r.Code, r.Message = wire.CodeBadRequest, "purge needs a tenant"
+		return r
+	}
+	kinds := []tenants.Kind{tenants.KindData, tenants.KindHint}
+	if req.Table == "" {
+		// A deleted tenant's catalog goes too.
+		kinds = append(kinds, tenants.KindSystem)
+	}
+	var prefixes [][]byte
+	for _, kind := range kinds {
+		for p := range n.cfg.Q {
+			if req.Table == "" {
+				prefixes = append(prefixes, tenants.TenantPrefix(kind, uint32(p), req.Tenant))
+			} else {
+				prefixes = append(prefixes, tenants.TablePrefix(kind, uint32(p), req.Tenant, req.Table))
+			}
+		}
+	}
+	if err := n.eng.Purge(prefixes, req.Tenant, req.Table); err != nil {
+		r.Code, r.Message = wire.CodeInternal, err.Error()
+		return r
+	}
+	n.log.Info("purged", "tenant", req.Tenant, "table", req.Table)
+	return r
+}

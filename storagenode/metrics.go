@@ -1,0 +1,67 @@
+package storagenode
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ringtable/ringtable/storagenode/engine"
+)
+
+type metrics struct {
+	reg            prometheus.Registerer
+	cs             []prometheus.Collector
+	requests       *prometheus.CounterVec
+	siblings       prometheus.Histogram
+	siblingWarn    prometheus.Counter
+	siblingRefused prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, node string, eng *engine.Engine) *metrics {
+	labels := prometheus.Labels{"node": node}
+	m := &metrics{
+		reg: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ringtable_node_requests_total", Help: "Replica requests served, by operation and result code.", ConstLabels: labels,
+		}, []string{"op", "code"}),
+		siblings: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ringtable_node_siblings", Help: "Siblings of an item after a stamped write.", ConstLabels: labels,
+			Buckets: []float64{1, 2, 3, 5, 10, 25, 50, 100},
+		}),
+		siblingWarn: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringtable_node_sibling_warnings_total", Help: "Stamped writes that left an item above the sibling warning threshold.", ConstLabels: labels,
+		}),
+		siblingRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringtable_node_sibling_limit_refusals_total", Help: "Writes refused because the item would exceed its table's sibling maximum.", ConstLabels: labels,
+		}),
+	}
+	st := eng.Stats()
+	m.cs = []prometheus.Collector{m.requests, m.siblings, m.siblingWarn, m.siblingRefused,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ringtable_node_commit_batches_total", Help: "Group commits (one sync each).", ConstLabels: labels,
+		}, func() float64 { return float64(st.Batches.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ringtable_node_commit_seconds_total", Help: "Time spent committing and syncing batches.", ConstLabels: labels,
+		}, func() float64 { return float64(st.CommitNanos.Load()) / 1e9 }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ringtable_node_committed_updates_total", Help: "Updates made durable.", ConstLabels: labels,
+		}, func() float64 { return float64(st.Updates.Load()) }),
+	}
+	if reg != nil {
+		for _, c := range m.cs {
+			if err := reg.Register(c); err != nil {
+				// Already registered (a restarted node in one process): the
+				// old collectors keep reporting; do not fail the node.
+				continue
+			}
+		}
+	}
+	return m
+}
+
+func (m *metrics) unregister() {
+	if m.reg == nil {
+		return
+	}
+	for _, c := range m.cs {
+		m.reg.Unregister(c)
+	}
+}
