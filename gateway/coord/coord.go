@@ -1,0 +1,202 @@
+package coord
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ringtable/ringtable/messaging/wire"
+	"github.com/ringtable/ringtable/vclock"
+)
+
+// Op is the kind of round.
+type Op int
+
+const (
+	OpGet Op = iota
+	OpPut
+	OpScan
+)
+
+func (o Op) String() string {
+	switch o {
+	case OpGet:
+		return "read"
+	case OpPut:
+		return "write"
+	default:
+		return "scan"
+	}
+}
+
+// Config describes one round.
+type Config struct {
+	Op Op
+	// Replicas is the key's preference list: its first N distinct nodes.
+	Replicas []string
+	// R and W are the quorums; 1 ≤ R, W ≤ len(Replicas).
+	R, W int
+	// Down lists nodes known to be unreachable: they are not chosen as
+	// stamper while another node remains (a write still forwards to them, in
+	// case the knowledge is stale).
+	Down map[string]bool
+	// Exactly one of Put, Get, Scan is set, matching Op. The machine fills
+	// in Tag and Forward.
+	Put  *wire.PutRequest
+	Get  *wire.GetRequest
+	Scan *wire.ScanRequest
+}
+
+// ErrQuorum is matched (errors.Is) by every *QuorumError.
+var ErrQuorum = errors.New("coord: quorum not met")
+
+// QuorumError says how many of the required replicas answered.
+type QuorumError struct {
+	Op       Op
+	Needed   int
+	Answered int
+}
+
+func (e *QuorumError) Error() string {
+	return fmt.Sprintf("%s quorum not met: %d of %d required replicas answered", e.Op, e.Answered, e.Needed)
+}
+
+// Is makes errors.Is(err, ErrQuorum) true.
+func (e *QuorumError) Is(target error) bool { return target == ErrQuorum }
+
+// EventKind says what happened.
+type EventKind int
+
+const (
+	// EvReply: a node answered.
+	EvReply EventKind = iota
+	// EvNoResponders: nobody listens on a node's subject (it is down).
+	EvNoResponders
+	// EvTick: one round timeout has elapsed.
+	EvTick
+)
+
+// Event is an input to Step.
+type Event struct {
+	Kind  EventKind
+	From  string
+	Reply *wire.Reply
+}
+
+// Send is a message to deliver to one node.
+type Send struct {
+	To  string
+	Msg wire.Message
+}
+
+// Item is one entry of a scan result.
+type Item struct {
+	SK  string
+	Set vclock.Set
+}
+
+// Result is the answer to the client.
+type Result struct {
+	Err error
+	// Get: the reconciled set (may hold tombstones; empty if never
+	// written). Put: the stored set if the stamper sent it.
+	Set vclock.Set
+	// Put: the new version's context.
+	Context vclock.Context
+	// Put: the item's sibling count after the write.
+	Siblings int
+	// Scan: reconciled items in order, and whether more may follow.
+	Items []Item
+	More  bool
+	// Answered lists the nodes whose replies decided the result.
+	Answered []string
+}
+
+// Ready is what a step asks the driver to do.
+type Ready struct {
+	Sends []Send
+	// Result is set once per round: answer the client now.
+	Result *Result
+	// Repairs counts read-repair messages among Sends.
+	Repairs int
+	// Done: the round needs no more events.
+	Done bool
+}
+
+// Machine is one round.
+type Machine struct {
+	cfg    Config
+	result *Result
+	done   bool
+
+	// Put.
+	order    []string // stamper candidates, best first
+	attempt  int
+	stamper  string
+	expect   map[string]bool
+	acked    map[string]bool
+	failed   map[string]bool
+	stampOK  bool
+	stampRep *wire.Reply
+
+	// Get and scan.
+	replies map[string]*wire.Reply
+	seen    []string
+}
+
+// New returns a machine for one round.
+func New(cfg Config) *Machine {
+	return &Machine{cfg: cfg, replies: map[string]*wire.Reply{}, failed: map[string]bool{}}
+}
+
+// Start begins the round.
+func (m *Machine) Start() Ready {
+	switch m.cfg.Op {
+	case OpPut:
+		for _, n := range m.cfg.Replicas {
+			if !m.cfg.Down[n] {
+				m.order = append(m.order, n)
+			}
+		}
+		for _, n := range m.cfg.Replicas {
+			if m.cfg.Down[n] {
+				m.order = append(m.order, n) // last resort: knowledge may be stale
+			}
+		}
+		return m.stampAttempt()
+	default:
+		var rd Ready
+		for _, n := range m.cfg.Replicas {
+			rd.Sends = append(rd.Sends, Send{To: n, Msg: m.readRequest()})
+		}
+		return rd
+	}
+}
+
+func (m *Machine) readRequest() wire.Message {
+	if m.cfg.Op == OpScan {
+		return m.cfg.Scan
+	}
+	return m.cfg.Get
+}
+
+// Step advances the round by one event.
+func (m *Machine) Step(ev Event) Ready {
+	if m.done {
+		return Ready{Done: true}
+	}
+	if m.cfg.Op == OpPut {
+		return m.stepPut(ev)
+	}
+	return m.stepRead(ev)
+}
+
+// Done reports whether the round is over.
+func (m *Machine) Done() bool { return m.done }
+
+func (m *Machine) finish(rd Ready, res *Result) Ready {
+	if m.result == nil && res != nil {
+		m.result = res
+		rd.Result = res
+	}
+	return rd
+}

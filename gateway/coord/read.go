@@ -1,0 +1,194 @@
+package coord
+
+import (
+	"sort"
+
+	"github.com/ringtable/ringtable/messaging/wire"
+	"github.com/ringtable/ringtable/vclock"
+)
+
+func (m *Machine) stepRead(ev Event) Ready {
+	switch ev.Kind {
+	case EvTick:
+		// Whoever has not answered by now will not be waited for.
+		return m.readOver()
+	case EvNoResponders:
+		if m.isReplica(ev.From) && m.replies[ev.From] == nil && !m.failed[ev.From] {
+			m.failed[ev.From] = true
+		}
+	case EvReply:
+		if !m.isReplica(ev.From) || m.replies[ev.From] != nil || m.failed[ev.From] || ev.Reply == nil {
+			return Ready{}
+		}
+		if ev.Reply.Err() != nil {
+			m.failed[ev.From] = true
+		} else {
+			m.replies[ev.From] = ev.Reply
+			m.seen = append(m.seen, ev.From)
+		}
+	}
+	var rd Ready
+	if m.result == nil {
+		switch {
+		case len(m.replies) >= m.cfg.R:
+			rd = m.finish(rd, m.readResult())
+		case m.readPending() == 0:
+			// Everyone answered or failed and R was not reached (see the
+			// note in stepPut on why not earlier).
+			rd = m.finish(rd, &Result{Err: &QuorumError{Op: m.cfg.Op, Needed: m.cfg.R, Answered: len(m.replies)}})
+		}
+	}
+	if m.readPending() == 0 {
+		over := m.readOver()
+		over.Result = rd.Result
+		return over
+	}
+	return rd
+}
+
+func (m *Machine) isReplica(n string) bool {
+	for _, x := range m.cfg.Replicas {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Machine) readPending() int {
+	return len(m.cfg.Replicas) - len(m.replies) - len(m.failed)
+}
+
+// readOver ends the round: answer if not yet answered, then repair every
+// replica that answered with less than the reconciled state.
+func (m *Machine) readOver() Ready {
+	var rd Ready
+	if m.result == nil {
+		if len(m.replies) >= m.cfg.R {
+			rd = m.finish(rd, m.readResult())
+		} else {
+			rd = m.finish(rd, &Result{Err: &QuorumError{Op: m.cfg.Op, Needed: m.cfg.R, Answered: len(m.replies)}})
+		}
+	}
+	if len(m.replies) > 1 {
+		if m.cfg.Op == OpScan {
+			rd.Sends = m.scanRepairs()
+		} else {
+			rd.Sends = m.getRepairs()
+		}
+		rd.Repairs = len(rd.Sends)
+	}
+	m.done = true
+	rd.Done = true
+	return rd
+}
+
+func (m *Machine) readResult() *Result {
+	res := &Result{Answered: append([]string(nil), m.seen...)}
+	if m.cfg.Op == OpScan {
+		res.Items, res.More = m.mergeScan()
+		return res
+	}
+	for _, n := range m.seen {
+		res.Set = res.Set.Sync(m.replies[n].Set)
+	}
+	return res
+}
+
+func (m *Machine) getRepairs() []Send {
+	var all vclock.Set
+	for _, n := range m.seen {
+		all = all.Sync(m.replies[n].Set)
+	}
+	var sends []Send
+	for _, n := range m.seen {
+		if !m.replies[n].Set.Same(all) {
+			sends = append(sends, Send{To: n, Msg: &wire.ReplicateRequest{Key: m.cfg.Get.Key, Set: all}})
+		}
+	}
+	return sends
+}
+
+// scanCut is the last sort key every replica that stopped early has
+// covered: beyond it, a replica's view is unknown, so items past it are
+// left for the next page.
+func (m *Machine) scanCut() (cut string, bounded bool) {
+	for _, n := range m.seen {
+		r := m.replies[n]
+		if !r.More || len(r.Items) == 0 {
+			continue
+		}
+		last := r.Items[len(r.Items)-1].SK
+		if !bounded || (m.cfg.Scan.Reverse && last > cut) || (!m.cfg.Scan.Reverse && last < cut) {
+			cut, bounded = last, true
+		}
+	}
+	return cut, bounded
+}
+
+func (m *Machine) beyond(sk, cut string) bool {
+	if m.cfg.Scan.Reverse {
+		return sk < cut
+	}
+	return sk > cut
+}
+
+func (m *Machine) mergedItems() map[string]vclock.Set {
+	cut, bounded := m.scanCut()
+	merged := map[string]vclock.Set{}
+	for _, n := range m.seen {
+		for _, it := range m.replies[n].Items {
+			if bounded && m.beyond(it.SK, cut) {
+				continue
+			}
+			merged[it.SK] = merged[it.SK].Sync(it.Set)
+		}
+	}
+	return merged
+}
+
+func (m *Machine) mergeScan() ([]Item, bool) {
+	merged := m.mergedItems()
+	items := make([]Item, 0, len(merged))
+	for sk, s := range merged {
+		items = append(items, Item{SK: sk, Set: s})
+	}
+	sort.Slice(items, func(i, j int) bool {
+		if m.cfg.Scan.Reverse {
+			return items[i].SK > items[j].SK
+		}
+		return items[i].SK < items[j].SK
+	})
+	more := false
+	for _, n := range m.seen {
+		more = more || m.replies[n].More
+	}
+	if lim := int(m.cfg.Scan.Limit); lim > 0 && len(items) > lim {
+		items, more = items[:lim], true
+	}
+	return items, more
+}
+
+func (m *Machine) scanRepairs() []Send {
+	merged := m.mergedItems()
+	var sends []Send
+	for _, n := range m.seen {
+		have := map[string]vclock.Set{}
+		for _, it := range m.replies[n].Items {
+			have[it.SK] = it.Set
+		}
+		sks := make([]string, 0, len(merged))
+		for sk := range merged {
+			sks = append(sks, sk)
+		}
+		sort.Strings(sks)
+		for _, sk := range sks {
+			if s := merged[sk]; !have[sk].Same(s) {
+				k := m.cfg.Scan.Key
+				k.SK = sk
+				sends = append(sends, Send{To: n, Msg: &wire.ReplicateRequest{Key: k, Set: s}})
+			}
+		}
+	}
+	return sends
+}
