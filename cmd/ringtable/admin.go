@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jedib0t/go-pretty/v6/table"
+
+	"github.com/ringtable/ringtable/gateway/client"
+)
+
+// adminCmd talks to a gateway's admin API.
+type adminCmd struct {
+	Gateway  string `help:"Gateway URL." default:"http://127.0.0.1:8080" env:"RINGTABLE_GATEWAY"`
+	AdminKey string `name:"admin-key" help:"Admin key (default: ./ringtable-data/admin.key)." env:"RINGTABLE_ADMIN_KEY"`
+	JSON     bool   `name:"json" help:"Print JSON for scripts."`
+
+	Tenant tenantCmd `cmd:"" help:"Manage tenants and their API keys."`
+}
+
+type tenantCmd struct {
+	Create tenantCreateCmd `cmd:"" help:"Create a tenant; prints its first API key (shown once)."`
+	List   tenantListCmd   `cmd:"" help:"List tenants."`
+	Delete tenantDeleteCmd `cmd:"" help:"Delete a tenant: its keys stop working at once, its data is reclaimed later."`
+	Quotas tenantQuotasCmd `cmd:"" help:"Change a tenant's quotas."`
+	Key    keyCmd          `cmd:"" help:"Manage a tenant's API keys."`
+}
+
+type keyCmd struct {
+	Create keyCreateCmd `cmd:"" help:"Add an API key to a tenant (shown once)."`
+	List   keyListCmd   `cmd:"" help:"List a tenant's API keys."`
+	Revoke keyRevokeCmd `cmd:"" help:"Revoke an API key."`
+}
+
+func (a *adminCmd) client() (*client.Client, error) {
+	key, err := resolveKey(a.AdminKey, filepath.Join(defaultDataDir, "admin.key"), "admin key")
+	if err != nil {
+		return nil, err
+	}
+	return client.New(a.Gateway, nil).WithAPIKey(key), nil
+}
+
+func (a *adminCmd) print(v any, human func()) {
+	if a.JSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(v)
+		return
+	}
+	human()
+}
+
+func adminCtx(env *runEnv) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(env.ctx, 30*time.Second)
+}
+
+type tenantCreateCmd struct {
+	Name string `arg:"" help:"Display name: 1-255 of [A-Za-z0-9_-], starting with a letter."`
+	quotaFlags
+}
+
+type quotaFlags struct {
+	RPS         float64 `name:"rps" help:"Requests per second at each gateway."`
+	Burst       int     `help:"Requests that may arrive at once."`
+	Tables      int     `help:"Maximum number of tables."`
+	StoredBytes int64   `name:"stored-bytes" help:"Maximum bytes stored (approximate)."`
+}
+
+func (q quotaFlags) quotas() client.Quotas {
+	return client.Quotas{RequestsPerSecond: q.RPS, Burst: q.Burst, Tables: q.Tables, StoredBytes: q.StoredBytes}
+}
+
+func (c *tenantCreateCmd) Run(env *runEnv, a *adminCmd) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := adminCtx(env)
+	defer cancel()
+	nk, err := cl.CreateTenant(ctx, c.Name, c.quotas())
+	if err != nil {
+		return err
+	}
+	a.print(nk, func() {
+		fmt.Printf("tenant %s (%s) created\nAPI key %s (shown once; keep it):\n%s\n", nk.Tenant.Name, nk.Tenant.ID, nk.KeyID, nk.APIKey)
+	})
+	return nil
+}
+
+type tenantListCmd struct{}
+
+func (c *tenantListCmd) Run(env *runEnv, a *adminCmd) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := adminCtx(env)
+	defer cancel()
+	ts, err := cl.ListTenants(ctx)
+	if err != nil {
+		return err
+	}
+	a.print(ts, func() {
+		t := table.NewWriter()
+		t.SetOutputMirror(os.Stdout)
+		t.AppendHeader(table.Row{"id", "name", "created", "req/s", "tables", "stored bytes", "quota bytes"})
+		for _, x := range ts {
+			t.AppendRow(table.Row{x.ID, x.Name, x.Created.Format(time.RFC3339), x.Quotas.RequestsPerSecond, x.Quotas.Tables, x.StoredBytes, x.Quotas.StoredBytes})
+		}
+		t.Render()
+	})
+	return nil
+}
+
+type tenantDeleteCmd struct {
+	ID string `arg:"" help:"Tenant ID."`
+}
+
+func (c *tenantDeleteCmd) Run(env *runEnv, a *adminCmd) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := adminCtx(env)
+	defer cancel()
+	if err := cl.DeleteTenant(ctx, c.ID); err != nil {
+		return err
+	}
+	a.print(map[string]string{"deleted": c.ID}, func() { fmt.Printf("tenant %s deleted\n", c.ID) })
+	return nil
+}
+
+type tenantQuotasCmd struct {
+	ID string `arg:"" help:"Tenant ID."`
+	quotaFlags
+}
+
+func (c *tenantQuotasCmd) Run(env *runEnv, a *adminCmd) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := adminCtx(env)
+	defer cancel()
+	t, err := cl.SetQuotas(ctx, c.ID, c.quotas())
+	if err != nil {
+		return err
+	}
+	a.print(t, func() {
+		fmt.Printf("tenant %s: %g req/s (burst %d), %d tables, %d stored bytes\n", t.ID, t.Quotas.RequestsPerSecond, t.Quotas.Burst, t.Quotas.Tables, t.Quotas.StoredBytes)
+	})
+	return nil
+}
+
+type keyCreateCmd struct {
+	Tenant string `arg:"" help:"Tenant ID."`
+}
+
+func (c *keyCreateCmd) Run(env *runEnv, a *adminCmd) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := adminCtx(env)
+	defer cancel()
+	nk, err := cl.CreateKey(ctx, c.Tenant)
+	if err != nil {
+		return err
+	}
+	a.print(nk, func() { fmt.Printf("API key %s (shown once; keep it):\n%s\n", nk.KeyID, nk.APIKey) })
+	return nil
+}
+
+type keyListCmd struct {
+	Tenant string `arg:"" help:"Tenant ID."`
+}
+
+func (c *keyListCmd) Run(env *runEnv, a *adminCmd) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := adminCtx(env)
+	defer cancel()
+	ks, err := cl.ListKeys(ctx, c.Tenant)
+	if err != nil {
+		return err
+	}
+	a.print(ks, func() {
+		t := table.NewWriter()
+		t.SetOutputMirror(os.Stdout)
+		t.AppendHeader(table.Row{"key id", "created", "revoked"})
+		for _, k := range ks {
+			t.AppendRow(table.Row{k.ID, k.Created.Format(time.RFC3339), k.Revoked})
+		}
+		t.Render()
+	})
+	return nil
+}
+
+type keyRevokeCmd struct {
+	Tenant string `arg:"" help:"Tenant ID."`
+	Key    string `arg:"" help:"Key ID."`
+}
+
+func (c *keyRevokeCmd) Run(env *runEnv, a *adminCmd) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := adminCtx(env)
+	defer cancel()
+	if err := cl.RevokeKey(ctx, c.Tenant, c.Key); err != nil {
+		return err
+	}
+	a.print(map[string]string{"revoked": c.Key}, func() { fmt.Printf("key %s of tenant %s revoked\n", c.Key, c.Tenant) })
+	return nil
+}

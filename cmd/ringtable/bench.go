@@ -1,0 +1,125 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/jedib0t/go-pretty/v6/table"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/ringtable/ringtable/gateway/client"
+	"github.com/ringtable/ringtable/loadgen"
+)
+
+type benchCmd struct {
+	Gateway     string        `help:"Gateway URL." default:"http://127.0.0.1:8080" env:"RINGTABLE_GATEWAY"`
+	Table       string        `help:"Table to load (created if missing)." default:"bench"`
+	Concurrency int           `help:"Concurrent clients." default:"64"`
+	Keys        int           `help:"Size of the key space." default:"100000"`
+	ValueSize   int           `help:"Bytes per item." default:"1024"`
+	ReadRatio   float64       `help:"Fraction of operations that are reads (0: write-only, 1: read-only)." default:"0.5"`
+	Duration    time.Duration `help:"How long to measure." default:"30s"`
+	Dist        string        `help:"Key distribution." enum:"uniform,zipf" default:"uniform"`
+	Preload     *bool         `help:"Write every key once before measuring (default: when reads are measured)."`
+	R           int           `help:"Read quorum override (0: the table's)."`
+	W           int           `help:"Write quorum override (0: the table's)."`
+	CSV         string        `help:"Append one result row per operation kind to this CSV file."`
+	Label       string        `help:"Label for the CSV rows." default:"ringtable"`
+	APIKey      string        `name:"api-key" help:"Tenant API key (default: ./ringtable-data/dev.key)." env:"RINGTABLE_API_KEY"`
+}
+
+func (b *benchCmd) Run(env *runEnv) error {
+	cfg := loadgen.Config{Table: b.Table, Concurrency: b.Concurrency, Keys: b.Keys, ValueSize: b.ValueSize,
+		ReadRatio: b.ReadRatio, Duration: b.Duration, Zipf: b.Dist == "zipf", R: b.R, W: b.W, Seed: time.Now().UnixNano()}
+	cfg.Preload = b.ReadRatio > 0
+	if b.Preload != nil {
+		cfg.Preload = *b.Preload
+	}
+	key, err := resolveKey(b.APIKey, filepath.Join(defaultDataDir, "dev.key"), "API key")
+	if err != nil {
+		return err
+	}
+	cl := client.New(b.Gateway, nil).WithAPIKey(key)
+	if cfg.Preload {
+		fmt.Fprintf(os.Stderr, "preloading %d keys...\n", cfg.Keys)
+	}
+	bar := progressbar.NewOptions64(int64(b.Duration/time.Second),
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetWidth(20),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionClearOnFinish())
+	rep, err := loadgen.Run(env.ctx, cl, cfg, func(el time.Duration, reads, writes, errs int64) {
+		secs := el.Seconds()
+		bar.Describe(fmt.Sprintf("reads %7.0f/s  writes %7.0f/s  errors %d", float64(reads)/secs, float64(writes)/secs, errs))
+		_ = bar.Set64(int64(el / time.Second))
+	})
+	_ = bar.Finish()
+	if err != nil {
+		return err
+	}
+	printReport(rep)
+	if b.CSV != "" {
+		return appendCSV(b.CSV, b.Label, rep)
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) }
+
+func printReport(r *loadgen.Report) {
+	c := r.Config
+	fmt.Printf("%d clients, %d keys (%s), %d-byte values, %.0f%% reads, %v\n",
+		c.Concurrency, c.Keys, map[bool]string{true: "zipf", false: "uniform"}[c.Zipf], c.ValueSize, c.ReadRatio*100, r.Elapsed.Round(time.Millisecond))
+	t := table.NewWriter()
+	t.SetOutputMirror(os.Stdout)
+	t.AppendHeader(table.Row{"op", "ops", "ops/s", "p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms", "errors"})
+	for _, row := range []struct {
+		name string
+		s    loadgen.OpStats
+	}{{"read", r.Reads}, {"write", r.Writes}} {
+		if row.s.Ops == 0 && row.s.Errors == 0 {
+			continue
+		}
+		s := row.s
+		t.AppendRow(table.Row{row.name, s.Ops, fmt.Sprintf("%.0f", s.Rate), ms(s.P50), ms(s.P95), ms(s.P99), ms(s.P999), ms(s.Max), s.Errors})
+	}
+	t.Render()
+	if r.NotFound > 0 {
+		fmt.Printf("reads of keys not yet written: %d\n", r.NotFound)
+	}
+	for k, v := range r.Errors {
+		fmt.Printf("errors %-40s %d\n", k, v)
+	}
+}
+
+func appendCSV(path, label string, r *loadgen.Report) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := csv.NewWriter(f)
+	if st, err := f.Stat(); err == nil && st.Size() == 0 {
+		_ = w.Write([]string{"time", "label", "op", "concurrency", "keys", "dist", "value_size", "read_ratio", "ops_per_sec", "p50_ms", "p95_ms", "p99_ms", "p999_ms", "errors"})
+	}
+	c := r.Config
+	dist := map[bool]string{true: "zipf", false: "uniform"}[c.Zipf]
+	for _, row := range []struct {
+		op string
+		s  loadgen.OpStats
+	}{{"read", r.Reads}, {"write", r.Writes}} {
+		if row.s.Ops == 0 && row.s.Errors == 0 {
+			continue
+		}
+		s := row.s
+		_ = w.Write([]string{time.Now().UTC().Format(time.RFC3339), label, row.op, strconv.Itoa(c.Concurrency), strconv.Itoa(c.Keys), dist,
+			strconv.Itoa(c.ValueSize), strconv.FormatFloat(c.ReadRatio, 'f', 2, 64), fmt.Sprintf("%.1f", s.Rate),
+			ms(s.P50), ms(s.P95), ms(s.P99), ms(s.P999), strconv.Itoa(s.Errors)})
+	}
+	w.Flush()
+	return w.Error()
+}

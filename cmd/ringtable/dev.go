@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ringtable/ringtable/gateway"
+	"github.com/ringtable/ringtable/messaging"
+	"github.com/ringtable/ringtable/storagenode"
+)
+
+type devCmd struct {
+	debugFlags
+	DataDir    string `help:"Directory holding each storage node's data." default:"./ringtable-data"`
+	HTTP       string `help:"Gateway listen address." default:"127.0.0.1:8080"`
+	NATSListen string `name:"nats-listen" help:"Embedded NATS server client address (port 0 picks one)." default:"127.0.0.1:4222"`
+	Nodes      int    `help:"Number of storage nodes." default:"3"`
+}
+
+func (d *devCmd) Run(env *runEnv) error {
+	if err := d.startDebug(env); err != nil {
+		return err
+	}
+	if d.Nodes < 1 || d.Nodes > 16 {
+		return fmt.Errorf("--nodes %d: must be 1-16", d.Nodes)
+	}
+	if err := os.MkdirAll(d.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	sc := messaging.DefaultServerConfig()
+	sc.Listen = d.NATSListen
+	ns, err := messaging.StartServer(sc)
+	if err != nil {
+		return fmt.Errorf("%w (another ringtable dev or NATS server running? choose another --nats-listen)", err)
+	}
+	defer ns.Shutdown()
+	ln, err := net.Listen("tcp", d.HTTP)
+	if err != nil {
+		return fmt.Errorf("gateway listen: %w (choose another --http)", err)
+	}
+	var ids []string
+	for i := 1; i <= d.Nodes; i++ {
+		ids = append(ids, fmt.Sprintf("n%d", i))
+	}
+	var conns []*messaging.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	dial := func(name string) (*messaging.Conn, error) {
+		ctx, cancel := context.WithTimeout(env.ctx, 10*time.Second)
+		defer cancel()
+		c, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: []string{ns.ClientURL()}, Name: name, Logger: env.log})
+		if err == nil {
+			conns = append(conns, c)
+		}
+		return c, err
+	}
+	var nodes []*storagenode.Node
+	defer func() {
+		for _, n := range nodes {
+			if err := n.Close(); err != nil {
+				env.log.Error("closing node", "node", n.ID(), "err", err)
+			}
+		}
+	}()
+	for _, id := range ids {
+		conn, err := dial("node-" + id)
+		if err != nil {
+			return err
+		}
+		cfg := storagenode.DefaultConfig(id, filepath.Join(d.DataDir))
+		cfg.Logger = env.log
+		cfg.Registerer = prometheus.DefaultRegisterer
+		n, err := storagenode.Start(cfg, conn)
+		if err != nil {
+			return err
+		}
+		nodes = append(nodes, n)
+	}
+	conn, err := dial("gateway")
+	if err != nil {
+		return err
+	}
+	adminKey, err := loadOrCreateKey(filepath.Join(d.DataDir, "admin.key"))
+	if err != nil {
+		return fmt.Errorf("admin key: %w", err)
+	}
+	gcfg := gateway.DefaultConfig(ids)
+	gcfg.AdminKey = adminKey
+	gcfg.Logger = env.log
+	gcfg.Registerer = prometheus.DefaultRegisterer
+	gw, err := gateway.New(gcfg, conn)
+	if err != nil {
+		return err
+	}
+	defer gw.Close()
+	devKeyFile := filepath.Join(d.DataDir, "dev.key")
+	devKey, err := readKeyFile(devKeyFile)
+	if err != nil {
+		return err
+	}
+	if devKey == "" {
+		ctx, cancel := context.WithTimeout(env.ctx, 30*time.Second)
+		t, key, err := gw.CreateTenant(ctx, "dev")
+		cancel()
+		if err != nil {
+			return fmt.Errorf("creating the dev tenant: %w", err)
+		}
+		if err := writeKeyFile(devKeyFile, key); err != nil {
+			return err
+		}
+		fmt.Printf("created tenant %q (%s); its API key, shown once, is also in %s:\n  %s\n", t.Name, t.ID, devKeyFile, key)
+	}
+	fmt.Printf("ringtable dev: gateway http://%s  NATS %s  data %s  (%d storage nodes; Ctrl-C stops)\n", ln.Addr(), ns.ClientURL(), d.DataDir, len(ids))
+	fmt.Printf("API key of the dev tenant in %s, admin key in %s\n", devKeyFile, filepath.Join(d.DataDir, "admin.key"))
+	if err := gw.Serve(env.ctx, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	env.log.Info("shutting down")
+	return nil
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ringtable/ringtable/gateway"
+	"github.com/ringtable/ringtable/messaging"
+)
+
+type gatewayCmd struct {
+	debugFlags
+	HTTP         string        `help:"Listen address." default:"127.0.0.1:8080"`
+	NATSURL      []string      `name:"nats-url" help:"NATS server URLs (comma-separated); the gateway fails over between them." default:"nats://127.0.0.1:4222" env:"RINGTABLE_NATS_URL"`
+	Nodes        []string      `help:"Storage node IDs of the cluster (comma-separated)." required:""`
+	Prefix       string        `help:"Subject prefix." default:"rt"`
+	RoundTimeout time.Duration `help:"Timeout of one replica round." default:"1s"`
+	AdminKey     string        `name:"admin-key" help:"Key that authorises the admin API (none: admin API disabled)." env:"RINGTABLE_ADMIN_KEY"`
+}
+
+func (c *gatewayCmd) Run(env *runEnv) error {
+	if err := c.startDebug(env); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(env.ctx, 30*time.Second)
+	conn, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: c.NATSURL, Name: "gateway", Prefix: c.Prefix, Logger: env.log})
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	cfg := gateway.DefaultConfig(c.Nodes)
+	cfg.RoundTimeout = c.RoundTimeout
+	cfg.AdminKey = c.AdminKey
+	cfg.Logger = env.log
+	cfg.Registerer = prometheus.DefaultRegisterer
+	gw, err := gateway.New(cfg, conn)
+	if err != nil {
+		return err
+	}
+	defer gw.Close()
+	ln, err := net.Listen("tcp", c.HTTP)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	fmt.Printf("ringtable gateway: http://%s over %s\n", ln.Addr(), conn.ConnectedURL())
+	if err := gw.Serve(env.ctx, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/ringtable/ringtable/tenants"
+	"github.com/ringtable/ringtable/vclock"
+)
+
+// Table is a table's definition as stored in the catalog.
+type Table struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	PartitionKey string    `json:"partition_key"`
+	SortKey      string    `json:"sort_key,omitempty"`
+	N            int       `json:"n"`
+	R            int       `json:"r"`
+	W            int       `json:"w"`
+	Conflict     string    `json:"conflict"`
+	TTL          int64     `json:"ttl,omitempty"` // seconds; 0: items never expire
+	MaxSiblings  int       `json:"max_siblings"`
+	SiblingWarn  int       `json:"sibling_warn"`
+	Created      time.Time `json:"created"`
+}
+
+// LWW reports whether the table resolves conflicts by last writer wins.
+func (t *Table) LWW() bool { return t.Conflict == "lww" }
+
+// The catalog is a system table with one partition key per tenant and one
+// sort key per table name, so listing a tenant's tables is one scan.
+const catalogTable = "catalog"
+
+// catalog caches table definitions (never missing ones, so a table created
+// on another gateway is visible at once).
+type catalog struct {
+	g     *Gateway
+	cache *ttlCache[*Table]
+}
+
+func newCatalog(g *Gateway) *catalog {
+	return &catalog{g: g, cache: newTTLCache[*Table](g.cfg.CatalogTTL)}
+}
+
+func tableCacheKey(tenant, name string) string { return tenant + "/" + name }
+
+func (c *catalog) key(tenant, name string) tenants.Key {
+	return c.g.sysKey(tenant, catalogTable, tenant, name)
+}
+
+func (c *catalog) lookup(ctx context.Context, tenant, name string) (*Table, error) {
+	now := c.g.cfg.Clock.Now()
+	if t, ok := c.cache.get(tableCacheKey(tenant, name), now); ok {
+		return t, nil
+	}
+	t, _, err := c.read(ctx, tenant, name)
+	if err != nil {
+		return nil, err
+	}
+	c.cache.put(tableCacheKey(tenant, name), t, now)
+	return t, nil
+}
+
+// tableFirst resolves concurrent creates of one name the same way on every
+// gateway: the earliest created, then the smallest ID.
+func tableFirst(a, b *Table) bool {
+	return a.Created.Before(b.Created) || (a.Created.Equal(b.Created) && a.ID < b.ID)
+}
+
+func (c *catalog) read(ctx context.Context, tenant, name string) (*Table, vclock.Context, error) {
+	live, vctx, err := c.g.sysGet(ctx, c.key(tenant, name))
+	if err != nil {
+		return nil, vctx, err
+	}
+	t := firstOf(live, tableFirst)
+	if t == nil {
+		return nil, vctx, fmt.Errorf("table %q: %w", name, ErrNotFound)
+	}
+	return t, vctx, nil
+}
+
+func (c *catalog) create(ctx context.Context, tenant string, t *Table, maxTables int) error {
+	_, vctx, err := c.read(ctx, tenant, t.Name)
+	switch {
+	case err == nil:
+		return fmt.Errorf("table %q: %w", t.Name, ErrTableExists)
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	existing, err := c.list(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	if len(existing) >= maxTables {
+		return &QuotaError{Msg: fmt.Sprintf("table quota reached: the tenant has %d tables and its quota allows %d", len(existing), maxTables)}
+	}
+	t.ID = tenants.NewID()
+	t.Created = c.g.cfg.Clock.Now().UTC()
+	if err := c.g.sysPut(ctx, c.key(tenant, t.Name), t, vctx); err != nil {
+		return err
+	}
+	c.g.announce("table", tableCacheKey(tenant, t.Name))
+	return nil
+}
+
+func (c *catalog) drop(ctx context.Context, tenant, name string) error {
+	t, vctx, err := c.read(ctx, tenant, name)
+	if err != nil {
+		return err
+	}
+	if err := c.g.sysDelete(ctx, c.key(tenant, name), vctx); err != nil {
+		return err
+	}
+	c.g.announce("table", tableCacheKey(tenant, name))
+	return c.g.schedulePurge(ctx, tenant, t.ID)
+}
+
+// list returns a tenant's tables sorted by name.
+func (c *catalog) list(ctx context.Context, tenant string) ([]*Table, error) {
+	var out []*Table
+	err := c.g.sysScan(ctx, c.key(tenant, ""), func(_ string, live vclock.Set) {
+		if t := firstOf(live, tableFirst); t != nil {
+			out = append(out, t)
+		}
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, err
+}

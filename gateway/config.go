@@ -1,0 +1,102 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ringtable/ringtable/internal/clock"
+	"github.com/ringtable/ringtable/ring"
+	"github.com/ringtable/ringtable/tenants"
+)
+
+// Config configures a gateway.
+type Config struct {
+	// Nodes is the storage node member list the ring is built from, until
+	// membership is learned from the nodes themselves.
+	Nodes []string
+	// Q is the number of ring partitions; it must match the cluster's.
+	Q int
+	// N, R and W are the defaults for new tables (3/2/2: R+W>N).
+	N, R, W int
+	// RoundTimeout is how long one replica round may take before the
+	// coordinator moves on (default 1s).
+	RoundTimeout time.Duration
+	// SiblingWarn and MaxSiblings are the defaults for new tables (25 and
+	// 100): above the first a write is logged and counted, above the second
+	// a write that would add a sibling is refused.
+	SiblingWarn, MaxSiblings int
+	// CatalogTTL bounds how long a cached table definition is trusted
+	// without a change notice (default 30s), in case a notice was missed.
+	CatalogTTL time.Duration
+	// AdminKey authorises the admin API; empty disables it.
+	AdminKey string
+	// Quotas are the defaults of new tenants.
+	Quotas tenants.Quotas
+	// KeyTTL bounds how long a cached API key or tenant is trusted without
+	// a change notice (default 2s): the bound on revocation delay when a
+	// notice is lost.
+	KeyTTL time.Duration
+	// UsageInterval is how often stored bytes per tenant are collected
+	// from the nodes (default 5s).
+	UsageInterval time.Duration
+	// PurgeGrace delays reclaiming a deleted tenant's or table's items
+	// (default 30s), so writes in flight when it was deleted land first;
+	// PurgeInterval is how often pending purges are retried (default 30s).
+	PurgeGrace, PurgeInterval time.Duration
+	Clock                     clock.Clock
+	Logger                    *slog.Logger
+	// Registerer receives the gateway's metrics; Gatherer serves /metrics.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+}
+
+// DefaultConfig returns the defaults for a cluster of the given nodes.
+func DefaultConfig(nodes []string) Config {
+	return Config{
+		Nodes:         nodes,
+		Q:             ring.DefaultQ,
+		N:             3,
+		R:             2,
+		W:             2,
+		RoundTimeout:  time.Second,
+		SiblingWarn:   25,
+		MaxSiblings:   100,
+		CatalogTTL:    30 * time.Second,
+		Quotas:        tenants.DefaultQuotas(),
+		KeyTTL:        2 * time.Second,
+		UsageInterval: 5 * time.Second,
+		PurgeGrace:    30 * time.Second,
+		PurgeInterval: 30 * time.Second,
+		Clock:         clock.Real{},
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if len(c.Nodes) == 0 {
+		return errors.New("gateway: no storage nodes configured")
+	}
+	if c.N < 1 || c.R < 1 || c.W < 1 || c.R > c.N || c.W > c.N {
+		return fmt.Errorf("gateway: defaults n=%d r=%d w=%d: need 1 ≤ r,w ≤ n", c.N, c.R, c.W)
+	}
+	if c.RoundTimeout <= 0 || c.CatalogTTL <= 0 {
+		return errors.New("gateway: RoundTimeout and CatalogTTL must be positive")
+	}
+	if c.MaxSiblings < 1 || c.SiblingWarn < 1 {
+		return errors.New("gateway: sibling limits must be positive")
+	}
+	if c.Clock == nil {
+		return errors.New("gateway: Clock must be set")
+	}
+	if c.KeyTTL <= 0 || c.UsageInterval <= 0 || c.PurgeGrace < 0 || c.PurgeInterval <= 0 {
+		return errors.New("gateway: KeyTTL, UsageInterval and PurgeInterval must be positive")
+	}
+	if err := c.Quotas.Validate(); err != nil {
+		return fmt.Errorf("gateway: default quotas: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/ringtable/ringtable/gateway/coord"
+	"github.com/ringtable/ringtable/messaging/wire"
+)
+
+// Errors the handlers return; httpError maps them to statuses.
+var (
+	// ErrNotFound is returned when a table or item does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrTableExists is returned when creating a table that exists.
+	ErrTableExists = errors.New("table exists")
+	// ErrUnauthorized is returned when a request has no valid credentials.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden is returned when valid credentials lack the right.
+	ErrForbidden = errors.New("forbidden")
+)
+
+// BadRequestError is a client mistake; its message says what and where.
+type BadRequestError struct{ Msg string }
+
+func (e *BadRequestError) Error() string { return e.Msg }
+
+func badRequest(format string, args ...any) error {
+	return &BadRequestError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// TooLargeError is an input over a size limit.
+type TooLargeError struct{ Msg string }
+
+func (e *TooLargeError) Error() string { return e.Msg }
+
+// errorBody is the JSON error shape of every non-2xx answer.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// classify is the one place errors become HTTP statuses and codes.
+func classify(err error) (status int, code string) {
+	var bad *BadRequestError
+	var big *TooLargeError
+	var we *wire.Error
+	var rl *RateLimitedError
+	var qe *QuotaError
+	switch {
+	case errors.As(err, &rl):
+		return http.StatusTooManyRequests, "rate_limited"
+	case errors.As(err, &qe):
+		return http.StatusForbidden, "quota_exceeded"
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden, "forbidden"
+	case errors.As(err, &bad):
+		return http.StatusBadRequest, "bad_request"
+	case errors.As(err, &big):
+		return http.StatusRequestEntityTooLarge, "too_large"
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, ErrTableExists):
+		return http.StatusConflict, "table_exists"
+	case errors.Is(err, ErrUnauthorized):
+		return http.StatusUnauthorized, "unauthorized"
+	case errors.Is(err, coord.ErrQuorum):
+		return http.StatusServiceUnavailable, "quorum_not_met"
+	case errors.As(err, &we):
+		return we.Code.HTTPStatus(), we.Code.String()
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable, "timeout"
+	}
+	return http.StatusInternalServerError, "internal"
+}
+
+func writeError(w http.ResponseWriter, err error) int {
+	status, code := classify(err)
+	var body errorBody
+	body.Error.Code = code
+	body.Error.Message = err.Error()
+	if status == http.StatusInternalServerError {
+		body.Error.Message = "internal error: " + err.Error()
+	}
+	var rl *RateLimitedError
+	if errors.As(err, &rl) {
+		w.Header().Set("Retry-After", rl.retryAfterSeconds())
+	}
+	writeJSON(w, status, body)
+	return status
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,213 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+
+	"github.com/ringtable/ringtable/messaging"
+	"github.com/ringtable/ringtable/ring"
+	"github.com/ringtable/ringtable/tenants"
+)
+
+// Gateway serves the HTTP API over one bus connection.
+type Gateway struct {
+	cfg    Config
+	conn   *messaging.Conn
+	subj   messaging.Subjects
+	caller *messaging.Caller
+	ring   atomic.Pointer[ring.Ring]
+	cat    *catalog
+	reg    *registry
+	limits *limiters
+	usage  *usageView
+	reach  *reachability
+	m      *metrics
+	log    *slog.Logger
+
+	// ctx bounds the work a gateway does after answering (read repair);
+	// Close cancels it and waits.
+	ctx    context.Context
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
+	subs   []*messaging.Subscription
+}
+
+// New builds a gateway on conn. The caller keeps ownership of conn.
+func New(cfg Config, conn *messaging.Conn) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	members := make([]ring.Member, len(cfg.Nodes))
+	for i, n := range cfg.Nodes {
+		members[i] = ring.Member{ID: ring.NodeID(n), Joined: 1}
+	}
+	r, err := ring.New(cfg.Q, members)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	caller, err := conn.NewCaller()
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{
+		cfg:    cfg,
+		conn:   conn,
+		subj:   conn.Subjects(),
+		caller: caller,
+		reach:  newReachability(cfg.Clock),
+		m:      newMetrics(cfg.Registerer),
+		log:    log,
+	}
+	g.ring.Store(r)
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	g.cat = newCatalog(g)
+	g.reg = newRegistry(g)
+	g.limits = &limiters{m: map[string]*rate.Limiter{}}
+	g.usage = newUsageView()
+	sub, err := conn.Subscribe(g.subj.System("changes"), g.notice)
+	if err != nil {
+		caller.Close()
+		return nil, err
+	}
+	g.subs = append(g.subs, sub)
+	g.goBackground(g.pollUsage)
+	g.goBackground(g.purgeLoop)
+	return g, nil
+}
+
+// Handler returns the HTTP API.
+func (g *Gateway) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", g.healthz)
+	gather := g.cfg.Gatherer
+	if gather == nil {
+		gather = prometheus.DefaultGatherer
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
+	g.adminRoutes(mux)
+	g.route(mux, "POST /v1/tables", "create_table", g.createTable)
+	g.route(mux, "GET /v1/tables", "list_tables", g.listTables)
+	g.route(mux, "GET /v1/tables/{table}", "describe_table", g.describeTable)
+	g.route(mux, "DELETE /v1/tables/{table}", "drop_table", g.dropTable)
+	// Keys are path segments; "/v1/tables/{table}/item?pk=&sk=" addresses
+	// keys a path cannot carry ("." and "..", which URL paths resolve away).
+	for _, p := range []string{"/v1/tables/{table}/items/{pk}", "/v1/tables/{table}/items/{pk}/{sk}", "/v1/tables/{table}/item"} {
+		g.route(mux, "GET "+p, "get", g.getItem)
+		g.route(mux, "PUT "+p, "put", g.putItem)
+		g.route(mux, "DELETE "+p, "delete", g.deleteItem)
+	}
+	return mux
+}
+
+// handlerFunc is a tenant's API handler: it writes a success itself and
+// returns an error for the one error path to render.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, ten *tenants.Tenant) (status int, err error)
+
+// route serves a tenant's request: authenticated by a tenant key, within
+// the tenant's request rate.
+func (g *Gateway) route(mux *http.ServeMux, pattern, op string, h handlerFunc) {
+	g.handle(mux, pattern, op, func(w http.ResponseWriter, r *http.Request, p principal) (int, error) {
+		if p.admin {
+			return 0, fmt.Errorf("%w: the admin key manages tenants; use a tenant's API key for tables and items", ErrForbidden)
+		}
+		if ok, wait := g.limits.allow(p.tenant, g.cfg.Clock.Now()); !ok {
+			return 0, &RateLimitedError{RetryAfter: wait}
+		}
+		return h(w, r, p.tenant)
+	})
+}
+
+// adminRoute serves an operator's request, authenticated by the admin key.
+func (g *Gateway) adminRoute(mux *http.ServeMux, pattern, op string, h func(http.ResponseWriter, *http.Request) (int, error)) {
+	g.handle(mux, pattern, op, func(w http.ResponseWriter, r *http.Request, p principal) (int, error) {
+		if !p.admin {
+			return 0, fmt.Errorf("%w: this needs the admin key", ErrForbidden)
+		}
+		return h(w, r)
+	})
+}
+
+func (g *Gateway) handle(mux *http.ServeMux, pattern, op string, h func(http.ResponseWriter, *http.Request, principal) (int, error)) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		p, err := g.authenticate(r)
+		status := 0
+		if err == nil {
+			status, err = h(w, r, p)
+		}
+		if err != nil {
+			status = writeError(w, err)
+			if status >= 500 {
+				g.log.Warn("request failed", "op", op, "status", status, "err", err)
+			}
+		}
+		g.m.observe(op, status, time.Since(start))
+	})
+}
+
+func (g *Gateway) healthz(w http.ResponseWriter, _ *http.Request) {
+	if !g.conn.Connected() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "disconnected from NATS"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// Serve answers HTTP on ln until ctx ends, then shuts down gracefully.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           g.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("gateway: shutdown: %w", err)
+	}
+	return nil
+}
+
+// Close stops background work (read repairs in flight are abandoned).
+func (g *Gateway) Close() {
+	g.cancel()
+	g.bg.Wait()
+	for _, s := range g.subs {
+		_ = s.Unsubscribe()
+	}
+	g.caller.Close()
+	g.m.unregister()
+}
+
+// goBackground runs a loop until Close.
+func (g *Gateway) goBackground(loop func(ctx context.Context)) {
+	g.bg.Add(1)
+	go func() {
+		defer g.bg.Done()
+		loop(g.ctx)
+	}()
+}
+
+// Ring returns the gateway's current ring.
+func (g *Gateway) Ring() *ring.Ring { return g.ring.Load() }

@@ -1,0 +1,238 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ringtable/ringtable/gateway/coord"
+	"github.com/ringtable/ringtable/messaging/wire"
+	"github.com/ringtable/ringtable/query"
+	"github.com/ringtable/ringtable/tenants"
+	"github.com/ringtable/ringtable/vclock"
+)
+
+// ContextHeader carries an item's causal context: out on reads and
+// writes, in on writes.
+const ContextHeader = "X-Ringtable-Context"
+
+// itemRef is a resolved item address.
+type itemRef struct {
+	t   *Table
+	key tenants.Key
+}
+
+func (g *Gateway) item(r *http.Request, ten *tenants.Tenant) (itemRef, error) {
+	t, err := g.table(r, ten)
+	if err != nil {
+		return itemRef{}, err
+	}
+	pk, sk := r.PathValue("pk"), r.PathValue("sk")
+	if strings.HasSuffix(r.URL.Path, "/item") {
+		q := r.URL.Query()
+		pk, sk = q.Get("pk"), q.Get("sk")
+	}
+	if err := validateKey("partition key", pk); err != nil {
+		return itemRef{}, err
+	}
+	switch {
+	case t.SortKey != "" && sk == "":
+		return itemRef{}, badRequest("table %q has sort key %q: address items as /v1/tables/%s/items/{%s}/{%s}", t.Name, t.SortKey, t.Name, t.PartitionKey, t.SortKey)
+	case t.SortKey == "" && sk != "":
+		return itemRef{}, badRequest("table %q has no sort key: address items as /v1/tables/%s/items/{%s}", t.Name, t.Name, t.PartitionKey)
+	case sk != "":
+		if err := validateKey("sort key", sk); err != nil {
+			return itemRef{}, err
+		}
+	}
+	return itemRef{t: t, key: g.key(tenants.KindData, ten.ID, t.ID, pk, sk)}, nil
+}
+
+// quorumParam reads an ?r= or ?w= override, bounded by the table's N.
+func quorumParam(r *http.Request, name string, def, n int) (int, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, nil
+	}
+	q, err := strconv.Atoi(s)
+	if err != nil || q < 1 || q > n {
+		return 0, badRequest("%s=%q: must be an integer between 1 and the table's n=%d", name, s, n)
+	}
+	return q, nil
+}
+
+// itemJSON is one version of an item in a read's answer.
+type itemJSON struct {
+	Value    json.RawMessage `json:"value,omitempty"`
+	Deleted  bool            `json:"deleted,omitempty"`
+	Modified time.Time       `json:"modified"`
+	Expires  *time.Time      `json:"expires,omitempty"`
+}
+
+type getResponse struct {
+	Items   []itemJSON `json:"items"`
+	Context string     `json:"context"`
+}
+
+// visible picks what a read returns: the live versions (and tombstones
+// concurrent with them, so a conflict between a delete and an update is
+// seen), or for a last-writer-wins table only the newest version.
+func visible(t *Table, s vclock.Set, now int64) vclock.Set {
+	if t.LWW() {
+		if v, ok := s.Newest(); ok && !v.Deleted && (v.Expires == 0 || v.Expires > now) {
+			return vclock.Set{v}
+		}
+		return nil
+	}
+	live := s.Live(now)
+	if len(live) == 0 {
+		return nil
+	}
+	if len(live) == len(s) {
+		return live
+	}
+	var out vclock.Set
+	for _, v := range s {
+		if v.Deleted || v.Expires == 0 || v.Expires > now {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func versionJSON(v vclock.Version) itemJSON {
+	j := itemJSON{Deleted: v.Deleted, Modified: time.UnixMilli(v.Modified).UTC()}
+	if !v.Deleted {
+		j.Value = v.Value
+	}
+	if v.Expires != 0 {
+		e := time.UnixMilli(v.Expires).UTC()
+		j.Expires = &e
+	}
+	return j
+}
+
+func (g *Gateway) getItem(w http.ResponseWriter, r *http.Request, ten *tenants.Tenant) (int, error) {
+	ref, err := g.item(r, ten)
+	if err != nil {
+		return 0, err
+	}
+	rq, err := quorumParam(r, "r", ref.t.R, ref.t.N)
+	if err != nil {
+		return 0, err
+	}
+	res := g.readItem(r.Context(), ref.key, ref.t.N, rq)
+	if res.Err != nil {
+		g.quorumFailed(coord.OpGet, res.Err)
+		return 0, res.Err
+	}
+	ctxTok := encodeContext(res.Set.Context())
+	if ctxTok != "" {
+		w.Header().Set(ContextHeader, ctxTok)
+	}
+	vis := visible(ref.t, res.Set, g.cfg.Clock.Now().UnixMilli())
+	if len(vis) == 0 {
+		return 0, fmt.Errorf("item: %w", ErrNotFound)
+	}
+	g.m.siblings.Observe(float64(len(vis)))
+	out := getResponse{Context: ctxTok, Items: make([]itemJSON, len(vis))}
+	for i, v := range vis {
+		out.Items[i] = versionJSON(v)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return http.StatusOK, nil
+}
+
+func (g *Gateway) putItem(w http.ResponseWriter, r *http.Request, ten *tenants.Tenant) (int, error) {
+	ref, err := g.item(r, ten)
+	if err != nil {
+		return 0, err
+	}
+	body, err := readItemBody(r.Body)
+	if err != nil {
+		return 0, err
+	}
+	if err := g.usage.check(ten); err != nil {
+		return 0, err
+	}
+	return g.write(w, r, ref, &wire.PutRequest{Value: body})
+}
+
+func (g *Gateway) deleteItem(w http.ResponseWriter, r *http.Request, ten *tenants.Tenant) (int, error) {
+	ref, err := g.item(r, ten)
+	if err != nil {
+		return 0, err
+	}
+	return g.write(w, r, ref, &wire.PutRequest{Deleted: true})
+}
+
+func (g *Gateway) write(w http.ResponseWriter, r *http.Request, ref itemRef, req *wire.PutRequest) (int, error) {
+	wq, err := quorumParam(r, "w", ref.t.W, ref.t.N)
+	if err != nil {
+		return 0, err
+	}
+	if req.Context, err = decodeContext(r.Header.Get(ContextHeader)); err != nil {
+		return 0, err
+	}
+	if ttl, err := ttlParam(r, ref.t.TTL); err != nil {
+		return 0, err
+	} else if !req.Deleted {
+		req.TTLMillis = ttl * 1000
+	}
+	req.MaxSiblings = uint32(ref.t.MaxSiblings)
+	req.Write = rand.Uint64() | 1 // never 0, which means "no request ID"
+	req.LWW = ref.t.LWW()
+	res := g.writeItem(r.Context(), ref.key, ref.t.N, wq, req)
+	if res.Err != nil {
+		g.quorumFailed(coord.OpPut, res.Err)
+		return 0, res.Err
+	}
+	if res.Siblings > ref.t.SiblingWarn {
+		g.log.Warn("item has many siblings", "table", ref.t.Name, "siblings", res.Siblings)
+	}
+	w.Header().Set(ContextHeader, encodeContext(res.Context))
+	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent, nil
+}
+
+func (g *Gateway) quorumFailed(op coord.Op, err error) {
+	if errors.Is(err, coord.ErrQuorum) {
+		g.m.quorumFail.WithLabelValues(op.String()).Inc()
+	}
+}
+
+// ttlParam reads ?ttl= (seconds), defaulting to the table's.
+func ttlParam(r *http.Request, def int64) (int64, error) {
+	s := r.URL.Query().Get("ttl")
+	if s == "" {
+		return def, nil
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 || v > 100*365*24*3600 {
+		return 0, badRequest("ttl=%q: must be a number of seconds (0 for none)", s)
+	}
+	return v, nil
+}
+
+// readItemBody reads and checks an item: one JSON object of at most
+// MaxItemSize bytes, stored compacted.
+func readItemBody(body io.Reader) ([]byte, error) {
+	raw, err := io.ReadAll(io.LimitReader(body, query.MaxItemSize+1))
+	if err != nil {
+		return nil, badRequest("reading the item: %v", err)
+	}
+	if len(raw) > query.MaxItemSize {
+		return nil, &TooLargeError{Msg: fmt.Sprintf("item is larger than %d bytes (400 KiB)", query.MaxItemSize)}
+	}
+	item, err := query.ValidateItem(raw)
+	if err != nil {
+		return nil, &BadRequestError{Msg: err.Error()}
+	}
+	return item, nil
+}

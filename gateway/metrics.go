@@ -1,0 +1,62 @@
+package gateway
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	reg         prometheus.Registerer
+	cs          []prometheus.Collector
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	quorumFail  *prometheus.CounterVec
+	readRepairs prometheus.Counter
+	siblings    prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		reg: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ringtable_gateway_requests_total", Help: "HTTP requests by operation and status.",
+		}, []string{"op", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ringtable_gateway_request_duration_seconds", Help: "HTTP request latency by operation.",
+			Buckets: prometheus.ExponentialBuckets(0.0002, 2, 16),
+		}, []string{"op"}),
+		quorumFail: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ringtable_gateway_quorum_failures_total", Help: "Rounds that did not reach their quorum.",
+		}, []string{"op"}),
+		readRepairs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringtable_gateway_read_repairs_total", Help: "Read-repair messages sent to stale replicas.",
+		}),
+		siblings: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ringtable_gateway_siblings_seen", Help: "Versions of an item returned by a read.",
+			Buckets: []float64{1, 2, 3, 5, 10, 25, 50, 100},
+		}),
+	}
+	m.cs = []prometheus.Collector{m.requests, m.latency, m.quorumFail, m.readRepairs, m.siblings}
+	if reg != nil {
+		for _, c := range m.cs {
+			_ = reg.Register(c)
+		}
+	}
+	return m
+}
+
+func (m *metrics) observe(op string, status int, d time.Duration) {
+	m.requests.WithLabelValues(op, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(op).Observe(d.Seconds())
+}
+
+func (m *metrics) unregister() {
+	if m.reg == nil {
+		return
+	}
+	for _, c := range m.cs {
+		m.reg.Unregister(c)
+	}
+}

@@ -1,0 +1,56 @@
+//go:build !race
+
+// Tests too heavy for the race detector (it slows the copying of tens of
+// MiB by an order of magnitude). CI runs them in a second, race-free pass:
+// go test -run NoRace ./...
+
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringtable/ringtable/gateway/client"
+	"github.com/ringtable/ringtable/internal/testcluster"
+	"github.com/ringtable/ringtable/vclock"
+)
+
+// A key at the default sibling maximum (100) whose siblings are all
+// maximum-size items (400 KiB) stays readable over NATS through a gateway.
+func TestNoRaceMaximalSiblingSetStaysReadable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 40 MiB sets between replicas")
+	}
+	// The default round timeout: moving a 40 MiB reply takes a while.
+	c := testcluster.New(t, testcluster.Options{RoundTimeout: time.Second})
+	ctx := context.Background()
+	cl := c.Client(0)
+	mustCreate(t, cl, client.Table{Name: "big", PartitionKey: "id"})
+	key := c.ItemKey(c.TenantID, "big", "k", "")
+	item := []byte(`{"v":"` + strings.Repeat("x", 400<<10-len(`{"v":""}`)) + `"}`)
+	var set vclock.Set
+	for i := range 100 {
+		// 100 concurrent versions, each from its own actor.
+		v := vclock.Version{Clock: vclock.Clock{Dot: vclock.Dot{Actor: vclock.Actor(fmt.Sprintf("w%03d~x", i)), Counter: 1}}, Value: item, Modified: int64(i)}
+		set = set.Sync(vclock.Set{v})
+	}
+	start := time.Now()
+	for _, n := range c.Replicas(key, 3) {
+		t.Logf("storing on %s at %v", n, time.Since(start))
+		if err := c.Replicate(n, key, set); err != nil {
+			t.Fatalf("storing the set on %s: %v", n, err)
+		}
+	}
+	t.Logf("stored at %v", time.Since(start))
+	it, err := cl.Get(ctx, "big", client.Key{PK: "k"}, client.Options{})
+	t.Logf("read at %v", time.Since(start))
+	if err != nil {
+		t.Fatalf("reading a maximal sibling set: %v", err)
+	}
+	if len(it.Items) != 100 || len(it.Items[99].Value) != len(item) {
+		t.Fatalf("read %d siblings, want 100 of %d bytes", len(it.Items), len(item))
+	}
+}

@@ -1,0 +1,89 @@
+package gateway
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/ringtable/ringtable/messaging/wire"
+	"github.com/ringtable/ringtable/vclock"
+)
+
+// Deleting a tenant or dropping a table makes its items unreachable at
+// once (nothing addresses them any more: IDs are never reused) and records
+// a pending purge. Every gateway's purge loop sends pending purges to the
+// nodes that have not done them yet, until all have, so a node that was
+// down when the tenant was deleted is reclaimed when it is back.
+const purgesTable = "purges"
+
+type purgeRecord struct {
+	Tenant string    `json:"tenant"`
+	Table  string    `json:"table,omitempty"`
+	After  time.Time `json:"after"`
+	Done   []string  `json:"done,omitempty"`
+}
+
+func (g *Gateway) purgeKey(tenant, table string) string { return tenant + "/" + table }
+
+func (g *Gateway) schedulePurge(ctx context.Context, tenant, table string) error {
+	rec := purgeRecord{Tenant: tenant, Table: table, After: g.cfg.Clock.Now().Add(g.cfg.PurgeGrace).UTC()}
+	return g.sysPut(ctx, g.sysKey(sysTenant, purgesTable, "all", g.purgeKey(tenant, table)), rec, vclock.Context{})
+}
+
+func purgeFirst(a, b *purgeRecord) bool { return len(a.Done) > len(b.Done) }
+
+func (g *Gateway) purgeLoop(ctx context.Context) {
+	t := time.NewTicker(g.cfg.PurgeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := g.runPurges(ctx); err != nil && ctx.Err() == nil {
+			g.log.Debug("purges not run", "err", err)
+		}
+	}
+}
+
+// runPurges advances every due purge by one broadcast.
+func (g *Gateway) runPurges(ctx context.Context) error {
+	var due []*purgeRecord
+	now := g.cfg.Clock.Now()
+	err := g.sysScan(ctx, g.sysKey(sysTenant, purgesTable, "all", ""), func(_ string, live vclock.Set) {
+		if rec := firstOf(live, purgeFirst); rec != nil && !now.Before(rec.After) {
+			due = append(due, rec)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for _, rec := range due {
+		replies := g.broadcast(ctx, &wire.PurgeRequest{Tenant: rec.Tenant, Table: rec.Table}, time.Minute)
+		for n := range replies {
+			if !slices.Contains(rec.Done, n) {
+				rec.Done = append(rec.Done, n)
+			}
+		}
+		k := g.sysKey(sysTenant, purgesTable, "all", g.purgeKey(rec.Tenant, rec.Table))
+		_, vctx, err := g.sysGet(ctx, k)
+		if err != nil {
+			return err
+		}
+		all := true
+		for _, n := range g.Ring().Nodes() {
+			all = all && slices.Contains(rec.Done, string(n))
+		}
+		if all {
+			err = g.sysDelete(ctx, k, vctx)
+			g.log.Info("purge complete", "tenant", rec.Tenant, "table", rec.Table)
+		} else {
+			err = g.sysPut(ctx, k, rec, vctx)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

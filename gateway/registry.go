@@ -1,0 +1,233 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/ringtable/ringtable/tenants"
+	"github.com/ringtable/ringtable/vclock"
+)
+
+// System tables of the tenant registry:
+//
+//	tenants      pk "all",     sk tenant ID → tenants.Tenant
+//	keys         pk key hash               → tenants.APIKey (lookup by secret)
+//	tenant-keys  pk tenant ID, sk key ID   → tenants.APIKey (listing, revoking)
+const (
+	tenantsTable    = "tenants"
+	keysTable       = "keys"
+	tenantKeysTable = "tenant-keys"
+)
+
+// registry persists tenants and API keys and caches them for
+// authentication. A revoked key or a deleted tenant is dropped from every
+// gateway's cache by a notice, and cache entries expire after KeyTTL in
+// case a notice is lost, so a revocation takes effect within seconds.
+type registry struct {
+	g       *Gateway
+	tenants *ttlCache[*tenants.Tenant]
+	keys    *ttlCache[*tenants.APIKey]
+}
+
+func newRegistry(g *Gateway) *registry {
+	return &registry{g: g, tenants: newTTLCache[*tenants.Tenant](g.cfg.KeyTTL), keys: newTTLCache[*tenants.APIKey](g.cfg.KeyTTL)}
+}
+
+func (r *registry) tenantKey(id string) tenants.Key {
+	return r.g.sysKey(sysTenant, tenantsTable, "all", id)
+}
+
+func (r *registry) hashKey(hash string) tenants.Key {
+	return r.g.sysKey(sysTenant, keysTable, hash, "")
+}
+
+func (r *registry) tenantKeyKey(tenant, keyID string) tenants.Key {
+	return r.g.sysKey(sysTenant, tenantKeysTable, tenant, keyID)
+}
+
+func tenantFirst(a, b *tenants.Tenant) bool {
+	return a.Created.Before(b.Created) || (a.Created.Equal(b.Created) && a.ID < b.ID)
+}
+
+// A key record's siblings can only come from concurrent revocations of
+// the same key: a revoked sibling wins.
+func keyFirst(a, b *tenants.APIKey) bool { return a.Revoked && !b.Revoked }
+
+// createTenant creates a tenant and its first API key; the secret is
+// returned once and never stored.
+func (r *registry) createTenant(ctx context.Context, name string, q tenants.Quotas) (*tenants.Tenant, string, *tenants.APIKey, error) {
+	if err := validateName("tenant name", name); err != nil {
+		return nil, "", nil, err
+	}
+	q = q.WithDefaults(r.g.cfg.Quotas)
+	if err := q.Validate(); err != nil {
+		return nil, "", nil, badRequest("quotas: %v", err)
+	}
+	t := &tenants.Tenant{ID: tenants.NewID(), Name: name, Created: r.g.cfg.Clock.Now().UTC(), Quotas: q}
+	if err := r.g.sysPut(ctx, r.tenantKey(t.ID), t, vclock.Context{}); err != nil {
+		return nil, "", nil, err
+	}
+	secret, k, err := r.createKey(ctx, t.ID)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return t, secret, k, nil
+}
+
+func (r *registry) listTenants(ctx context.Context) ([]*tenants.Tenant, error) {
+	var out []*tenants.Tenant
+	err := r.g.sysScan(ctx, r.tenantKey(""), func(_ string, live vclock.Set) {
+		if t := firstOf(live, tenantFirst); t != nil {
+			out = append(out, t)
+		}
+	})
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Name < out[j].Name || (out[i].Name == out[j].Name && out[i].ID < out[j].ID)
+	})
+	return out, err
+}
+
+// tenant returns a tenant, from cache when fresh.
+func (r *registry) tenant(ctx context.Context, id string) (*tenants.Tenant, error) {
+	now := r.g.cfg.Clock.Now()
+	if t, ok := r.tenants.get(id, now); ok {
+		if t == nil {
+			return nil, fmt.Errorf("tenant %q: %w", id, ErrNotFound)
+		}
+		return t, nil
+	}
+	t, _, err := r.readTenant(ctx, id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	r.tenants.put(id, t, now) // a missing tenant is cached too: it never comes back
+	if t == nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (r *registry) readTenant(ctx context.Context, id string) (*tenants.Tenant, vclock.Context, error) {
+	if id == "" || len(id) > tenants.MaxIDLen {
+		return nil, vclock.Context{}, fmt.Errorf("tenant %q: %w", id, ErrNotFound)
+	}
+	live, vctx, err := r.g.sysGet(ctx, r.tenantKey(id))
+	if err != nil {
+		return nil, vctx, err
+	}
+	t := firstOf(live, tenantFirst)
+	if t == nil {
+		return nil, vctx, fmt.Errorf("tenant %q: %w", id, ErrNotFound)
+	}
+	return t, vctx, nil
+}
+
+func (r *registry) setQuotas(ctx context.Context, id string, q tenants.Quotas) (*tenants.Tenant, error) {
+	t, vctx, err := r.readTenant(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	t.Quotas = q.WithDefaults(t.Quotas)
+	if err := t.Quotas.Validate(); err != nil {
+		return nil, badRequest("quotas: %v", err)
+	}
+	if err := r.g.sysPut(ctx, r.tenantKey(id), t, vctx); err != nil {
+		return nil, err
+	}
+	r.g.announce("tenant", id)
+	return t, nil
+}
+
+// deleteTenant makes the tenant's keys and data unreachable at once and
+// schedules its data for reclamation.
+func (r *registry) deleteTenant(ctx context.Context, id string) error {
+	_, vctx, err := r.readTenant(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := r.g.sysDelete(ctx, r.tenantKey(id), vctx); err != nil {
+		return err
+	}
+	r.g.announce("tenant", id)
+	return r.g.schedulePurge(ctx, id, "")
+}
+
+func (r *registry) createKey(ctx context.Context, tenant string) (string, *tenants.APIKey, error) {
+	secret := tenants.NewSecret()
+	hash, _ := tenants.HashSecret(secret)
+	k := &tenants.APIKey{ID: tenants.NewID(), Tenant: tenant, Hash: hash, Created: r.g.cfg.Clock.Now().UTC()}
+	// The listing entry first: a key that exists must be revocable.
+	if err := r.g.sysPut(ctx, r.tenantKeyKey(tenant, k.ID), k, vclock.Context{}); err != nil {
+		return "", nil, err
+	}
+	if err := r.g.sysPut(ctx, r.hashKey(hash), k, vclock.Context{}); err != nil {
+		return "", nil, err
+	}
+	return secret, k, nil
+}
+
+func (r *registry) listKeys(ctx context.Context, tenant string) ([]*tenants.APIKey, error) {
+	var out []*tenants.APIKey
+	err := r.g.sysScan(ctx, r.tenantKeyKey(tenant, ""), func(_ string, live vclock.Set) {
+		if k := firstOf(live, keyFirst); k != nil {
+			out = append(out, k)
+		}
+	})
+	return out, err
+}
+
+func (r *registry) revokeKey(ctx context.Context, tenant, keyID string) error {
+	lk := r.tenantKeyKey(tenant, keyID)
+	live, vctx, err := r.g.sysGet(ctx, lk)
+	if err != nil {
+		return err
+	}
+	k := firstOf(live, keyFirst)
+	if k == nil {
+		return fmt.Errorf("key %q of tenant %q: %w", keyID, tenant, ErrNotFound)
+	}
+	k.Revoked = true
+	_, hctx, err := r.g.sysGet(ctx, r.hashKey(k.Hash))
+	if err != nil {
+		return err
+	}
+	// The lookup entry first: that is what authentication reads.
+	if err := r.g.sysPut(ctx, r.hashKey(k.Hash), k, hctx); err != nil {
+		return err
+	}
+	if err := r.g.sysPut(ctx, lk, k, vctx); err != nil {
+		return err
+	}
+	r.g.announce("key", k.Hash)
+	return nil
+}
+
+// authenticate maps a secret to its live tenant. Unknown, revoked and
+// orphaned keys are all just ErrUnauthorized: the caller learns nothing
+// about other tenants.
+func (r *registry) authenticate(ctx context.Context, secret string) (*tenants.Tenant, error) {
+	hash, err := tenants.HashSecret(secret)
+	if err != nil {
+		return nil, fmt.Errorf("%w: malformed API key", ErrUnauthorized)
+	}
+	now := r.g.cfg.Clock.Now()
+	k, ok := r.keys.get(hash, now)
+	if !ok {
+		live, _, err := r.g.sysGet(ctx, r.hashKey(hash))
+		if err != nil {
+			return nil, err
+		}
+		k = firstOf(live, keyFirst)
+		r.keys.put(hash, k, now)
+	}
+	if k == nil || k.Revoked {
+		return nil, fmt.Errorf("%w: unknown or revoked API key", ErrUnauthorized)
+	}
+	t, err := r.tenant(ctx, k.Tenant)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: unknown or revoked API key", ErrUnauthorized)
+	}
+	return t, err
+}

@@ -1,0 +1,46 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/ringtable/ringtable/gateway/client"
+	"github.com/ringtable/ringtable/internal/testcluster"
+)
+
+// A table's sibling maximum refuses a blind write that would add one more
+// sibling, with a typed error; a write with the read's context still
+// resolves them.
+func TestSiblingMaximum(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	ctx := context.Background()
+	cl := c.Client(0)
+	mustCreate(t, cl, client.Table{Name: "t", PartitionKey: "id", MaxSiblings: 5, SiblingWarn: 3})
+	k := client.Key{PK: "hot"}
+	for i := range 5 {
+		if _, err := cl.Put(ctx, "t", k, []byte(fmt.Sprintf(`{"i":%d}`, i)), client.Options{}); err != nil {
+			t.Fatalf("blind write %d: %v", i, err)
+		}
+	}
+	_, err := cl.Put(ctx, "t", k, []byte(`{"i":5}`), client.Options{})
+	var e *client.Error
+	if !errorsAs(err, &e) || e.Status != http.StatusConflict || e.Code != "too_many_siblings" {
+		t.Fatalf("sixth blind write: %v, want 409 too_many_siblings", err)
+	}
+	it, err := cl.Get(ctx, "t", k, client.Options{R: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(it.Items) != 5 {
+		t.Fatalf("siblings = %d, want 5", len(it.Items))
+	}
+	if _, err := cl.Put(ctx, "t", k, []byte(`{"i":"resolved"}`), client.Options{Context: it.Context}); err != nil {
+		t.Fatalf("resolving write: %v", err)
+	}
+	it, err = cl.Get(ctx, "t", k, client.Options{R: 3})
+	if err != nil || len(it.Items) != 1 {
+		t.Fatalf("after resolving: %v, %v", it, err)
+	}
+}

@@ -1,0 +1,99 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ringtable/ringtable/messaging/wire"
+	"github.com/ringtable/ringtable/tenants"
+)
+
+// usageView is this gateway's estimate of the bytes each tenant stores,
+// refreshed from the storage nodes' own accounting.
+type usageView struct {
+	mu    sync.RWMutex
+	bytes map[string]int64
+}
+
+func newUsageView() *usageView { return &usageView{bytes: map[string]int64{}} }
+
+func (u *usageView) of(tenant string) int64 {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	return u.bytes[tenant]
+}
+
+// check refuses a write of a tenant already at its stored-bytes quota.
+func (u *usageView) check(t *tenants.Tenant) error {
+	if used := u.of(t.ID); used >= t.Quotas.StoredBytes {
+		return &QuotaError{Msg: fmt.Sprintf("stored bytes quota exceeded: the tenant stores about %d bytes and its quota allows %d; delete items or ask for a larger quota", used, t.Quotas.StoredBytes)}
+	}
+	return nil
+}
+
+func (g *Gateway) pollUsage(ctx context.Context) {
+	t := time.NewTicker(g.cfg.UsageInterval)
+	defer t.Stop()
+	for {
+		g.collectUsage(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// collectUsage asks every node for its per-table bytes and keeps, per
+// tenant, the total divided by the replication factor: an item is counted
+// once, not once per replica.
+func (g *Gateway) collectUsage(ctx context.Context) {
+	replies := g.broadcast(ctx, &wire.UsageRequest{}, g.cfg.RoundTimeout)
+	total := map[string]int64{}
+	for _, r := range replies {
+		for _, u := range r.Usage {
+			total[u.Tenant] += u.Bytes
+		}
+	}
+	copies := int64(min(g.cfg.N, len(g.Ring().Nodes())))
+	for k := range total {
+		total[k] /= max(copies, 1)
+	}
+	g.usage.mu.Lock()
+	g.usage.bytes = total
+	g.usage.mu.Unlock()
+}
+
+// broadcast sends one request to every node of the ring and returns the
+// successful replies that arrive within timeout, by node.
+func (g *Gateway) broadcast(ctx context.Context, m wire.Message, timeout time.Duration) map[string]*wire.Reply {
+	nodes := g.Ring().Nodes()
+	call := g.caller.Open(2*len(nodes) + 2)
+	defer call.Close()
+	data := wire.Encode(m)
+	for _, n := range nodes {
+		if err := call.Send(g.subj.NodeOp(string(n), m.Type().String()), data); err != nil {
+			g.log.Warn("broadcast send failed", "to", n, "err", err)
+		}
+	}
+	out := map[string]*wire.Reply{}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for answered := 0; answered < len(nodes); {
+		select {
+		case msg := <-call.Replies():
+			answered++
+			ev := g.event(msg)
+			if ev.Reply != nil && ev.Reply.Err() == nil {
+				out[ev.From] = ev.Reply
+			}
+		case <-timer.C:
+			return out
+		case <-ctx.Done():
+			return out
+		}
+	}
+	return out
+}

@@ -1,0 +1,231 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringtable/ringtable/gateway/client"
+)
+
+// Progress receives live counts about once a second.
+type Progress func(elapsed time.Duration, reads, writes, errs int64)
+
+// Run creates the table if needed, optionally preloads the key space, and
+// drives the load for cfg.Duration.
+func Run(ctx context.Context, cl *client.Client, cfg Config, progress Progress) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if _, err := cl.CreateTable(ctx, client.Table{Name: cfg.Table, PartitionKey: "k"}); err != nil && !client.IsStatus(err, http.StatusConflict) {
+		return nil, fmt.Errorf("loadgen: create table %q: %w", cfg.Table, err)
+	}
+	r := &runner{cl: cl, cfg: cfg, value: makeValue(cfg.ValueSize)}
+	for i := range r.ctxs {
+		r.ctxs[i].m = map[int]string{}
+	}
+	if cfg.Preload {
+		if err := r.preload(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return r.measure(ctx, progress), nil
+}
+
+type runner struct {
+	cl    *client.Client
+	cfg   Config
+	value []byte
+	ctxs  [64]ctxShard // latest context per key, sharded
+
+	reads, writes, errs atomic.Int64
+}
+
+type ctxShard struct {
+	mu sync.Mutex
+	m  map[int]string
+}
+
+func (r *runner) context(k int) string {
+	s := &r.ctxs[k%len(r.ctxs)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[k]
+}
+
+func (r *runner) remember(k int, tok string) {
+	if tok == "" {
+		return
+	}
+	s := &r.ctxs[k%len(r.ctxs)]
+	s.mu.Lock()
+	s.m[k] = tok
+	s.mu.Unlock()
+}
+
+func makeValue(size int) []byte {
+	// {"v":"xxxx..."} padded to exactly size bytes.
+	pad := size - len(`{"v":""}`)
+	return []byte(`{"v":"` + strings.Repeat("x", pad) + `"}`)
+}
+
+func keyName(k int) string { return "key" + strconv.Itoa(k) }
+
+func (r *runner) preload(ctx context.Context) error {
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for range r.cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= r.cfg.Keys || ctx.Err() != nil {
+					return
+				}
+				tok, err := r.cl.Put(ctx, r.cfg.Table, client.Key{PK: keyName(k)}, r.value, client.Options{W: r.cfg.W})
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				r.remember(k, tok)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return fmt.Errorf("loadgen: preload: %w", err)
+	}
+	return ctx.Err()
+}
+
+type worker struct {
+	readLat, writeLat []time.Duration
+	readErr, writeErr int
+	notFound          int
+	errs              map[string]int
+}
+
+func (r *runner) measure(ctx context.Context, progress Progress) *Report {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Duration)
+	defer cancel()
+	start := time.Now()
+	workers := make([]*worker, r.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for i := range workers {
+		w := &worker{errs: map[string]int{}}
+		workers[i] = w
+		wg.Add(1)
+		go func(seed uint64) {
+			defer wg.Done()
+			r.work(ctx, w, rand.New(rand.NewPCG(uint64(r.cfg.Seed), seed)))
+		}(uint64(i))
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-done:
+			break loop
+		case <-tick.C:
+			if progress != nil {
+				progress(time.Since(start), r.reads.Load(), r.writes.Load(), r.errs.Load())
+			}
+		}
+	}
+	elapsed := time.Since(start)
+	rep := &Report{Config: r.cfg, Elapsed: elapsed, Errors: map[string]int{}}
+	var rl, wl []time.Duration
+	var re, we int
+	for _, w := range workers {
+		rl, wl = append(rl, w.readLat...), append(wl, w.writeLat...)
+		re, we = re+w.readErr, we+w.writeErr
+		rep.NotFound += w.notFound
+		for k, v := range w.errs {
+			rep.Errors[k] += v
+		}
+	}
+	rep.Reads, rep.Writes = summarise(rl, re, elapsed), summarise(wl, we, elapsed)
+	return rep
+}
+
+func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
+	var zipf *rand.Zipf
+	if r.cfg.Zipf && r.cfg.Keys > 1 {
+		zipf = rand.NewZipf(rng, 1.1, 1, uint64(r.cfg.Keys-1))
+	}
+	for ctx.Err() == nil {
+		k := rng.IntN(r.cfg.Keys)
+		if zipf != nil {
+			k = int(zipf.Uint64())
+		}
+		key := client.Key{PK: keyName(k)}
+		t0 := time.Now()
+		if rng.Float64() < r.cfg.ReadRatio {
+			it, err := r.cl.Get(ctx, r.cfg.Table, key, client.Options{R: r.cfg.R})
+			d := time.Since(t0)
+			switch {
+			case err == nil:
+				w.readLat = append(w.readLat, d)
+				r.remember(k, it.Context)
+				r.reads.Add(1)
+			case client.IsStatus(err, http.StatusNotFound):
+				w.notFound++
+				w.readLat = append(w.readLat, d)
+				r.reads.Add(1)
+			case ctx.Err() != nil:
+				return
+			default:
+				w.readErr++
+				w.errs["read: "+kind(err)]++
+				r.errs.Add(1)
+			}
+			continue
+		}
+		tok, err := r.cl.Put(ctx, r.cfg.Table, key, r.value, client.Options{W: r.cfg.W, Context: r.context(k)})
+		d := time.Since(t0)
+		switch {
+		case err == nil:
+			w.writeLat = append(w.writeLat, d)
+			r.remember(k, tok)
+			r.writes.Add(1)
+		case ctx.Err() != nil:
+			return
+		default:
+			w.writeErr++
+			w.errs["write: "+kind(err)]++
+			r.errs.Add(1)
+		}
+	}
+}
+
+// kind names an error for the summary: the API's code, or the transport
+// failure.
+func kind(err error) string {
+	var e *client.Error
+	if errors.As(err, &e) {
+		return strconv.Itoa(e.Status) + " " + e.Code
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timeout"
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return "bad response"
+	}
+	return "transport: " + err.Error()
+}

@@ -1,0 +1,137 @@
+package tenants
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Tenant is one customer of the cluster. ID is immutable and is what the
+// keyspace and the feed subjects use; Name is for people.
+type Tenant struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+	Quotas  Quotas    `json:"quotas"`
+}
+
+// Quotas bound what one tenant may use. Zero values mean "the cluster
+// default" when a tenant is created.
+type Quotas struct {
+	// RequestsPerSecond is the sustained request rate at each gateway; Burst
+	// is how many may arrive at once.
+	RequestsPerSecond float64 `json:"requests_per_second"`
+	Burst             int     `json:"burst"`
+	// Tables bounds the number of tables.
+	Tables int `json:"tables"`
+	// StoredBytes bounds the bytes of items stored (counted once, not once
+	// per replica), as reported by the storage nodes: approximate.
+	StoredBytes int64 `json:"stored_bytes"`
+}
+
+// DefaultQuotas are generous enough for development and small services.
+func DefaultQuotas() Quotas {
+	return Quotas{RequestsPerSecond: 5000, Burst: 10000, Tables: 100, StoredBytes: 10 << 30}
+}
+
+// WithDefaults fills zero fields from d.
+func (q Quotas) WithDefaults(d Quotas) Quotas {
+	if q.RequestsPerSecond == 0 {
+		q.RequestsPerSecond = d.RequestsPerSecond
+	}
+	if q.Burst == 0 {
+		q.Burst = d.Burst
+	}
+	if q.Tables == 0 {
+		q.Tables = d.Tables
+	}
+	if q.StoredBytes == 0 {
+		q.StoredBytes = d.StoredBytes
+	}
+	return q
+}
+
+// Validate checks quotas after defaults are applied.
+func (q Quotas) Validate() error {
+	switch {
+	case q.RequestsPerSecond <= 0 || q.RequestsPerSecond > 1e7:
+		return fmt.Errorf("requests_per_second %g: must be between 0 and 10,000,000", q.RequestsPerSecond)
+	case q.Burst < 1 || q.Burst > 1e7:
+		return fmt.Errorf("burst %d: must be between 1 and 10,000,000", q.Burst)
+	case q.Tables < 1 || q.Tables > 100000:
+		return fmt.Errorf("tables %d: must be between 1 and 100,000", q.Tables)
+	case q.StoredBytes < 1:
+		return fmt.Errorf("stored_bytes %d: must be positive", q.StoredBytes)
+	}
+	return nil
+}
+
+// APIKey is an API key as stored: never the secret, only its hash.
+type APIKey struct {
+	ID      string    `json:"id"`
+	Tenant  string    `json:"tenant"`
+	Hash    string    `json:"hash"` // hex SHA-256 of the secret
+	Created time.Time `json:"created"`
+	Revoked bool      `json:"revoked,omitempty"`
+}
+
+// keyPrefix marks ringtable API keys so they are recognisable in logs and
+// secret scanners.
+const keyPrefix = "rt_"
+
+// secretBytes is the entropy of a key: 256 bits.
+const secretBytes = 32
+
+// NewID returns a random identifier: 80 bits as 16 lower-case base32
+// characters, usable as a subject token and a key field.
+func NewID() string {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err))
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// NewSecret returns a fresh API key secret: "rt_" and 256 random bits.
+func NewSecret() string {
+	var b [secretBytes]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err))
+	}
+	return keyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ErrBadSecret is returned for strings that cannot be API keys.
+var ErrBadSecret = errors.New("tenants: malformed API key")
+
+// HashSecret returns the hash under which a secret is stored and looked
+// up. A fast hash is enough: secrets carry 256 random bits, so there is
+// nothing to brute-force.
+func HashSecret(secret string) (string, error) {
+	if !strings.HasPrefix(secret, keyPrefix) || len(secret) > 128 {
+		return "", ErrBadSecret
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(secret[len(keyPrefix):])
+	if err != nil || len(raw) != secretBytes {
+		return "", ErrBadSecret
+	}
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// SecretMatches compares a presented secret with a configured one in
+// constant time (for the admin key, which is configured, not stored).
+func SecretMatches(presented, configured string) bool {
+	if configured == "" {
+		return false
+	}
+	a, b := sha256.Sum256([]byte(presented)), sha256.Sum256([]byte(configured))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
