@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -71,6 +72,18 @@ func (l *limiters) allow(t *tenants.Tenant, now time.Time) (bool, time.Duration)
 	wait := res.DelayFrom(now)
 	res.CancelAt(now)
 	return false, wait
+}
+
+// wait takes a token from the tenant's bucket, waiting for one: for the
+// inner steps of a long request (a table scan's partitions).
+func (l *limiters) wait(ctx context.Context, t *tenants.Tenant) error {
+	l.mu.Lock()
+	lim, ok := l.m[t.ID]
+	l.mu.Unlock()
+	if !ok {
+		return nil // the request itself was admitted before its limiter existed
+	}
+	return lim.Wait(ctx)
 }
 
 // RateLimitedError is a request over its tenant's rate.

@@ -99,6 +99,7 @@ func (g *Gateway) Handler() http.Handler {
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
 	g.adminRoutes(mux)
+	g.route(mux, "POST /v1/query", "query", g.queryHandler)
 	g.route(mux, "POST /v1/tables", "create_table", g.createTable)
 	g.route(mux, "GET /v1/tables", "list_tables", g.listTables)
 	g.route(mux, "GET /v1/tables/{table}", "describe_table", g.describeTable)

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -185,20 +186,30 @@ func (g *Gateway) write(w http.ResponseWriter, r *http.Request, ref itemRef, req
 	} else if !req.Deleted {
 		req.TTLMillis = ttl * 1000
 	}
-	req.MaxSiblings = uint32(ref.t.MaxSiblings)
-	req.Write = rand.Uint64() | 1 // never 0, which means "no request ID"
-	req.LWW = ref.t.LWW()
-	res := g.writeItem(r.Context(), ref.key, ref.t.N, wq, req)
-	if res.Err != nil {
-		g.quorumFailed(coord.OpPut, res.Err)
-		return 0, res.Err
-	}
-	if res.Siblings > ref.t.SiblingWarn {
-		g.log.Warn("item has many siblings", "table", ref.t.Name, "siblings", res.Siblings)
+	res, err := g.writeVersion(r.Context(), ref, wq, req)
+	if err != nil {
+		return 0, err
 	}
 	w.Header().Set(ContextHeader, encodeContext(res.Context))
 	w.WriteHeader(http.StatusNoContent)
 	return http.StatusNoContent, nil
+}
+
+// writeVersion runs the write round of an item with the table's sibling
+// policy and a fresh request ID.
+func (g *Gateway) writeVersion(ctx context.Context, ref itemRef, wq int, req *wire.PutRequest) (*coord.Result, error) {
+	req.MaxSiblings = uint32(ref.t.MaxSiblings)
+	req.LWW = ref.t.LWW()
+	req.Write = rand.Uint64() | 1 // never 0, which means "no request ID"
+	res := g.writeItem(ctx, ref.key, ref.t.N, wq, req)
+	if res.Err != nil {
+		g.quorumFailed(coord.OpPut, res.Err)
+		return nil, res.Err
+	}
+	if res.Siblings > ref.t.SiblingWarn {
+		g.log.Warn("item has many siblings", "table", ref.t.Name, "siblings", res.Siblings)
+	}
+	return res, nil
 }
 
 func (g *Gateway) quorumFailed(op coord.Op, err error) {

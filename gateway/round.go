@@ -16,8 +16,10 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 	m := coord.New(cfg)
 	call := g.caller.Open(4*len(cfg.Replicas) + 4)
 	timer := time.NewTimer(g.cfg.RoundTimeout)
+	tr := tracerFrom(ctx)
 	rd := m.Start()
 	for {
+		tr.traceSends(rd)
 		g.perform(call, rd)
 		if rd.Result != nil {
 			if !rd.Done {
@@ -35,17 +37,20 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 			call.Close()
 			return &coord.Result{Err: &coord.QuorumError{Op: cfg.Op}}
 		}
+		var ev coord.Event
 		select {
 		case msg := <-call.Replies():
-			rd = m.Step(g.event(msg))
+			ev = g.event(msg)
 		case <-timer.C:
 			timer.Reset(g.cfg.RoundTimeout)
-			rd = m.Step(coord.Event{Kind: coord.EvTick})
+			ev = coord.Event{Kind: coord.EvTick}
 		case <-ctx.Done():
 			timer.Stop()
 			call.Close()
 			return &coord.Result{Err: ctx.Err()}
 		}
+		tr.traceEvent(ev)
+		rd = m.Step(ev)
 	}
 }
 

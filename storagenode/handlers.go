@@ -194,6 +194,9 @@ func (n *Node) scan(req *wire.ScanRequest) *wire.Reply {
 	r := &wire.Reply{Tag: req.Tag, Items: []wire.ScanItem{}}
 	k := req.Key
 	k.SK = ""
+	if req.Whole {
+		k.PK = "-" // the partition key is not part of a whole-table scan
+	}
 	if err := k.Validate(); err != nil {
 		r.Code, r.Message = wire.CodeBadRequest, err.Error()
 		return r
@@ -202,7 +205,11 @@ func (n *Node) scan(req *wire.ScanRequest) *wire.Reply {
 	if limit <= 0 || limit > wire.MaxScanLimit {
 		limit = wire.MaxScanLimit
 	}
-	rng := engine.ScanRange{Prefix: k.ItemPrefix(), Start: []byte(req.Start), End: []byte(req.End), Reverse: req.Reverse, Limit: limit + 1}
+	prefix := k.ItemPrefix()
+	if req.Whole {
+		prefix = tenants.TablePrefix(k.Kind, k.Partition, k.Tenant, k.Table)
+	}
+	rng := engine.ScanRange{Prefix: prefix, Start: []byte(req.Start), End: []byte(req.End), Reverse: req.Reverse, Limit: limit + 1}
 	err := n.eng.Scan(rng, func(sk []byte, s vclock.Set) bool {
 		if len(r.Items) == limit {
 			r.More = true

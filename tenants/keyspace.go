@@ -172,3 +172,22 @@ func (k Key) Validate() error {
 	}
 	return nil
 }
+
+// TableSuffix is what follows TablePrefix in a key: the length-prefixed
+// partition key and the sort key. Within one ring partition, table
+// suffixes order a table's items.
+func (k Key) TableSuffix() []byte {
+	return append(appendField(nil, k.PK), k.SK...)
+}
+
+// SplitTableSuffix parses a TableSuffix.
+func SplitTableSuffix(b []byte) (pk, sk string, err error) {
+	pk, rest, err := field(b, MaxKeyLen)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: table suffix: %v", ErrBadKey, err)
+	}
+	if len(rest) > MaxKeyLen {
+		return "", "", fmt.Errorf("%w: sort key longer than %d bytes", ErrBadKey, MaxKeyLen)
+	}
+	return pk, string(rest), nil
+}

@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/ringtable/ringtable/messaging/wire"
+	"github.com/ringtable/ringtable/tenants"
 	"github.com/ringtable/ringtable/vclock"
 )
 
@@ -186,6 +187,14 @@ func (m *Machine) scanRepairs() []Send {
 			if s := merged[sk]; !have[sk].Same(s) {
 				k := m.cfg.Scan.Key
 				k.SK = sk
+				if m.cfg.Scan.Whole {
+					// Items of a whole-table scan are named by table suffix.
+					pk, isk, err := tenants.SplitTableSuffix([]byte(sk))
+					if err != nil {
+						continue
+					}
+					k.PK, k.SK = pk, isk
+				}
 				sends = append(sends, Send{To: n, Msg: &wire.ReplicateRequest{Key: k, Set: s}})
 			}
 		}

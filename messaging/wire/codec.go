@@ -231,18 +231,20 @@ func (m *ScanRequest) appendBody(b []byte) []byte {
 	b = appendStr(b, m.Start)
 	b = appendStr(b, m.End)
 	b = appendBool(b, m.Reverse)
-	return binary.AppendUvarint(b, uint64(m.Limit))
+	b = binary.AppendUvarint(b, uint64(m.Limit))
+	return appendBool(b, m.Whole)
 }
 
 func decodeScan(d *vclock.Decoder) *ScanRequest {
 	m := &ScanRequest{Header: header(d), Key: key(d)}
-	m.Start = d.String(tenants.MaxKeyLen)
-	m.End = d.String(tenants.MaxKeyLen)
+	m.Start = d.String(2*tenants.MaxKeyLen + 8)
+	m.End = d.String(2*tenants.MaxKeyLen + 8)
 	m.Reverse = boolean(d)
 	m.Limit = uint32(d.Uvarint())
 	if m.Limit > MaxScanLimit {
 		m.Limit = MaxScanLimit
 	}
+	m.Whole = boolean(d)
 	return m
 }
 
@@ -340,7 +342,7 @@ func decodeReply(d *vclock.Decoder) *Reply {
 		}
 		m.Items = make([]ScanItem, 0, n)
 		for i := uint64(0); i < n && d.Err() == nil; i++ {
-			m.Items = append(m.Items, ScanItem{SK: d.String(tenants.MaxKeyLen), Set: d.Set(MaxValueSize)})
+			m.Items = append(m.Items, ScanItem{SK: d.String(2*tenants.MaxKeyLen + 8), Set: d.Set(MaxValueSize)})
 		}
 	}
 	m.More = flags&replyMore != 0

@@ -29,6 +29,7 @@ func messages() []Message {
 		&ReplicateRequest{Header: Header{Tag: 1}, Key: testKey, Set: testSet(), Hint: "n5"},
 		&GetRequest{Header: Header{Tag: 7}, Key: testKey},
 		&ScanRequest{Header: Header{Tag: 2}, Key: testKey, Start: "a", End: "z", Reverse: true, Limit: 50},
+		&ScanRequest{Key: testKey, Start: "\x01a", Limit: 5, Whole: true},
 		&Reply{Tag: 4, Node: "n1", Code: CodeTooManySiblings, Message: "too many"},
 		&Reply{Tag: 5, Node: "n2", Context: ctx, Count: 2, Set: testSet()},
 		&Reply{Tag: 6, Node: "n3", Items: []ScanItem{{SK: "a", Set: testSet()}, {SK: "b"}}, More: true},

@@ -82,6 +82,11 @@ type GetRequest struct {
 
 // ScanRequest reads the items of one partition key whose sort keys fall in
 // [Start, End) (End empty: no upper bound), in sort-key order, or reverse.
+//
+// With Whole set it reads every item of the table in the key's ring
+// partition instead (Key.PK is ignored): Start, End and the items' SK are
+// then table suffixes (tenants.SplitTableSuffix gives partition and sort
+// key), which order the partition's items.
 type ScanRequest struct {
 	Header
 	Key     tenants.Key // Kind, Partition, Tenant, Table, PK; SK ignored
@@ -89,6 +94,7 @@ type ScanRequest struct {
 	End     string
 	Reverse bool
 	Limit   uint32
+	Whole   bool
 }
 
 // UsageRequest asks a node for the bytes it stores per tenant and table.

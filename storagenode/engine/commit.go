@@ -257,6 +257,7 @@ type pending struct {
 	extra   []kv
 	val     []byte
 	oldSize int
+	expires uint64 // Badger ExpiresAt (Unix seconds); 0: never
 }
 
 // stage runs the update function against txn's view and returns an
@@ -276,6 +277,7 @@ func (e *Engine) stage(txn *badger.Txn, o *op) (int64, error) {
 	p := pending{extra: tx.extra, oldSize: oldSize}
 	if write {
 		p.val = vclock.AppendSet(make([]byte, 0, vclock.EncodedSize(next)), next)
+		p.expires = e.expiresAt(next)
 	}
 	o.pending = p
 	est := int64(0)
@@ -286,6 +288,22 @@ func (e *Engine) stage(txn *badger.Txn, o *op) (int64, error) {
 		est += estimate(o.Key, p.val)
 	}
 	return est, nil
+}
+
+// expiresAt lets Badger drop a set once every version in it has expired
+// (plus the grace), so items with a TTL are eventually removed.
+func (e *Engine) expiresAt(s vclock.Set) uint64 {
+	var last int64
+	for _, v := range s {
+		if v.Expires == 0 {
+			return 0
+		}
+		last = max(last, v.Expires)
+	}
+	if last == 0 {
+		return 0
+	}
+	return uint64((last+e.cfg.ExpiredGrace.Milliseconds())/1000) + 1
 }
 
 func estimate(k, v []byte) int64 {
@@ -303,7 +321,7 @@ func (e *Engine) put(txn *badger.Txn, o *op) error {
 		}
 	}
 	if o.res.Written {
-		if err := txn.Set(o.Key, o.pending.val); err != nil {
+		if err := txn.SetEntry(&badger.Entry{Key: o.Key, Value: o.pending.val, ExpiresAt: o.pending.expires}); err != nil {
 			return err
 		}
 		e.account(o.Key, o.pending.oldSize, len(o.pending.val))

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -32,6 +33,11 @@ type Config struct {
 	MaxBatch int
 	// MaxValue bounds a stored sibling set when decoding (default 64 MiB).
 	MaxValue int
+	// ExpiredGrace is how long a sibling set whose every version has
+	// expired is kept before Badger drops it (default 1h): a replica that
+	// missed a later, non-expiring write must not see the item vanish
+	// under an older version it still holds before repair reaches it.
+	ExpiredGrace time.Duration
 	// MemTableSize is Badger's memtable size (default 64 MiB). Tests
 	// running many nodes lower it.
 	MemTableSize int64
@@ -49,6 +55,7 @@ func DefaultConfig(dir, nodeID string) Config {
 		Sync:           true,
 		MaxBatch:       1024,
 		MaxValue:       64 << 20,
+		ExpiredGrace:   time.Hour,
 		MemTableSize:   64 << 20,
 		BlockCacheSize: 64 << 20,
 	}
