@@ -15,11 +15,11 @@ import (
 
 // Config configures a gateway.
 type Config struct {
-	// Nodes is the storage node member list the ring is built from, until
-	// membership is learned from the nodes themselves.
-	Nodes []string
 	// Q is the number of ring partitions; it must match the cluster's.
 	Q int
+	// StartTimeout bounds how long New waits for a storage node to tell
+	// it the member list (default 30s).
+	StartTimeout time.Duration
 	// N, R and W are the defaults for new tables (3/2/2: R+W>N).
 	N, R, W int
 	// RoundTimeout is how long one replica round may take before the
@@ -54,11 +54,11 @@ type Config struct {
 	Gatherer   prometheus.Gatherer
 }
 
-// DefaultConfig returns the defaults for a cluster of the given nodes.
-func DefaultConfig(nodes []string) Config {
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
 	return Config{
-		Nodes:         nodes,
 		Q:             ring.DefaultQ,
+		StartTimeout:  30 * time.Second,
 		N:             3,
 		R:             2,
 		W:             2,
@@ -77,8 +77,8 @@ func DefaultConfig(nodes []string) Config {
 
 // Validate checks the configuration.
 func (c Config) Validate() error {
-	if len(c.Nodes) == 0 {
-		return errors.New("gateway: no storage nodes configured")
+	if c.Q < 1 || c.Q > ring.MaxQ || c.StartTimeout <= 0 {
+		return errors.New("gateway: Q and StartTimeout must be set")
 	}
 	if c.N < 1 || c.R < 1 || c.W < 1 || c.R > c.N || c.W > c.N {
 		return fmt.Errorf("gateway: defaults n=%d r=%d w=%d: need 1 ≤ r,w ≤ n", c.N, c.R, c.W)

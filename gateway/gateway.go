@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
+	"github.com/ringtable/ringtable/membership"
 	"github.com/ringtable/ringtable/messaging"
 	"github.com/ringtable/ringtable/ring"
 	"github.com/ringtable/ringtable/tenants"
@@ -31,6 +32,7 @@ type Gateway struct {
 	limits *limiters
 	usage  *usageView
 	reach  *reachability
+	mem    members
 	m      *metrics
 	log    *slog.Logger
 
@@ -46,14 +48,6 @@ type Gateway struct {
 func New(cfg Config, conn *messaging.Conn) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
-	}
-	members := make([]ring.Member, len(cfg.Nodes))
-	for i, n := range cfg.Nodes {
-		members[i] = ring.Member{ID: ring.NodeID(n), Joined: 1}
-	}
-	r, err := ring.New(cfg.Q, members)
-	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -72,18 +66,26 @@ func New(cfg Config, conn *messaging.Conn) (*Gateway, error) {
 		m:      newMetrics(cfg.Registerer),
 		log:    log,
 	}
-	g.ring.Store(r)
+	g.mem.state = membership.NewState(cfg.Q)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.cat = newCatalog(g)
 	g.reg = newRegistry(g)
 	g.limits = &limiters{m: map[string]*rate.Limiter{}}
 	g.usage = newUsageView()
-	sub, err := conn.Subscribe(g.subj.System("changes"), g.notice)
-	if err != nil {
-		caller.Close()
+	for subject, h := range map[string]func(*messaging.Msg){g.subj.System("changes"): g.notice, g.subj.GossipAll(): g.onMembers} {
+		sub, err := conn.Subscribe(subject, h)
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		g.subs = append(g.subs, sub)
+	}
+	ctx, cancel := context.WithTimeout(g.ctx, cfg.StartTimeout)
+	defer cancel()
+	if err := g.learnMembers(ctx); err != nil {
+		g.Close()
 		return nil, err
 	}
-	g.subs = append(g.subs, sub)
 	g.goBackground(g.pollUsage)
 	g.goBackground(g.purgeLoop)
 	return g, nil
@@ -99,6 +101,7 @@ func (g *Gateway) Handler() http.Handler {
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
 	g.adminRoutes(mux)
+	g.clusterRoutes(mux)
 	g.route(mux, "POST /v1/query", "query", g.queryHandler)
 	g.route(mux, "POST /v1/tables", "create_table", g.createTable)
 	g.route(mux, "GET /v1/tables", "list_tables", g.listTables)

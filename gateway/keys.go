@@ -44,7 +44,8 @@ func (g *Gateway) readItem(ctx context.Context, k tenants.Key, n, r int) *coord.
 func (g *Gateway) writeItem(ctx context.Context, k tenants.Key, n, w int, req *wire.PutRequest) *coord.Result {
 	reps := g.replicas(k, n)
 	req.Key = k
-	return g.round(ctx, coord.Config{Op: coord.OpPut, Replicas: reps, W: quorum(w, len(reps)), Down: g.reach.snapshot(), Put: req})
+	extra := g.extras(ring.Partition(k.Partition), n, reps)
+	return g.round(ctx, coord.Config{Op: coord.OpPut, Replicas: reps, Extra: extra, W: quorum(w, len(reps)), Down: g.reach.snapshot(), Put: req})
 }
 
 // scanItems runs a quorum scan of one partition key.

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -18,6 +20,13 @@ type ServerConfig struct {
 	// Listen is the client address, host:port. Port 0 picks a free port;
 	// the default "127.0.0.1:4222" keeps a dev cluster off the network.
 	Listen string
+	// ClusterName, ClusterListen and Routes make the server one of a NATS
+	// cluster, so the bus has no single point of failure: every storage
+	// node can embed a server that routes to its peers'. ClusterListen
+	// empty: standalone.
+	ClusterName   string
+	ClusterListen string
+	Routes        []string
 	// MaxPayload bounds one message. It is raised well above NATS's 1 MiB
 	// default so a key at its sibling limit stays readable in one reply.
 	MaxPayload int32
@@ -38,6 +47,16 @@ func DefaultServerConfig() ServerConfig {
 func (c ServerConfig) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("messaging: listen address %q: %w", c.Listen, err)
+	}
+	if c.ClusterListen != "" {
+		if _, _, err := net.SplitHostPort(c.ClusterListen); err != nil {
+			return fmt.Errorf("messaging: cluster listen address %q: %w", c.ClusterListen, err)
+		}
+	}
+	for _, r := range c.Routes {
+		if _, err := url.Parse(r); err != nil || !strings.HasPrefix(r, "nats://") {
+			return fmt.Errorf("messaging: route %q: want nats://host:port", r)
+		}
 	}
 	if c.MaxPayload < 1<<20 || c.MaxPayload > 64<<20 {
 		return fmt.Errorf("messaging: max payload %d outside [1 MiB, 64 MiB]", c.MaxPayload)
@@ -74,6 +93,21 @@ func StartServer(c ServerConfig) (*Server, error) {
 		NoLog:                 c.Logger == nil,
 		DisableShortFirstPing: true,
 	}
+	if c.ClusterListen != "" {
+		chost, cport, _ := net.SplitHostPort(c.ClusterListen)
+		opts.Cluster.Name = c.ClusterName
+		if opts.Cluster.Name == "" {
+			opts.Cluster.Name = "ringtable"
+		}
+		opts.Cluster.Host = chost
+		if opts.Cluster.Port, err = strconv.Atoi(cport); err != nil {
+			return nil, fmt.Errorf("messaging: cluster port %q: %w", cport, err)
+		}
+		if opts.Cluster.Port == 0 {
+			opts.Cluster.Port = server.RANDOM_PORT
+		}
+		opts.Routes = server.RoutesFromStr(strings.Join(c.Routes, ","))
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: embedded NATS server: %w", err)
@@ -88,6 +122,19 @@ func StartServer(c ServerConfig) (*Server, error) {
 	}
 	return &Server{ns: ns}, nil
 }
+
+// ClusterURL is the route URL peers use to reach this server, "" when
+// standalone.
+func (s *Server) ClusterURL() string {
+	addr := s.ns.ClusterAddr()
+	if addr == nil {
+		return ""
+	}
+	return "nats://" + addr.String()
+}
+
+// NumRoutes is the number of peer servers this one is routed to.
+func (s *Server) NumRoutes() int { return s.ns.NumRoutes() }
 
 // ClientURL is the URL clients connect to.
 func (s *Server) ClientURL() string { return s.ns.ClientURL() }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -33,6 +34,24 @@ type Config struct {
 	// ReadWorkers serve gets and scans concurrently (default 4 per CPU):
 	// Badger reads block on I/O, and one subscription delivers in order.
 	ReadWorkers int
+	// Membership: Bootstrap lists the initial members of a new cluster
+	// (each node of it must be given the same list); Seeds are nodes to
+	// contact to join an existing one. A node with neither starts a
+	// cluster of its own. With AutoJoin off, a new node waits for
+	// `ringtable admin join`.
+	Bootstrap []string
+	Seeds     []string
+	AutoJoin  bool
+	Weight    int
+	// GossipInterval is the period of gossip with one random peer (and a
+	// seed) (default 1s).
+	GossipInterval time.Duration
+	// TransferN is how many replicas of each partition a node takes over
+	// when the ring changes (default 3, the default N of tables).
+	TransferN int
+	// TransferRate bounds partition transfers, in bytes per second
+	// (default 64 MiB/s); changeable at run time.
+	TransferRate float64
 	// Clock stamps versions (Modified, dots' Stamp).
 	Clock clock.Clock
 	// Logger and Registerer receive logs and metrics.
@@ -44,13 +63,17 @@ type Config struct {
 // dataDir/id.
 func DefaultConfig(id, dataDir string) Config {
 	return Config{
-		ID:          id,
-		Q:           ring.DefaultQ,
-		Engine:      engine.DefaultConfig(filepath.Join(dataDir, id), id),
-		PruneLimit:  50,
-		SiblingWarn: 25,
-		ReadWorkers: 4 * runtime.GOMAXPROCS(0),
-		Clock:       clock.Real{},
+		ID:             id,
+		Q:              ring.DefaultQ,
+		Engine:         engine.DefaultConfig(filepath.Join(dataDir, id), id),
+		PruneLimit:     50,
+		SiblingWarn:    25,
+		ReadWorkers:    4 * runtime.GOMAXPROCS(0),
+		AutoJoin:       true,
+		GossipInterval: time.Second,
+		TransferN:      3,
+		TransferRate:   64 << 20,
+		Clock:          clock.Real{},
 	}
 }
 
@@ -64,6 +87,9 @@ func (c Config) Validate() error {
 	}
 	if c.Q < 1 || c.Q > ring.MaxQ {
 		return fmt.Errorf("storagenode: Q=%d out of range", c.Q)
+	}
+	if c.GossipInterval <= 0 || c.TransferN < 1 || c.TransferRate <= 0 || c.Weight < 0 {
+		return errors.New("storagenode: GossipInterval, TransferN and TransferRate must be positive")
 	}
 	if c.PruneLimit < 1 || c.ReadWorkers < 1 || c.Clock == nil {
 		return errors.New("storagenode: PruneLimit, ReadWorkers and Clock must be set")

@@ -23,7 +23,8 @@ func (n *Node) dispatch(m *messaging.Msg) {
 		n.handlePut(m, req)
 	case *wire.ReplicateRequest:
 		n.handleReplicate(m, req)
-	case *wire.GetRequest, *wire.ScanRequest, *wire.UsageRequest, *wire.PurgeRequest:
+	case *wire.GetRequest, *wire.ScanRequest, *wire.UsageRequest, *wire.PurgeRequest,
+		*wire.TransferRequest, *wire.StatusRequest, *wire.AdminRequest:
 		n.readsMu.RLock()
 		if !n.readsClosed {
 			n.reads <- m
@@ -187,6 +188,12 @@ func (n *Node) serveRead(m *messaging.Msg) {
 		n.reply(m, n.usage(req), "usage")
 	case *wire.PurgeRequest:
 		n.reply(m, n.purge(req), "purge")
+	case *wire.TransferRequest:
+		n.reply(m, n.serveTransfer(req), "transfer")
+	case *wire.StatusRequest:
+		n.reply(m, n.status(req), "status")
+	case *wire.AdminRequest:
+		n.reply(m, n.adminOp(req), "admin")
 	}
 }
 

@@ -1,6 +1,7 @@
 package storagenode
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -18,6 +19,12 @@ type Node struct {
 	subj messaging.Subjects
 	log  *slog.Logger
 	m    *metrics
+
+	cl     *cluster
+	xfers  transfers
+	limits *limits
+	ctx    context.Context // ends at Close: background work stops
+	cancel context.CancelFunc
 
 	sub         *messaging.Subscription
 	reads       chan *messaging.Msg
@@ -52,11 +59,21 @@ func Start(cfg Config, conn *messaging.Conn) (*Node, error) {
 		m:     newMetrics(cfg.Registerer, cfg.ID, eng),
 		reads: make(chan *messaging.Msg, cfg.ReadWorkers*16),
 	}
+	n.limits = newLimits(cfg.TransferRate)
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	if n.cl, err = newCluster(n); err != nil {
+		n.cancel()
+		eng.Close()
+		return nil, err
+	}
 	for range cfg.ReadWorkers {
 		n.wg.Add(1)
 		go n.readWorker()
 	}
 	n.sub, err = conn.Subscribe(n.subj.NodeAll(cfg.ID), n.dispatch)
+	if err == nil {
+		err = n.cl.start(n.ctx)
+	}
 	if err != nil {
 		n.Close()
 		return nil, err
@@ -82,6 +99,8 @@ func (n *Node) Close() error {
 		if n.sub != nil {
 			_ = n.sub.Unsubscribe()
 		}
+		n.cl.stop()
+		n.cancel()
 		// The subscription may still be delivering its last message; the
 		// dispatcher checks closing under the same lock.
 		n.closeReads()

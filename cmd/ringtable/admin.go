@@ -19,7 +19,13 @@ type adminCmd struct {
 	AdminKey string `name:"admin-key" help:"Admin key (default: ./ringtable-data/admin.key)." env:"RINGTABLE_ADMIN_KEY"`
 	JSON     bool   `name:"json" help:"Print JSON for scripts."`
 
-	Tenant tenantCmd `cmd:"" help:"Manage tenants and their API keys."`
+	Tenant    tenantCmd    `cmd:"" help:"Manage tenants and their API keys."`
+	Status    statusCmd    `cmd:"" help:"Each node, its state as seen by the node asked, its share of the ring."`
+	Ring      ringCmd      `cmd:"" help:"Partitions and their primary and fallback replicas."`
+	Transfers transfersCmd `cmd:"" help:"Partitions moving between nodes: progress, rate, ETA, last error."`
+	Join      joinCmd      `cmd:"" help:"Make a waiting node join the ring."`
+	Leave     leaveCmd     `cmd:"" help:"Hand a node's partitions to their new owners; the node then stops serving."`
+	Limits    limitsCmd    `cmd:"" help:"Change the background rate limits of every node while it runs."`
 }
 
 type tenantCmd struct {
@@ -52,6 +58,12 @@ func (a *adminCmd) print(v any, human func()) {
 		return
 	}
 	human()
+}
+
+func jsonEncode(w interface{ Write([]byte) (int, error) }, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func adminCtx(env *runEnv) (context.Context, context.CancelFunc) {

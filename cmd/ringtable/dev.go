@@ -81,6 +81,7 @@ func (d *devCmd) Run(env *runEnv) error {
 		cfg := storagenode.DefaultConfig(id, filepath.Join(d.DataDir))
 		cfg.Logger = env.log
 		cfg.Registerer = prometheus.DefaultRegisterer
+		cfg.Bootstrap = ids
 		n, err := storagenode.Start(cfg, conn)
 		if err != nil {
 			return err
@@ -95,7 +96,7 @@ func (d *devCmd) Run(env *runEnv) error {
 	if err != nil {
 		return fmt.Errorf("admin key: %w", err)
 	}
-	gcfg := gateway.DefaultConfig(ids)
+	gcfg := gateway.DefaultConfig()
 	gcfg.AdminKey = adminKey
 	gcfg.Logger = env.log
 	gcfg.Registerer = prometheus.DefaultRegisterer

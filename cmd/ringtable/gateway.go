@@ -18,7 +18,7 @@ type gatewayCmd struct {
 	debugFlags
 	HTTP         string        `help:"Listen address." default:"127.0.0.1:8080"`
 	NATSURL      []string      `name:"nats-url" help:"NATS server URLs (comma-separated); the gateway fails over between them." default:"nats://127.0.0.1:4222" env:"RINGTABLE_NATS_URL"`
-	Nodes        []string      `help:"Storage node IDs of the cluster (comma-separated)." required:""`
+	Q            int           `help:"Ring partitions (as the storage nodes)." default:"256"`
 	Prefix       string        `help:"Subject prefix." default:"rt"`
 	RoundTimeout time.Duration `help:"Timeout of one replica round." default:"1s"`
 	AdminKey     string        `name:"admin-key" help:"Key that authorises the admin API (none: admin API disabled)." env:"RINGTABLE_ADMIN_KEY"`
@@ -35,7 +35,8 @@ func (c *gatewayCmd) Run(env *runEnv) error {
 		return err
 	}
 	defer conn.Close()
-	cfg := gateway.DefaultConfig(c.Nodes)
+	cfg := gateway.DefaultConfig()
+	cfg.Q = c.Q
 	cfg.RoundTimeout = c.RoundTimeout
 	cfg.AdminKey = c.AdminKey
 	cfg.Logger = env.log

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ringtable/ringtable/messaging"
 	"github.com/ringtable/ringtable/storagenode"
@@ -13,18 +17,49 @@ import (
 
 type nodeCmd struct {
 	debugFlags
-	ID      string   `help:"Node ID: 1-64 of [A-Za-z0-9_-]." required:""`
-	DataDir string   `help:"Directory for this node's data." required:"" type:"path"`
-	NATSURL []string `name:"nats-url" help:"NATS server URLs (comma-separated); the node fails over between them." default:"nats://127.0.0.1:4222" env:"RINGTABLE_NATS_URL"`
-	Prefix  string   `help:"Subject prefix." default:"rt"`
+	ID      string `help:"Node ID: 1-64 of [A-Za-z0-9_-]." required:""`
+	DataDir string `help:"Directory for this node's data." required:""`
+
+	NATSListen        string   `name:"nats-listen" help:"Embed a NATS server listening for clients here (host:port)."`
+	NATSClusterListen string   `name:"nats-cluster-listen" help:"Route listen address of the embedded NATS server (host:port)."`
+	NATSRoutes        []string `name:"nats-routes" help:"Routes to the peers' embedded NATS servers (nats://host:port,...)."`
+	NATSURL           []string `name:"nats-url" help:"Connect to an existing NATS cluster instead (URLs, comma-separated; fails over)." env:"RINGTABLE_NATS_URL"`
+	Prefix            string   `help:"Subject prefix." default:"rt"`
+
+	Seeds     []string      `help:"Nodes to contact to join the cluster (IDs, comma-separated)."`
+	Bootstrap []string      `help:"Initial members of a new cluster (the same list on each of them)."`
+	AutoJoin  bool          `name:"auto-join" help:"Join the ring once the seeds answer (else wait for 'ringtable admin join')." default:"true" negatable:""`
+	Weight    int           `help:"Relative share of partitions." default:"1"`
+	Q         int           `help:"Ring partitions: a power of two, the same on every node, fixed when the cluster is created." default:"256"`
+	Gossip    time.Duration `help:"Gossip period." default:"1s"`
+
+	StatusHTTP string `name:"status-http" help:"Serve the node's status (JSON at /status) and metrics (/metrics) here."`
 }
 
 func (c *nodeCmd) Run(env *runEnv) error {
 	if err := c.startDebug(env); err != nil {
 		return err
 	}
+	urls := c.NATSURL
+	if c.NATSListen != "" {
+		sc := messaging.DefaultServerConfig()
+		sc.Name = c.ID
+		sc.Listen = c.NATSListen
+		sc.ClusterListen = c.NATSClusterListen
+		sc.Routes = c.NATSRoutes
+		ns, err := messaging.StartServer(sc)
+		if err != nil {
+			return err
+		}
+		defer ns.Shutdown()
+		urls = append([]string{ns.ClientURL()}, urls...)
+		env.log.Info("embedded NATS server", "client", ns.ClientURL(), "cluster", ns.ClusterURL())
+	}
+	if len(urls) == 0 {
+		return errors.New("give --nats-listen to embed a NATS server, or --nats-url to use an existing one")
+	}
 	ctx, cancel := context.WithTimeout(env.ctx, 30*time.Second)
-	conn, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: c.NATSURL, Name: "node-" + c.ID, Prefix: c.Prefix, Logger: env.log})
+	conn, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: urls, Name: "node-" + c.ID, Prefix: c.Prefix, Logger: env.log})
 	cancel()
 	if err != nil {
 		return err
@@ -32,13 +67,45 @@ func (c *nodeCmd) Run(env *runEnv) error {
 	defer conn.Close()
 	cfg := storagenode.DefaultConfig(c.ID, "")
 	cfg.Engine.Dir = c.DataDir
+	cfg.Q = c.Q
+	cfg.Seeds, cfg.Bootstrap, cfg.AutoJoin, cfg.Weight = c.Seeds, c.Bootstrap, c.AutoJoin, c.Weight
+	cfg.GossipInterval = c.Gossip
 	cfg.Logger = env.log
 	cfg.Registerer = prometheus.DefaultRegisterer
 	n, err := storagenode.Start(cfg, conn)
 	if err != nil {
 		return err
 	}
+	if c.StatusHTTP != "" {
+		if err := serveStatus(env, c.StatusHTTP, n); err != nil {
+			n.Close()
+			return err
+		}
+	}
 	fmt.Printf("ringtable node %s: serving from %s over %s\n", c.ID, c.DataDir, conn.ConnectedURL())
 	<-env.ctx.Done()
 	return n.Close()
+}
+
+// serveStatus serves a node's status and metrics over HTTP.
+func serveStatus(env *runEnv, addr string, n *storagenode.Node) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("status listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = jsonEncode(w, n.Status())
+	})
+	mux.Handle("GET /metrics", promhttp.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		<-env.ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	return nil
 }

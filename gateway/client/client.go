@@ -367,3 +367,10 @@ func (c *Client) ListKeys(ctx context.Context, tenant string) ([]KeyInfo, error)
 func (c *Client) RevokeKey(ctx context.Context, tenant, keyID string) error {
 	return c.jsonCall(ctx, http.MethodDelete, "/v1/admin/tenants/"+url.PathEscape(tenant)+"/keys/"+url.PathEscape(keyID), nil, nil)
 }
+
+// AdminCall sends a request to the admin API and decodes the JSON answer
+// into out (which may be nil): for operator views whose shape belongs to
+// the nodes.
+func (c *Client) AdminCall(ctx context.Context, method, path string, in, out any) error {
+	return c.jsonCall(ctx, method, path, in, out)
+}

@@ -33,6 +33,9 @@ type Config struct {
 	Op Op
 	// Replicas is the key's preference list: its first N distinct nodes.
 	Replicas []string
+	// Extra are nodes that must also receive a write without counting
+	// toward W: the new replicas of a partition while the ring changes.
+	Extra []string
 	// R and W are the quorums; 1 ≤ R, W ≤ len(Replicas).
 	R, W int
 	// Down lists nodes known to be unreachable: they are not chosen as

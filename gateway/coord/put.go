@@ -28,6 +28,11 @@ func (m *Machine) stampAttempt() Ready {
 			m.expect[n] = true
 		}
 	}
+	for _, n := range m.cfg.Extra {
+		if n != m.stamper && !m.expect[n] {
+			req.Forward = append(req.Forward, n) // forwarded, never counted
+		}
+	}
 	return Ready{Sends: []Send{{To: m.stamper, Msg: &req}}}
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -50,6 +51,8 @@ type Cluster struct {
 	mu       sync.Mutex
 	nodes    map[string]*Node
 	NodeIDs  []string
+	initial  []string // the bootstrap members
+	seeds    map[string][]string
 	Gateways []*Gateway
 	// AdminKey authorises the admin API on every gateway.
 	AdminKey string
@@ -100,6 +103,9 @@ func New(t testing.TB, o Options) *Cluster {
 		id := fmt.Sprintf("n%d", i)
 		c.NodeIDs = append(c.NodeIDs, id)
 		c.nodes[id] = &Node{ID: id, conn: c.connect("node-" + id)}
+	}
+	c.initial = slices.Clone(c.NodeIDs)
+	for _, id := range c.initial {
 		c.Start(id)
 	}
 	for i := 0; i < o.Gateways; i++ {
@@ -163,6 +169,11 @@ func (c *Cluster) NodeConfig(id string) storagenode.Config {
 	cfg.ReadWorkers = 4
 	cfg.Logger = c.logger(id)
 	cfg.Registerer = prometheus.NewRegistry()
+	cfg.Bootstrap = c.initial
+	if seeds, ok := c.seeds[id]; ok {
+		cfg.Bootstrap, cfg.Seeds = nil, seeds
+	}
+	cfg.GossipInterval = 200 * time.Millisecond
 	if c.opts.Node != nil {
 		c.opts.Node(&cfg)
 	}
@@ -210,6 +221,20 @@ func (c *Cluster) Stop(id string) {
 	_ = n.conn.Flush(ctx)
 }
 
+// AddNode starts a new node that joins the running cluster through seeds.
+func (c *Cluster) AddNode(id string, seeds ...string) {
+	c.t.Helper()
+	c.mu.Lock()
+	if c.seeds == nil {
+		c.seeds = map[string][]string{}
+	}
+	c.seeds[id] = seeds
+	c.NodeIDs = append(c.NodeIDs, id)
+	c.nodes[id] = &Node{ID: id, conn: c.connect("node-" + id)}
+	c.mu.Unlock()
+	c.Start(id)
+}
+
 // Wipe deletes a stopped node's data directory, as a lost disk would.
 func (c *Cluster) Wipe(id string) {
 	c.t.Helper()
@@ -231,7 +256,7 @@ func (c *Cluster) Node(id string) *storagenode.Node {
 }
 
 func (c *Cluster) startGateway(i int) *Gateway {
-	cfg := gateway.DefaultConfig(c.NodeIDs)
+	cfg := gateway.DefaultConfig()
 	cfg.RoundTimeout = c.opts.RoundTimeout
 	cfg.AdminKey = c.AdminKey
 	cfg.Logger = c.logger(fmt.Sprintf("gw%d", i))

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/ringtable/ringtable/tenants"
 	"github.com/ringtable/ringtable/vclock"
@@ -25,6 +26,9 @@ func (*ScanRequest) Type() Type      { return TypeScan }
 func (*Reply) Type() Type            { return TypeReply }
 func (*UsageRequest) Type() Type     { return TypeUsage }
 func (*PurgeRequest) Type() Type     { return TypePurge }
+func (*TransferRequest) Type() Type  { return TypeTransfer }
+func (*StatusRequest) Type() Type    { return TypeStatus }
+func (*AdminRequest) Type() Type     { return TypeAdmin }
 
 // Append appends the framed encoding of m to b: protocol version, type,
 // body.
@@ -87,6 +91,12 @@ func Decode(b []byte) (Message, error) {
 		m = &UsageRequest{Header: header(d)}
 	case TypePurge:
 		m = &PurgeRequest{Header: header(d), Tenant: d.String(tenants.MaxIDLen), Table: d.String(tenants.MaxIDLen)}
+	case TypeTransfer:
+		m = &TransferRequest{Header: header(d), Kind: tenants.Kind(d.Byte()), Partition: uint32(d.Uvarint()), After: d.String(maxRawKey), Limit: uint32(d.Uvarint())}
+	case TypeStatus:
+		m = &StatusRequest{Header: header(d)}
+	case TypeAdmin:
+		m = &AdminRequest{Header: header(d), Op: d.String(64), Value: math.Float64frombits(d.Uvarint())}
 	default:
 		return nil, fmt.Errorf("%w: unknown type %d", ErrDecode, t)
 	}
@@ -115,6 +125,12 @@ func (t Type) String() string {
 		return "usage"
 	case TypePurge:
 		return "purge"
+	case TypeTransfer:
+		return "transfer"
+	case TypeStatus:
+		return "status"
+	case TypeAdmin:
+		return "admin"
 	}
 	return fmt.Sprintf("type(%d)", byte(t))
 }
@@ -258,6 +274,27 @@ func (m *PurgeRequest) appendBody(b []byte) []byte {
 	return appendStr(b, m.Table)
 }
 
+// maxRawKey bounds a raw storage key on the wire.
+const maxRawKey = 3*tenants.MaxKeyLen + 3*tenants.MaxIDLen
+
+func (m *TransferRequest) appendBody(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(m.Tag))
+	b = append(b, byte(m.Kind))
+	b = binary.AppendUvarint(b, uint64(m.Partition))
+	b = appendStr(b, m.After)
+	return binary.AppendUvarint(b, uint64(m.Limit))
+}
+
+func (m *StatusRequest) appendBody(b []byte) []byte {
+	return binary.AppendUvarint(b, uint64(m.Tag))
+}
+
+func (m *AdminRequest) appendBody(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(m.Tag))
+	b = appendStr(b, m.Op)
+	return binary.AppendUvarint(b, math.Float64bits(m.Value))
+}
+
 // MaxUsageEntries bounds a usage reply.
 const MaxUsageEntries = 1 << 20
 
@@ -269,6 +306,7 @@ const (
 	replyHasItems
 	replyMore
 	replyHasUsage
+	replyHasData
 )
 
 func (m *Reply) appendBody(b []byte) []byte {
@@ -293,6 +331,9 @@ func (m *Reply) appendBody(b []byte) []byte {
 	if m.Usage != nil {
 		flags |= replyHasUsage
 	}
+	if m.Data != nil {
+		flags |= replyHasData
+	}
 	b = append(b, flags)
 	if !m.Context.IsEmpty() {
 		b = vclock.AppendContext(b, m.Context)
@@ -314,6 +355,10 @@ func (m *Reply) appendBody(b []byte) []byte {
 			b = appendStr(b, u.Table)
 			b = binary.AppendVarint(b, u.Bytes)
 		}
+	}
+	if m.Data != nil {
+		b = binary.AppendUvarint(b, uint64(len(m.Data)))
+		b = append(b, m.Data...)
 	}
 	return b
 }
@@ -342,7 +387,7 @@ func decodeReply(d *vclock.Decoder) *Reply {
 		}
 		m.Items = make([]ScanItem, 0, n)
 		for i := uint64(0); i < n && d.Err() == nil; i++ {
-			m.Items = append(m.Items, ScanItem{SK: d.String(2*tenants.MaxKeyLen + 8), Set: d.Set(MaxValueSize)})
+			m.Items = append(m.Items, ScanItem{SK: d.String(maxRawKey), Set: d.Set(MaxValueSize)})
 		}
 	}
 	m.More = flags&replyMore != 0
@@ -357,7 +402,13 @@ func decodeReply(d *vclock.Decoder) *Reply {
 			m.Usage = append(m.Usage, Usage{Tenant: d.String(tenants.MaxIDLen), Table: d.String(tenants.MaxIDLen), Bytes: d.Varint()})
 		}
 	}
-	if flags&^(replyHasContext|replyHasSet|replyHasItems|replyMore|replyHasUsage) != 0 {
+	if flags&replyHasData != 0 {
+		m.Data = d.Bytes(MaxMessage)
+		if m.Data == nil {
+			m.Data = []byte{}
+		}
+	}
+	if flags&^(replyHasContext|replyHasSet|replyHasItems|replyMore|replyHasUsage|replyHasData) != 0 {
 		d.Fail(fmt.Sprintf("unknown reply flags %#x", flags))
 	}
 	return m

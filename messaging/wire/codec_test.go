@@ -37,6 +37,10 @@ func messages() []Message {
 		&UsageRequest{Header: Header{Tag: 9}},
 		&PurgeRequest{Header: Header{Tag: 10}, Tenant: "t1", Table: "tb"},
 		&PurgeRequest{Tenant: "t1"},
+		&TransferRequest{Header: Header{Tag: 11}, Kind: tenants.KindData, Partition: 200, After: "\x01\x00\x05k", Limit: 500},
+		&StatusRequest{Header: Header{Tag: 12}},
+		&AdminRequest{Header: Header{Tag: 13}, Op: "limit-transfer", Value: 1.5e6},
+		&Reply{Tag: 14, Node: "n1", Data: []byte(`{"ok":true}`)},
 	}
 }
 

@@ -19,13 +19,16 @@ const (
 type Type byte
 
 const (
-	TypePut       Type = 1 // PutRequest: stamp a new version (coordinator → first replica)
-	TypeReplicate Type = 2 // ReplicateRequest: store a stamped sibling set
-	TypeGet       Type = 3 // GetRequest: read one item's sibling set
-	TypeScan      Type = 4 // ScanRequest: read a range of one partition key
-	TypeReply     Type = 5 // Reply: the answer to any request
-	TypeUsage     Type = 6 // UsageRequest: bytes stored per tenant and table
-	TypePurge     Type = 7 // PurgeRequest: reclaim a deleted tenant's or table's items
+	TypePut       Type = 1  // PutRequest: stamp a new version (coordinator → first replica)
+	TypeReplicate Type = 2  // ReplicateRequest: store a stamped sibling set
+	TypeGet       Type = 3  // GetRequest: read one item's sibling set
+	TypeScan      Type = 4  // ScanRequest: read a range of one partition key
+	TypeReply     Type = 5  // Reply: the answer to any request
+	TypeUsage     Type = 6  // UsageRequest: bytes stored per tenant and table
+	TypePurge     Type = 7  // PurgeRequest: reclaim a deleted tenant's or table's items
+	TypeTransfer  Type = 8  // TransferRequest: a page of one ring partition's keys
+	TypeStatus    Type = 9  // StatusRequest: the node's status as JSON in Reply.Data
+	TypeAdmin     Type = 10 // AdminRequest: an operator's command to one node
 )
 
 // Limits on what a decoder accepts. A sibling set at the maximum (every
@@ -110,6 +113,33 @@ type PurgeRequest struct {
 	Table  string
 }
 
+// TransferRequest asks for the keys of one ring partition and kind after
+// After (a raw storage key; empty: from the start), for a node that takes
+// the partition over. Items of the reply carry raw storage keys in SK; the
+// first page's Count estimates the keys in the partition.
+type TransferRequest struct {
+	Header
+	Kind      tenants.Kind
+	Partition uint32
+	After     string
+	Limit     uint32
+}
+
+// StatusRequest asks a node for its status (membership view, transfers,
+// hints, anti-entropy) as JSON in Reply.Data.
+type StatusRequest struct {
+	Header
+}
+
+// AdminRequest is an operator's command: "join", "leave", or a rate limit
+// ("limit-transfer" bytes/s, "limit-hints" hints/s, "limit-aae" keys/s)
+// set to Value.
+type AdminRequest struct {
+	Header
+	Op    string
+	Value float64
+}
+
 // Usage is the bytes a node stores for one table of one tenant.
 type Usage struct {
 	Tenant, Table string
@@ -137,6 +167,7 @@ type Reply struct {
 	Items   []ScanItem
 	More    bool
 	Usage   []Usage
+	Data    []byte // JSON payloads of status and admin replies
 }
 
 // Err returns the reply's error, or nil.

@@ -1,0 +1,162 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/ringtable/ringtable/messaging"
+	"github.com/ringtable/ringtable/messaging/wire"
+	"github.com/ringtable/ringtable/ring"
+)
+
+// Operator views of the cluster. The gateway relays them from the nodes,
+// whose status documents it passes through as they are.
+func (g *Gateway) clusterRoutes(mux *http.ServeMux) {
+	g.adminRoute(mux, "GET /v1/admin/status", "admin_status", g.adminStatus)
+	g.adminRoute(mux, "GET /v1/admin/ring", "admin_ring", g.adminRing)
+	g.adminRoute(mux, "GET /v1/admin/nodes", "admin_nodes", g.adminNodes)
+	g.adminRoute(mux, "POST /v1/admin/nodes/{node}/{op}", "admin_node_op", g.adminNodeOp)
+	g.adminRoute(mux, "PUT /v1/admin/limits", "admin_limits", g.adminLimits)
+}
+
+// ask sends one request to one node and returns its reply.
+func (g *Gateway) ask(ctx context.Context, node string, m wire.Message) (*wire.Reply, error) {
+	if !messaging.ValidToken(node) {
+		return nil, badRequest("%q is not a node ID", node)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	data, err := g.conn.Request(ctx, g.subj.NodeOp(node, m.Type().String()), wire.Encode(m))
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", node, err)
+	}
+	dm, err := wire.Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := dm.(*wire.Reply)
+	if !ok {
+		return nil, fmt.Errorf("node %s: unexpected %v", node, dm.Type())
+	}
+	return r, r.Err()
+}
+
+// adminStatus is one node's status: its view of every member (state,
+// reachability, share of the ring), its transfers and limits.
+func (g *Gateway) adminStatus(w http.ResponseWriter, r *http.Request) (int, error) {
+	node := r.URL.Query().Get("node")
+	if node == "" {
+		alive := g.Members().Alive()
+		if len(alive) == 0 {
+			return 0, fmt.Errorf("no storage node known: %w", ErrNotFound)
+		}
+		node = alive[0]
+	}
+	rep, err := g.ask(r.Context(), node, &wire.StatusRequest{})
+	if err != nil {
+		return 0, err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(rep.Data)
+	return http.StatusOK, nil
+}
+
+// adminNodes is every reachable node's status, keyed by node.
+func (g *Gateway) adminNodes(w http.ResponseWriter, r *http.Request) (int, error) {
+	out := map[string]json.RawMessage{}
+	for n, rep := range g.broadcast(r.Context(), &wire.StatusRequest{}, 5*time.Second) {
+		out[n] = rep.Data
+	}
+	writeJSON(w, http.StatusOK, out)
+	return http.StatusOK, nil
+}
+
+// ringPartition is one partition of the ring view.
+type ringPartition struct {
+	Partition int      `json:"partition"`
+	Primary   []string `json:"primary"`
+	Fallbacks []string `json:"fallbacks"`
+	Target    []string `json:"target,omitempty"` // the primary replicas once the pending change is done
+}
+
+func (g *Gateway) adminRing(w http.ResponseWriter, r *http.Request) (int, error) {
+	serving := g.Ring()
+	g.mem.mu.Lock()
+	target := g.mem.target
+	epoch := g.mem.state.Epoch()
+	g.mem.mu.Unlock()
+	names := func(ids []ring.NodeID) []string {
+		out := make([]string, len(ids))
+		for i, x := range ids {
+			out[i] = string(x)
+		}
+		return out
+	}
+	parts := make([]ringPartition, serving.Q())
+	owned := map[string]int{}
+	for p := range serving.Q() {
+		pl, fb := serving.Preference(ring.Partition(p), g.cfg.N)
+		parts[p] = ringPartition{Partition: p, Primary: names(pl), Fallbacks: names(fb)}
+		owned[string(serving.Owner(ring.Partition(p)))]++
+		if target != nil {
+			tp, _ := target.Preference(ring.Partition(p), g.cfg.N)
+			parts[p].Target = names(tp)
+		}
+	}
+	nodes := make([]string, 0, len(owned))
+	for n := range owned {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
+	writeJSON(w, http.StatusOK, map[string]any{"q": serving.Q(), "n": g.cfg.N, "epoch": epoch, "changing": target != nil, "owned": owned, "partitions": parts})
+	return http.StatusOK, nil
+}
+
+func (g *Gateway) adminNodeOp(w http.ResponseWriter, r *http.Request) (int, error) {
+	op := r.PathValue("op")
+	if op != "join" && op != "leave" {
+		return 0, badRequest("unknown node operation %q: use join or leave", op)
+	}
+	if _, err := g.ask(r.Context(), r.PathValue("node"), &wire.AdminRequest{Op: op}); err != nil {
+		return 0, err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"node": r.PathValue("node"), "op": op, "status": "started"})
+	return http.StatusOK, nil
+}
+
+// adminLimits changes the background rate limits of every node.
+func (g *Gateway) adminLimits(w http.ResponseWriter, r *http.Request) (int, error) {
+	var req struct {
+		TransferBytesPerSec float64 `json:"transfer_bytes_per_sec"`
+		HintsPerSec         float64 `json:"hints_per_sec"`
+		AAEKeysPerSec       float64 `json:"aae_keys_per_sec"`
+	}
+	if err := decodeStrict(r.Body, 4<<10, &req); err != nil {
+		return 0, err
+	}
+	set := map[string]float64{}
+	for op, v := range map[string]float64{"limit-transfer": req.TransferBytesPerSec, "limit-hints": req.HintsPerSec, "limit-aae": req.AAEKeysPerSec} {
+		if v < 0 {
+			return 0, badRequest("%s=%g: must be positive", op, v)
+		}
+		if v > 0 {
+			set[op] = v
+		}
+	}
+	if len(set) == 0 {
+		return 0, badRequest("no limit given: set transfer_bytes_per_sec, hints_per_sec or aae_keys_per_sec")
+	}
+	applied := map[string][]string{}
+	for op, v := range set {
+		for n := range g.broadcast(r.Context(), &wire.AdminRequest{Op: op, Value: v}, 5*time.Second) {
+			applied[op] = append(applied[op], n)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"applied": applied})
+	return http.StatusOK, nil
+}

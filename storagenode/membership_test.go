@@ -1,0 +1,116 @@
+package storagenode_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ringtable/ringtable/gateway/client"
+	"github.com/ringtable/ringtable/internal/testcluster"
+	"github.com/ringtable/ringtable/membership"
+)
+
+// load writes fresh keys until stop is closed and returns the keys whose
+// writes were acknowledged.
+func load(t *testing.T, cl *client.Client, table, prefix string, stop <-chan struct{}) func() []string {
+	var mu sync.Mutex
+	var acked []string
+	var wg sync.WaitGroup
+	var n atomic.Int64
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := fmt.Sprintf("%s%06d", prefix, n.Add(1))
+				if _, err := cl.Put(context.Background(), table, client.Key{PK: k}, []byte(`{"v":"`+k+`"}`), client.Options{}); err == nil {
+					mu.Lock()
+					acked = append(acked, k)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	return func() []string { wg.Wait(); return acked }
+}
+
+func settled(c *testcluster.Cluster, members int) func() bool {
+	return func() bool {
+		st := c.Gateways[0].GW.Members()
+		active := 0
+		for _, m := range st.Members {
+			if m.Status == membership.Active {
+				active++
+			}
+		}
+		return !st.Transitioning() && active == members
+	}
+}
+
+func checkAll(t *testing.T, cl *client.Client, table string, keys []string) {
+	t.Helper()
+	for _, k := range keys {
+		it, err := cl.Get(context.Background(), table, client.Key{PK: k}, client.Options{R: 3})
+		if err != nil || len(it.Items) != 1 || string(it.Items[0].Value) != `{"v":"`+k+`"}` {
+			t.Fatalf("acknowledged key %s with R=N: %v %v", k, it, err)
+		}
+	}
+}
+
+// Reference: Dynamo §4.9 (adding and removing nodes). A sixth node joins
+// under a steady write load and a node leaves under load: no acknowledged
+// write is lost.
+func TestJoinAndLeaveUnderLoad(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{Nodes: 5})
+	cl := c.Client(0)
+	if _, err := cl.CreateTable(context.Background(), client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	before := c.Gateways[0].GW.Ring()
+	stop := make(chan struct{})
+	wait := load(t, cl, "t", "join", stop)
+	time.Sleep(300 * time.Millisecond)
+	c.AddNode("n6", "n1")
+	testcluster.WaitFor(t, 30*time.Second, "n6 to join", settled(c, 6))
+	close(stop)
+	acked := wait()
+	after := c.Gateways[0].GW.Ring()
+	moved := 0
+	for p := range before.Q() {
+		if before.Owner(uint32ToPart(p)) != after.Owner(uint32ToPart(p)) {
+			moved++
+			if after.Owner(uint32ToPart(p)) != "n6" {
+				t.Fatalf("partition %d moved to %s, not to the new node", p, after.Owner(uint32ToPart(p)))
+			}
+		}
+	}
+	t.Logf("join: %d acknowledged writes during the join; %d of %d partitions (%.1f%%) moved to n6", len(acked), moved, before.Q(), 100*float64(moved)/float64(before.Q()))
+	if float64(moved)/float64(before.Q()) > 1.0/6+0.03 {
+		t.Fatalf("%d partitions moved", moved)
+	}
+	checkAll(t, cl, "t", acked)
+
+	stop = make(chan struct{})
+	wait = load(t, cl, "t", "leave", stop)
+	time.Sleep(300 * time.Millisecond)
+	if err := c.Node("n3").Leave(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.WaitFor(t, 30*time.Second, "n3 to leave", func() bool {
+		st := c.Gateways[0].GW.Members()
+		return !st.Transitioning() && st.Members["n3"].Status == membership.Left
+	})
+	close(stop)
+	acked2 := wait()
+	c.Stop("n3")
+	t.Logf("leave: %d acknowledged writes during the leave", len(acked2))
+	checkAll(t, cl, "t", append(acked, acked2...))
+}

@@ -1,0 +1,79 @@
+package storagenode
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/ringtable/ringtable/membership"
+	"github.com/ringtable/ringtable/messaging/wire"
+	"github.com/ringtable/ringtable/ring"
+)
+
+// Status is what a node reports about itself and its view of the cluster.
+type Status struct {
+	Node          string           `json:"node"`
+	Actor         string           `json:"actor"`
+	Epoch         string           `json:"epoch"`
+	Transitioning bool             `json:"transitioning"`
+	Members       []MemberStatus   `json:"members"`
+	Transfers     []TransferStatus `json:"transfers"`
+	Limits        Limits           `json:"limits"`
+	State         membership.State `json:"state"`
+}
+
+// MemberStatus is one member as this node sees it.
+type MemberStatus struct {
+	ID         string            `json:"id"`
+	Status     membership.Status `json:"status"`
+	Reachable  bool              `json:"reachable"`
+	Partitions int               `json:"partitions"` // primary ownership in the serving ring
+	Share      float64           `json:"share"`
+	Ready      bool              `json:"ready"`
+}
+
+// Status returns the node's status.
+func (n *Node) Status() Status {
+	snap := n.cl.snap.Load()
+	st := snap.state
+	out := Status{Node: n.cfg.ID, Actor: string(n.eng.Actor()), Epoch: st.Epoch(), Transitioning: st.Transitioning(),
+		Transfers: n.xfers.snapshot(), Limits: n.limits.current(), State: st}
+	for _, m := range st.Sorted() {
+		ms := MemberStatus{ID: m.ID, Status: m.Status, Reachable: m.ID == n.cfg.ID || !slices.Contains(snap.unreachable, m.ID), Ready: m.Ready == out.Epoch}
+		if snap.serving != nil {
+			ms.Partitions = len(snap.serving.Partitions(ring.NodeID(m.ID)))
+			ms.Share = float64(ms.Partitions) / float64(snap.serving.Q())
+		}
+		out.Members = append(out.Members, ms)
+	}
+	return out
+}
+
+func (n *Node) status(req *wire.StatusRequest) *wire.Reply {
+	b, _ := json.Marshal(n.Status())
+	return &wire.Reply{Tag: req.Tag, Data: b}
+}
+
+func (n *Node) adminOp(req *wire.AdminRequest) *wire.Reply {
+	r := &wire.Reply{Tag: req.Tag}
+	var err error
+	switch req.Op {
+	case "join", "leave":
+		ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
+		err = n.cl.admin(ctx, req.Op)
+		cancel()
+	default:
+		err = n.limits.set(req.Op, req.Value)
+	}
+	if err != nil {
+		r.Code, r.Message = wire.CodeBadRequest, err.Error()
+	}
+	return r
+}
+
+// Join asks the node to join the ring (when started with auto-join off).
+func (n *Node) Join(ctx context.Context) error { return n.cl.admin(ctx, "join") }
+
+// Leave asks the node to hand its partitions over and leave the ring.
+func (n *Node) Leave(ctx context.Context) error { return n.cl.admin(ctx, "leave") }
