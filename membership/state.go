@@ -132,8 +132,17 @@ func (s State) target() []ring.Member {
 	return out
 }
 
-// Serving builds the ring that reads and writes use now.
-func (s State) Serving() (*ring.Ring, error) { return ring.New(s.Q, s.serving()) }
+// Serving builds the ring that reads and writes use now: the target ring
+// once every member is ready for it. NB: members advance one at a time, so
+// a view can hold some advanced and some pending members; the ring replayed
+// from such a mix gives partitions to nodes that pulled them for neither
+// ring.
+func (s State) Serving() (*ring.Ring, error) {
+	if s.AllReady() {
+		return s.Target()
+	}
+	return ring.New(s.Q, s.serving())
+}
 
 // Target builds the ring once pending joins and leaves are done.
 func (s State) Target() (*ring.Ring, error) { return ring.New(s.Q, s.target()) }

@@ -24,6 +24,7 @@ type cli struct {
 	Gateway gatewayCmd `cmd:"" help:"Run one stateless HTTP gateway."`
 	Bench   benchCmd   `cmd:"" help:"Load a gateway and report throughput and latency."`
 	Admin   adminCmd   `cmd:"" help:"Operate a cluster through a gateway's admin API."`
+	Shell   shellCmd   `cmd:"" help:"An interactive shell (or script runner) for statements, over a gateway."`
 }
 
 func main() {

@@ -1,0 +1,233 @@
+// Command ceiling measures the ideal that ringtable's quorum path is
+// compared with: a bare quorum round over embedded NATS to three Badger
+// replicas, with ringtable's durability (SyncWrites and group commit) and
+// nothing else: no HTTP, no versioning, no coordinator.
+//
+// One process runs an embedded NATS server, the replicas (each with its own
+// connection and Badger directory) and the clients (sharing one connection
+// and one reply router, as a gateway does). Each client sends its request
+// to every replica and waits for the quorum: for a write, that many
+// durable acknowledgements; for a read, that many replies carrying the
+// value. It prints one line per measured operation kind and appends the
+// same figures to --csv in the columns of `ringtable bench --csv`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringtable/ringtable/bench/internal/result"
+	"github.com/ringtable/ringtable/messaging"
+)
+
+type config struct {
+	replicas, quorum, clients, keys, valueSize int
+	duration                                   time.Duration
+	ops                                        string
+	dir, csv, label                            string
+}
+
+func main() {
+	var c config
+	flag.IntVar(&c.replicas, "replicas", 3, "replicas every request is sent to (N)")
+	flag.IntVar(&c.quorum, "quorum", 2, "replies a round waits for (R and W)")
+	flag.IntVar(&c.clients, "clients", 64, "concurrent clients")
+	flag.IntVar(&c.keys, "keys", 100000, "size of the key space (preloaded before reads)")
+	flag.IntVar(&c.valueSize, "value-size", 1024, "bytes per value")
+	flag.DurationVar(&c.duration, "duration", 10*time.Second, "how long to measure each operation kind")
+	flag.StringVar(&c.ops, "ops", "write,read", "operation kinds to measure, in order: write, read")
+	flag.StringVar(&c.dir, "dir", "", "directory for the replicas' Badger data (default: a temporary one, removed after)")
+	flag.StringVar(&c.csv, "csv", "", "append one result row per operation kind to this CSV file")
+	flag.StringVar(&c.label, "label", "ceiling", "label of the CSV rows")
+	flag.Parse()
+	if c.quorum < 1 || c.quorum > c.replicas || c.clients < 1 || c.keys < 1 {
+		log.Fatal("ceiling: need 1 <= quorum <= replicas, clients >= 1, keys >= 1")
+	}
+	if err := run(c); err != nil {
+		log.Fatal("ceiling: ", err)
+	}
+}
+
+func run(c config) error {
+	if c.dir == "" {
+		d, err := os.MkdirTemp("", "ceiling-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		c.dir = d
+	}
+	sc := messaging.DefaultServerConfig()
+	sc.Listen = "127.0.0.1:0"
+	ns, err := messaging.StartServer(sc)
+	if err != nil {
+		return err
+	}
+	defer ns.Shutdown()
+	dial := func(name string) (*messaging.Conn, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return messaging.Connect(ctx, messaging.ClientConfig{URLs: []string{ns.ClientURL()}, Name: name, Prefix: "ceiling"})
+	}
+	var puts, gets []string
+	for i := 1; i <= c.replicas; i++ {
+		id := "r" + strconv.Itoa(i)
+		conn, err := dial(id)
+		if err != nil {
+			return err
+		}
+		rep, err := startReplica(conn, id, filepath.Join(c.dir, id))
+		if err != nil {
+			conn.Close()
+			return err
+		}
+		defer rep.close()
+		puts, gets = append(puts, conn.Subjects().NodeOp(id, "put")), append(gets, conn.Subjects().NodeOp(id, "get"))
+	}
+	conn, err := dial("clients")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	caller, err := conn.NewCaller()
+	if err != nil {
+		return err
+	}
+	defer caller.Close()
+	b := &bench{c: c, caller: caller, puts: puts, gets: gets, value: result.Value(c.valueSize)}
+	for _, op := range strings.Split(c.ops, ",") {
+		switch op {
+		case "write":
+			b.measure("write", b.write)
+		case "read":
+			fmt.Fprintf(os.Stderr, "ceiling: preloading %d keys...\n", c.keys)
+			if err := b.preload(); err != nil {
+				return err
+			}
+			b.measure("read", b.read)
+		default:
+			return fmt.Errorf("unknown operation %q (want write or read)", op)
+		}
+	}
+	return nil
+}
+
+type bench struct {
+	c          config
+	caller     *messaging.Caller
+	puts, gets []string
+	value      []byte
+}
+
+func key(k int) []byte { return []byte("key" + strconv.Itoa(k)) }
+
+// putPayload is a 2-byte key length, the key, then the value.
+func putPayload(k, v []byte) []byte {
+	p := make([]byte, 0, 2+len(k)+len(v))
+	p = append(p, byte(len(k)>>8), byte(len(k)))
+	return append(append(p, k...), v...)
+}
+
+// round sends payload to every subject and waits for need good replies.
+func (b *bench) round(subjects []string, payload []byte, need int, good func([]byte) bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	call := b.caller.Open(len(subjects))
+	defer call.Close()
+	for _, s := range subjects {
+		if err := call.Send(s, payload); err != nil {
+			return err
+		}
+	}
+	for got, answered := 0, 0; got < need; {
+		select {
+		case m := <-call.Replies():
+			if answered++; good(m.Data) {
+				got++
+			} else if answered-got > len(subjects)-need {
+				return errors.New("quorum not met")
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func ack(p []byte) bool { return len(p) == 1 && p[0] == 'k' }
+
+func (b *bench) write(rng *rand.Rand) error {
+	return b.round(b.puts, putPayload(key(rng.IntN(b.c.keys)), b.value), b.c.quorum, ack)
+}
+
+func (b *bench) read(rng *rand.Rand) error {
+	return b.round(b.gets, key(rng.IntN(b.c.keys)), b.c.quorum, func(p []byte) bool { return len(p) == len(b.value) })
+}
+
+// preload writes every key to every replica.
+func (b *bench) preload() error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, b.c.clients)
+	for range b.c.clients {
+		wg.Go(func() {
+			for k := int(next.Add(1) - 1); k < b.c.keys; k = int(next.Add(1) - 1) {
+				if err := b.round(b.puts, putPayload(key(k), b.value), len(b.puts), ack); err != nil {
+					errs <- fmt.Errorf("preload: %w", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// measure runs op from every client for the configured duration.
+func (b *bench) measure(name string, op func(*rand.Rand) error) {
+	var rec result.Recorder
+	var once sync.Once
+	var firstErr error
+	deadline := time.Now().Add(b.c.duration)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range b.c.clients {
+		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(i)))
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				if err := op(rng); err != nil {
+					rec.Err()
+					once.Do(func() { firstErr = err })
+					continue
+				}
+				rec.Ok(time.Since(t0))
+			}
+		})
+	}
+	wg.Wait()
+	row := result.Row{Label: b.c.label, Op: name, Concurrency: b.c.clients, Keys: b.c.keys, Dist: "uniform", ValueSize: b.c.valueSize}
+	if name == "read" {
+		row.ReadRatio = 1
+	}
+	s := rec.Summary(time.Since(start))
+	result.Print(row, s)
+	if firstErr != nil {
+		log.Printf("ceiling: %d %s errors, the first: %v", s.Errors, name, firstErr)
+	}
+	if err := result.Append(b.c.csv, row, s); err != nil {
+		log.Print("ceiling: csv: ", err)
+	}
+}

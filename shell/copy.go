@@ -1,0 +1,301 @@
+package shell
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ringtable/ringtable/gateway/client"
+	"github.com/ringtable/ringtable/query"
+)
+
+// COPY moves items between a table and a JSON Lines file. Each line is one
+// version of one item:
+//
+//	{"pk":"alice","value":{"name":"Alice"}}
+//	{"pk":"bob","sk":"2024","value":{…},"sibling":1,"siblings":2}
+//	{"pk":"bob","sk":"2024","value":{…},"sibling":2,"siblings":2}
+//
+// An item with siblings is exported as one line per sibling (so every line
+// has the same shape), marked with "sibling" and "siblings"; a sibling that
+// is a concurrent delete has "deleted": true and no value. Import writes
+// each line with a blind PUT (no context) and skips deleted lines: into an
+// empty table an item's siblings therefore come back as siblings, and over
+// existing items the imported versions become siblings of them.
+
+// copyLine is one line of a COPY file.
+type copyLine struct {
+	PK       *string         `json:"pk"`
+	SK       string          `json:"sk,omitempty"`
+	Value    json.RawMessage `json:"value,omitempty"`
+	Deleted  bool            `json:"deleted,omitempty"`
+	Sibling  int             `json:"sibling,omitempty"`
+	Siblings int             `json:"siblings,omitempty"`
+}
+
+func (s *Shell) copy(ctx context.Context, q *query.Copy) error {
+	if q.Dir == query.CopyTo {
+		return s.copyTo(ctx, q)
+	}
+	return s.copyFrom(ctx, q)
+}
+
+// copyTo exports a table with SELECT * … ALLOW SCAN, page by page, into a
+// temporary file renamed to the target once complete: a failed or
+// cancelled export leaves no partial file behind.
+func (s *Shell) copyTo(ctx context.Context, q *query.Copy) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(q.File), "."+filepath.Base(q.File)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(f.Name(), q.File)
+		}
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}()
+	w := bufio.NewWriterSize(f, 256<<10)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	bar := newProgress(s.cfg.Progress, s.cfg.Err, -1, "exporting "+q.Table)
+	defer bar.finish()
+
+	sel := (&query.Select{Table: q.Table, AllowScan: true}).String()
+	req := client.QueryRequest{Statement: sel, R: s.r}
+	versions, items := 0, 0
+	for {
+		resp, err := s.eval.Query(ctx, req)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			return fmt.Errorf("COPY %s TO %s after %s: %w", q.Table, q.File, plural(versions, "row"), err)
+		}
+		if len(resp.Results) != 1 {
+			return fmt.Errorf("COPY: the gateway answered %d results to one SELECT", len(resp.Results))
+		}
+		res := resp.Results[0]
+		for _, r := range res.Rows {
+			line := copyLine{PK: &r.PK, SK: r.SK, Value: r.Value, Deleted: r.Deleted}
+			if r.Siblings > 1 {
+				line.Sibling, line.Siblings = r.Sibling, r.Siblings
+			}
+			if err := enc.Encode(line); err != nil {
+				return err
+			}
+			versions++
+			if r.Sibling <= 1 {
+				items++
+			}
+		}
+		bar.add(len(res.Rows))
+		if res.Next == "" {
+			break
+		}
+		req.Cursor = res.Next
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	bar.finish()
+	s.notef("Exported %s to %s.", itemsAndVersions(items, versions), q.File)
+	return nil
+}
+
+// checkImport reads a COPY file through once without writing anything,
+// so that a bad line fails the import before any item is written.
+func checkImport(table string, r io.Reader) error {
+	br := bufio.NewReaderSize(r, 256<<10)
+	for lineNo := 1; ; lineNo++ {
+		line, err := br.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			if _, perr := importStatement(table, line); perr != nil {
+				return fmt.Errorf("line %d: %w", lineNo, perr)
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// Import batches: statements per request, and bytes, well under the
+// gateway's 1 MiB statement limit.
+const (
+	copyBatchStatements = 100
+	copyBatchBytes      = 512 << 10
+)
+
+// copyFrom imports a file with one PUT per line, batched, after checking
+// every line.
+func (s *Shell) copyFrom(ctx context.Context, q *query.Copy) error {
+	f, err := os.Open(q.File)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := checkImport(q.Table, f); err != nil {
+		return fmt.Errorf("COPY %s FROM %s: %w (nothing imported)", q.Table, q.File, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	var total int64 = -1
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		total = fi.Size()
+	}
+	bar := newProgress(s.cfg.Progress, s.cfg.Err, total, "importing "+q.File)
+	defer bar.finish()
+
+	b := &importBatch{s: s, table: q.Table, file: q.File}
+	r := bufio.NewReaderSize(f, 256<<10)
+	var read int64
+	for lineNo := 1; ; lineNo++ {
+		line, err := r.ReadBytes('\n')
+		read += int64(len(line))
+		if len(bytes.TrimSpace(line)) > 0 {
+			stmt, perr := importStatement(q.Table, line)
+			if perr != nil {
+				return b.fail(lineNo, perr)
+			}
+			if stmt != "" {
+				if err := b.add(ctx, stmt, lineNo); err != nil {
+					return err
+				}
+			} else {
+				b.skipped++
+			}
+		}
+		bar.set(read)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return b.fail(lineNo, err)
+		}
+	}
+	if err := b.send(ctx); err != nil {
+		return err
+	}
+	bar.finish()
+	msg := fmt.Sprintf("Imported %s from %s into %s.", plural(b.done, "row"), q.File, q.Table)
+	if b.skipped > 0 {
+		msg += fmt.Sprintf(" Skipped %s.", plural(b.skipped, "deleted version"))
+	}
+	s.notef("%s", msg)
+	return nil
+}
+
+// importStatement checks one line and returns its PUT ("" for a deleted
+// version, which is skipped).
+func importStatement(table string, line []byte) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	var l copyLine
+	if err := dec.Decode(&l); err != nil {
+		return "", fmt.Errorf("not a COPY line (want {\"pk\":…,\"value\":{…}}): %v", err)
+	}
+	if dec.More() {
+		return "", errors.New("more than one JSON value on the line")
+	}
+	if l.PK == nil {
+		return "", errors.New(`missing "pk"`)
+	}
+	if err := query.ValidateKey("partition key", *l.PK); err != nil {
+		return "", err
+	}
+	if l.SK != "" {
+		if err := query.ValidateKey("sort key", l.SK); err != nil {
+			return "", err
+		}
+	}
+	if l.Deleted {
+		return "", nil
+	}
+	if len(l.Value) == 0 {
+		return "", errors.New(`missing "value"`)
+	}
+	v, err := query.ValidateItem(l.Value)
+	var qe *query.Error
+	if errors.As(err, &qe) {
+		return "", fmt.Errorf(`"value": %s`, qe.Msg)
+	}
+	if err != nil {
+		return "", err
+	}
+	return (&query.Put{Table: table, Key: query.Key{Partition: *l.PK, Sort: l.SK}, Value: v}).String(), nil
+}
+
+// importBatch groups PUTs into requests and maps a failed statement back
+// to its line.
+type importBatch struct {
+	s       *Shell
+	table   string
+	file    string
+	stmts   []string
+	lines   []int
+	size    int
+	done    int
+	skipped int
+}
+
+func (b *importBatch) add(ctx context.Context, stmt string, line int) error {
+	if len(b.stmts) > 0 && (len(b.stmts) == copyBatchStatements || b.size+len(stmt) > copyBatchBytes) {
+		if err := b.send(ctx); err != nil {
+			return err
+		}
+	}
+	b.stmts = append(b.stmts, stmt)
+	b.lines = append(b.lines, line)
+	b.size += len(stmt) + 2
+	return nil
+}
+
+func (b *importBatch) send(ctx context.Context) error {
+	if len(b.stmts) == 0 {
+		return nil
+	}
+	resp, err := b.s.eval.Query(ctx, client.QueryRequest{Statement: strings.Join(b.stmts, ";\n"), W: b.s.w})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if resp != nil {
+		b.done += len(resp.Results)
+	}
+	if err != nil {
+		var qe *client.QueryError
+		if errors.As(err, &qe) && qe.Statement >= 0 && qe.Statement < len(b.lines) {
+			return b.fail(b.lines[qe.Statement], errors.New(describeQueryError(qe)))
+		}
+		return b.fail(b.lines[0], err)
+	}
+	b.stmts, b.lines, b.size = b.stmts[:0], b.lines[:0], 0
+	return nil
+}
+
+// fail names the line that failed and how far the import got.
+func (b *importBatch) fail(line int, err error) error {
+	return fmt.Errorf("COPY %s FROM %s, line %d: %w (%s imported before it)", b.table, b.file, line, err, plural(b.done, "row"))
+}
+
+func itemsAndVersions(items, versions int) string {
+	if items == versions {
+		return plural(items, "item")
+	}
+	return fmt.Sprintf("%s (%s)", plural(items, "item"), plural(versions, "version"))
+}

@@ -1,0 +1,180 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringtable/ringtable/internal/testcluster"
+)
+
+var rewrite = flag.Bool("rewrite", false, "rewrite testdata/*.golden with the current output")
+
+// TestGoldenScripts runs each testdata/*.rtql with -f semantics (echoing
+// the script, going on after errors) against a real in-process cluster,
+// each as its own tenant, and compares the transcript with NAME.golden.
+// In scripts, $TMP is a fresh directory and $TESTDATA the testdata
+// directory. Contexts, timestamps and the directory are masked.
+func TestGoldenScripts(t *testing.T) {
+	scripts, err := filepath.Glob("testdata/*.rtql")
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("no scripts: %v", err)
+	}
+	c := testcluster.New(t, testcluster.Options{})
+	testdata, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, script := range scripts {
+		name := strings.TrimSuffix(filepath.Base(script), ".rtql")
+		t.Run(name, func(t *testing.T) {
+			_, key := c.NewTenant("golden-" + name)
+			src, err := os.ReadFile(script)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tmp := t.TempDir()
+			text := strings.NewReplacer("$TMP", tmp, "$TESTDATA", testdata).Replace(string(src))
+			var out syncBuffer
+			cfg := DefaultConfig()
+			cfg.In, cfg.Out, cfg.Err = strings.NewReader(text), &out, &out
+			cfg.Source, cfg.Echo, cfg.ContinueOnError = filepath.Base(script), true, true
+			sh, err := New(cfg, NewRemote(c.Gateways[0].URL, key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			runErr := sh.Run(ctx)
+			got := mask(out.String(), tmp, testdata)
+			if runErr != nil {
+				got += "-- Run: " + runErr.Error() + "\n"
+			}
+			golden := strings.TrimSuffix(script, ".rtql") + ".golden"
+			if *rewrite {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -rewrite to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s differs (rerun with -rewrite to accept):\n%s", golden, diff(string(want), got))
+			}
+		})
+	}
+}
+
+var masks = []struct {
+	re   *regexp.Regexp
+	repl string
+}{
+	{regexp.MustCompile(`CONTEXT '[^']*'`), `CONTEXT '<ctx>'`},
+	{regexp.MustCompile(`"context":"[^"]*"`), `"context":"<ctx>"`},
+	{regexp.MustCompile(`(?m)^(context +\| ).*$`), `$1<ctx>`},
+	{regexp.MustCompile(`"id":"[^"]*"`), `"id":"<id>"`},
+	{regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z`), `<time>`},
+}
+
+// mask makes a transcript deterministic.
+func mask(s, tmp, testdata string) string {
+	s = strings.NewReplacer(tmp, "$TMP", testdata, "$TESTDATA").Replace(s)
+	for _, m := range masks {
+		s = m.re.ReplaceAllString(s, m.repl)
+	}
+	return s
+}
+
+// diff shows the first differing lines.
+func diff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			lo := max(0, i-3)
+			return fmt.Sprintf("line %d:\n--- want\n%s\n+++ got\n%s", i+1, strings.Join(w[lo:min(len(w), i+4)], "\n"), strings.Join(g[lo:min(len(g), i+4)], "\n"))
+		}
+	}
+	return ""
+}
+
+// TestCopyRoundTripFile checks the exported file itself (its line order
+// follows the ring, so the golden transcript only shows counts).
+func TestCopyRoundTripFile(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	file := filepath.Join(t.TempDir(), "t.jsonl")
+	script := `CREATE TABLE t (id PARTITION KEY);
+PUT INTO t KEY ('a') VALUE {"n": 1};
+PUT INTO t KEY ('b') VALUE {"n": 2};
+\forget
+PUT INTO t KEY ('b') VALUE {"n": 3};
+COPY t TO '` + file + `';`
+	out, err := runScript(t, NewRemote(c.Gateways[0].URL, c.TenantKey), script)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	slices.Sort(lines)
+	want := []string{
+		`{"pk":"a","value":{"n":1}}`,
+		`{"pk":"b","value":{"n":2},"sibling":1,"siblings":2}`,
+		`{"pk":"b","value":{"n":3},"sibling":2,"siblings":2}`,
+	}
+	// Which sibling is numbered 1 is the gateway's choice.
+	alt := []string{want[0], `{"pk":"b","value":{"n":2},"sibling":2,"siblings":2}`, `{"pk":"b","value":{"n":3},"sibling":1,"siblings":2}`}
+	slices.Sort(alt)
+	if !slices.Equal(lines, want) && !slices.Equal(lines, alt) {
+		t.Errorf("exported:\n%s", strings.Join(lines, "\n"))
+	}
+	if !strings.Contains(out, "Exported 2 items (3 versions) to "+file) {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+// TestTracingAgainstCluster checks that TRACING ON shows the coordinator's
+// round: the events come from the gateway, their timing varies, so only
+// their presence is checked.
+func TestTracingAgainstCluster(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	out, err := runScript(t, NewRemote(c.Gateways[0].URL, c.TenantKey), `CREATE TABLE t (id PARTITION KEY);
+TRACING ON;
+PUT INTO t KEY ('a') VALUE {};
+GET FROM t KEY ('a');`)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"Trace:", "| node |", "round 1: asked ", "; answered "} {
+		if strings.Count(out, want) < 2 {
+			t.Errorf("output lacks two %q:\n%s", want, out)
+		}
+	}
+	// Feeds may not exist on this gateway yet; when they do not, WATCH
+	// must say so rather than fail obscurely.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err = NewRemote(c.Gateways[0].URL, c.TenantKey).Watch(ctx, WatchRequest{Table: "t", Event: func(FeedEvent) error { return errors.New("stop") }})
+	if err != nil && !errors.Is(err, ErrFeedsUnavailable) && err.Error() != "stop" {
+		t.Errorf("Watch on a real gateway: %v", err)
+	}
+}

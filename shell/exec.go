@@ -1,0 +1,221 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ringtable/ringtable/gateway/client"
+	"github.com/ringtable/ringtable/query"
+)
+
+// execute runs one statement: shell-level ones here, the rest on the
+// gateway. Errors are returned for report; results are printed.
+func (s *Shell) execute(ctx context.Context, st stmtText) error {
+	stmt, err := query.ParseOne(st.text)
+	if err != nil {
+		return err
+	}
+	switch q := stmt.(type) {
+	case *query.Consistency:
+		s.consistency(q)
+		return nil
+	case *query.Tracing:
+		s.tracing = q.On
+		s.notef("Tracing is %s.", onOff(q.On))
+		return nil
+	case *query.Watch:
+		return s.watch(ctx, q)
+	case *query.Copy:
+		return s.copy(ctx, q)
+	case *query.Put:
+		st.text = s.withRememberedContext(stmt, &q.Context, keyOf(q.Table, q.Key), st.text)
+	case *query.Delete:
+		st.text = s.withRememberedContext(stmt, &q.Context, keyOf(q.Table, q.Key), st.text)
+	}
+	return s.send(ctx, stmt, st.text)
+}
+
+// withRememberedContext gives a PUT or DELETE without CONTEXT the last
+// context the session saw for its item, and returns the text to send.
+func (s *Shell) withRememberedContext(stmt query.Statement, field *string, k itemKey, text string) string {
+	if *field != "" {
+		return text
+	}
+	seen, ok := s.contexts.lookup(k)
+	if !ok {
+		return text
+	}
+	*field = seen.token
+	s.notef("(using the context of your last %s of %s)", seen.from, k)
+	return stmt.String()
+}
+
+// send runs a statement on the gateway and shows its results, fetching
+// every page of a SELECT (or, interactively, as many as the user asks for).
+func (s *Shell) send(ctx context.Context, stmt query.Statement, text string) error {
+	req := client.QueryRequest{Statement: text, R: s.r, W: s.w, Trace: s.tracing}
+	began := s.cfg.Now()
+	resp, err := s.eval.Query(ctx, req)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var server float64
+	if resp != nil {
+		for _, res := range resp.Results {
+			server += res.Millis
+			if res.Kind == client.KindRows {
+				var more float64
+				var perr error
+				if more, perr = s.showRows(ctx, stmt, req, res); perr != nil {
+					return perr
+				}
+				server += more
+			} else {
+				s.show(stmt, res)
+			}
+			s.observe(stmt, res)
+		}
+	}
+	if err != nil {
+		var qe *client.QueryError
+		if errors.As(err, &qe) {
+			return &remoteError{sent: text, qe: qe}
+		}
+		return err
+	}
+	if s.timing {
+		s.notef("Time: %s (gateway %.3f ms)", fmtMillis(s.cfg.Now().Sub(began)), server)
+	}
+	return nil
+}
+
+// showRows prints a rows result and, for a SELECT with more pages, the
+// following pages. It returns the gateway time of the extra pages.
+func (s *Shell) showRows(ctx context.Context, stmt query.Statement, req client.QueryRequest, res client.Result) (float64, error) {
+	table := tableOf(stmt)
+	schema, ok := s.schema(ctx, table)
+	v := newRowsView(s, table, schema, ok, res.Columns)
+	v.add(res.Rows)
+	s.rememberRows(table, res.Rows)
+	traces := [][]client.TraceEvent{res.Trace}
+	flush := func(last bool) {
+		v.flush(last)
+		for _, tr := range traces {
+			s.showTrace(tr)
+		}
+		traces = traces[:0]
+	}
+	var millis float64
+	for page := 1; res.Next != ""; page++ {
+		if s.cfg.Interactive {
+			flush(false)
+			if !s.more() {
+				s.notef("(stopped; more rows remain)")
+				return millis, nil
+			}
+		}
+		req.Cursor = res.Next
+		resp, err := s.eval.Query(ctx, req)
+		if ctx.Err() != nil {
+			return millis, ctx.Err()
+		}
+		if err != nil {
+			var qe *client.QueryError
+			if errors.As(err, &qe) {
+				return millis, fmt.Errorf("fetching page %d: %s", page+1, qe.Message)
+			}
+			return millis, err
+		}
+		if len(resp.Results) != 1 {
+			return millis, fmt.Errorf("fetching page %d: the gateway answered %d results", page+1, len(resp.Results))
+		}
+		res = resp.Results[0]
+		millis += res.Millis
+		v.add(res.Rows)
+		s.rememberRows(table, res.Rows)
+		traces = append(traces, res.Trace)
+	}
+	flush(true)
+	return millis, nil
+}
+
+// more asks whether to fetch the next page.
+func (s *Shell) more() bool {
+	s.reader.history(false)
+	defer s.reader.history(true)
+	line, err := s.reader.readLine("-- more -- (Enter for the next page, q to stop) ")
+	return err == nil && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(line)), "q")
+}
+
+// observe updates the session from a result: contexts of writes, the
+// table list after CREATE and DROP.
+func (s *Shell) observe(stmt query.Statement, res client.Result) {
+	switch q := stmt.(type) {
+	case *query.Put:
+		s.contexts.remember(keyOf(q.Table, q.Key), res.Context, "write")
+	case *query.Delete:
+		s.contexts.remember(keyOf(q.Table, q.Key), res.Context, "write")
+	case *query.Get:
+		if len(res.Rows) == 0 {
+			s.contexts.forget(keyOf(q.Table, q.Key))
+		}
+	case *query.CreateTable:
+		s.contexts.forgetTable(q.Table)
+		s.tableCreated(res.Table)
+	case *query.DropTable:
+		s.contexts.forgetTable(q.Table)
+		s.tableDropped(q.Table)
+	case *query.ShowTables:
+		s.setTables(res.Tables)
+	}
+}
+
+func (s *Shell) rememberRows(table string, rows []client.Row) {
+	for _, r := range rows {
+		s.contexts.remember(itemKey{table, r.PK, r.SK}, r.Context, "read")
+	}
+}
+
+// consistency runs CONSISTENCY: set the session's quorums, or show them.
+func (s *Shell) consistency(q *query.Consistency) {
+	if q.R != 0 {
+		s.r = q.R
+	}
+	if q.W != 0 {
+		s.w = q.W
+	}
+	verb := "is now"
+	if q.R == 0 && q.W == 0 {
+		verb = "is"
+	}
+	s.notef("Consistency %s r = %s, w = %s.", verb, quorum(s.r), quorum(s.w))
+}
+
+func quorum(v int) string {
+	if v == 0 {
+		return "the table's"
+	}
+	return fmt.Sprint(v)
+}
+
+func tableOf(stmt query.Statement) string {
+	switch q := stmt.(type) {
+	case *query.Get:
+		return q.Table
+	case *query.Select:
+		return q.Table
+	}
+	return ""
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+func fmtMillis(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/1e6) }

@@ -1,0 +1,136 @@
+package shell
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/ringtable/ringtable/gateway/client"
+)
+
+// pagedEval answers a SELECT with three pages of one row each.
+func pagedEval(t *testing.T) *fakeEval {
+	pages := map[string]client.Result{
+		"":   {Kind: client.KindRows, Next: "p2", Rows: []client.Row{{PK: "a", Value: json.RawMessage(`{"n":1}`), Sibling: 1, Siblings: 1, Context: "ca"}}},
+		"p2": {Kind: client.KindRows, Next: "p3", Rows: []client.Row{{PK: "b", Value: json.RawMessage(`{"n":22}`), Sibling: 1, Siblings: 1, Context: "cb"}}},
+		"p3": {Kind: client.KindRows, Rows: []client.Row{{PK: "c", Value: json.RawMessage(`{"m":3}`), Sibling: 1, Siblings: 1, Context: "cc"}}},
+	}
+	return &fakeEval{answer: tablesAnswer([]client.Table{usersTable}, func(req client.QueryRequest) (*client.QueryResponse, error) {
+		if strings.HasPrefix(req.Statement, "PUT") {
+			return ok(""), nil
+		}
+		if strings.Join(strings.Fields(req.Statement), " ") != "SELECT * FROM users ALLOW SCAN" {
+			t.Errorf("page request %+v", req)
+		}
+		return &client.QueryResponse{Results: []client.Result{pages[req.Cursor]}}, nil
+	})}
+}
+
+func TestScriptFetchesEveryPage(t *testing.T) {
+	f := pagedEval(t)
+	out, err := runScript(t, f, "SELECT * FROM users ALLOW SCAN;\nPUT INTO users KEY ('c') VALUE {};")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One table for all pages; every row's context is remembered.
+	wantOutput(t, out, ` id | n  | m
+----+----+---
+ a  | 1  |
+ b  | 22 |
+ c  |    | 3
+(3 rows)
+(using the context of your last read of users/c)
+OK
+`)
+}
+
+// scriptedReader is a lineReader for tests of interactive behaviour.
+type scriptedReader struct {
+	lines   []string // errLine stands for Ctrl-C
+	prompts []string
+}
+
+const ctrlC = "\x03"
+
+func (r *scriptedReader) readLine(prompt string) (string, error) {
+	r.prompts = append(r.prompts, prompt)
+	if len(r.lines) == 0 {
+		return "", io.EOF
+	}
+	line := r.lines[0]
+	r.lines = r.lines[1:]
+	if line == ctrlC {
+		return "", errLineInterrupted
+	}
+	return line, nil
+}
+
+func (r *scriptedReader) history(bool) {}
+func (r *scriptedReader) close() error { return nil }
+
+func runInteractive(t *testing.T, eval Evaluator, lines ...string) (string, *scriptedReader, error) {
+	t.Helper()
+	var out syncBuffer
+	cfg := DefaultConfig()
+	cfg.In, cfg.Out, cfg.Err, cfg.Interactive = strings.NewReader(""), &out, &out, true
+	sh, err := New(cfg, eval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &scriptedReader{lines: lines}
+	sh.reader = r
+	err = sh.Run(context.Background())
+	return out.String(), r, err
+}
+
+func TestInteractivePagesOnRequest(t *testing.T) {
+	f := pagedEval(t)
+	out, r, err := runInteractive(t, f, "SELECT * FROM users", "ALLOW SCAN;", "", "q", "SELECT * FROM users ALLOW SCAN;", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOutput(t, out, `ringtable shell. Statements end with ';'. \help for help, \quit or Ctrl-D to leave.
+ id | n
+----+---
+ a  | 1
+ id | n
+----+----
+ b  | 22
+(stopped; more rows remain)
+ id | n
+----+---
+ a  | 1
+ id | n
+----+----
+ b  | 22
+ id | m
+----+---
+ c  | 3
+(3 rows)
+`)
+	more := "-- more -- (Enter for the next page, q to stop) "
+	want := []string{primaryPrompt, continuationPrompt, more, more, primaryPrompt, more, more, primaryPrompt}
+	if strings.Join(r.prompts, "|") != strings.Join(want, "|") {
+		t.Errorf("prompts %q\nwant %q", r.prompts, want)
+	}
+}
+
+func TestInteractiveCtrlCDropsTheStatementAndErrorsDoNotStop(t *testing.T) {
+	f := &fakeEval{}
+	out, r, err := runInteractive(t, f, "GET FROM t", ctrlC, "GET FROM bad KEY (;", "GET FROM t KEY ('ok');", "\\q", "GET FROM t KEY ('never');")
+	if err != nil {
+		t.Fatalf("Run = %v: an interactive session ends well", err)
+	}
+	if got := f.sent(); len(got) != 1 || got[0] != "GET FROM t KEY ('ok')" {
+		t.Errorf("sent %q", got)
+	}
+	if !strings.Contains(out, "error: line 1, column 19: expected string but found end of input") || !strings.HasSuffix(out, "OK\n") {
+		t.Errorf("output:\n%s", out)
+	}
+	want := []string{primaryPrompt, continuationPrompt, primaryPrompt, primaryPrompt, primaryPrompt}
+	if strings.Join(r.prompts, "|") != strings.Join(want, "|") {
+		t.Errorf("prompts %q\nwant %q", r.prompts, want)
+	}
+}
