@@ -33,6 +33,15 @@ type Config struct {
 	Op Op
 	// Replicas is the key's preference list: its first N distinct nodes.
 	Replicas []string
+	// Fallbacks are the nodes after the preference list, in ring order.
+	// Unless Strict, a replica that is down or does not answer is replaced
+	// by the next healthy fallback, which keeps the write as a hint for it
+	// (sloppy quorum, Dynamo §4.6); hinted acknowledgements count toward
+	// W, and fallbacks answer reads in place of down replicas.
+	Fallbacks []string
+	// Strict refuses sloppiness: only the preference list counts (Riak's
+	// PW/PR).
+	Strict bool
 	// Extra are nodes that must also receive a write without counting
 	// toward W: the new replicas of a partition while the ring changes.
 	Extra []string
@@ -132,12 +141,16 @@ type Machine struct {
 	done   bool
 
 	// Put.
-	order    []string // stamper candidates, best first
 	attempt  int
+	down     map[string]bool // failed in this round (cfg.Down: believed down before it)
 	stamper  string
+	owner    map[string]string // target → the replica it stands in for ("" itself)
+	used     map[string]bool   // fallbacks already given a role
 	expect   map[string]bool
 	acked    map[string]bool
 	failed   map[string]bool
+	waiting  []string // failed targets to replace once the stamped set is known
+	ticks    int      // ticks since the stamper acknowledged
 	stampOK  bool
 	stampRep *wire.Reply
 
@@ -155,20 +168,19 @@ func New(cfg Config) *Machine {
 func (m *Machine) Start() Ready {
 	switch m.cfg.Op {
 	case OpPut:
-		for _, n := range m.cfg.Replicas {
-			if !m.cfg.Down[n] {
-				m.order = append(m.order, n)
-			}
-		}
-		for _, n := range m.cfg.Replicas {
-			if m.cfg.Down[n] {
-				m.order = append(m.order, n) // last resort: knowledge may be stale
-			}
-		}
+		m.down = map[string]bool{}
 		return m.stampAttempt()
 	default:
+		m.down, m.used, m.expect = map[string]bool{}, map[string]bool{}, map[string]bool{}
 		var rd Ready
 		for _, n := range m.cfg.Replicas {
+			if m.cfg.Down[n] && m.cfg.Op == OpGet {
+				if f := m.nextFallback(); f != "" {
+					rd.Sends = append(rd.Sends, m.askFallback(f))
+					continue
+				}
+			}
+			m.expect[n] = true
 			rd.Sends = append(rd.Sends, Send{To: n, Msg: m.readRequest()})
 		}
 		return rd

@@ -1,66 +1,151 @@
 package coord
 
 import (
+	"sort"
+
 	"github.com/ringtable/ringtable/messaging/wire"
 )
 
-// stampAttempt asks the next candidate to stamp the write.
-func (m *Machine) stampAttempt() Ready {
-	if m.attempt >= len(m.order) {
-		m.done = true
-		// No stamper acknowledged, and its acknowledgement is one of the W:
-		// forwards' alone can account for at most W-1.
-		answered := min(len(m.acked), max(m.cfg.W-1, 0))
-		return m.finish(Ready{Done: true}, &Result{Err: &QuorumError{Op: OpPut, Needed: m.cfg.W, Answered: answered}})
+// nextFallback returns the next fallback not yet used and not believed
+// down, or "" when none is left (or the round is strict).
+func (m *Machine) nextFallback() string {
+	if m.cfg.Strict {
+		return ""
 	}
-	m.stamper = m.order[m.attempt]
-	m.attempt++
-	m.expect = map[string]bool{m.stamper: true}
-	m.acked = map[string]bool{}
-	m.failed = map[string]bool{}
-	m.stampOK, m.stampRep = false, nil
-	req := *m.cfg.Put
-	req.Tag = uint32(m.attempt)
-	req.Forward = nil
-	for _, n := range m.cfg.Replicas {
-		if n != m.stamper {
-			req.Forward = append(req.Forward, n)
-			m.expect[n] = true
+	for _, f := range m.cfg.Fallbacks {
+		if !m.used[f] && !m.down[f] && !m.cfg.Down[f] {
+			m.used[f] = true
+			return f
 		}
 	}
+	return ""
+}
+
+// stampAttempt assigns the round's targets (each replica, or a fallback in
+// place of a replica believed down) and asks the first to stamp the write.
+func (m *Machine) stampAttempt() Ready {
+	m.attempt++
+	m.owner, m.used = map[string]string{}, map[string]bool{}
+	m.expect, m.acked, m.failed = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	m.waiting, m.ticks, m.stampOK, m.stampRep = nil, 0, false, nil
+	var targets, stale []string
+	for _, r := range m.cfg.Replicas {
+		if !m.down[r] && !m.cfg.Down[r] {
+			targets = append(targets, r)
+			m.owner[r] = ""
+		} else if f := m.nextFallback(); f != "" {
+			targets = append(targets, f)
+			m.owner[f] = r
+		} else if !m.down[r] {
+			// Believed down before the round, with no fallback for it: the
+			// belief may be stale, so it gets the write too, last.
+			stale = append(stale, r)
+			m.owner[r] = ""
+		}
+	}
+	targets = append(targets, stale...)
+	if len(targets) == 0 || m.attempt > len(m.cfg.Replicas)+len(m.cfg.Fallbacks) {
+		m.done = true
+		return m.finish(Ready{Done: true}, &Result{Err: &QuorumError{Op: OpPut, Needed: m.cfg.W, Answered: 0}})
+	}
+	m.stamper = targets[0]
+	req := *m.cfg.Put
+	req.Tag = uint32(m.attempt)
+	req.Hint = m.owner[m.stamper]
+	// The stamped set is needed only to hand it to a fallback if a target
+	// fails; without fallbacks (a cluster no larger than N) it is not asked.
+	req.WantSet = req.WantSet || (!m.cfg.Strict && len(m.cfg.Fallbacks) > 0)
+	req.Forward, req.Hints = nil, nil
+	m.expect[m.stamper] = true
+	for _, t := range targets[1:] {
+		req.Forward = append(req.Forward, t)
+		req.Hints = append(req.Hints, m.owner[t])
+		m.expect[t] = true
+	}
 	for _, n := range m.cfg.Extra {
-		if n != m.stamper && !m.expect[n] {
+		if !m.expect[n] {
 			req.Forward = append(req.Forward, n) // forwarded, never counted
+			req.Hints = append(req.Hints, "")
 		}
 	}
 	return Ready{Sends: []Send{{To: m.stamper, Msg: &req}}}
 }
 
+// restamp abandons the attempt whose stamper failed: it is believed down
+// from now on, and the targets are assigned again.
+func (m *Machine) restamp() Ready {
+	m.down[m.stamper] = true
+	return m.stampAttempt()
+}
+
+// replace hands the stamped set to a fallback in place of a failed target.
+func (m *Machine) replace(failed string) []Send {
+	m.down[failed] = true
+	owner := m.owner[failed]
+	if owner == "" {
+		owner = failed
+	}
+	f := m.nextFallback()
+	if f == "" {
+		return nil
+	}
+	m.owner[f] = owner
+	m.expect[f] = true
+	return []Send{{To: f, Msg: &wire.ReplicateRequest{Header: wire.Header{Tag: uint32(m.attempt)}, Key: m.cfg.Put.Key, Set: m.stampRep.Set, Hint: owner}}}
+}
+
+// fail marks a target failed and, once the stamped set is known, replaces
+// it with a fallback.
+func (m *Machine) fail(t string) Ready {
+	m.failed[t] = true
+	if !m.stampOK || m.stampRep.Set == nil {
+		m.waiting = append(m.waiting, t)
+		return Ready{}
+	}
+	return Ready{Sends: m.replace(t)}
+}
+
 func (m *Machine) stepPut(ev Event) Ready {
+	var rd Ready
 	switch ev.Kind {
 	case EvTick:
 		if !m.stampOK {
-			return m.stampAttempt()
+			return m.restamp()
 		}
-		return m.putFailed()
+		m.ticks++
+		if m.ticks > 1 && m.result == nil {
+			return m.putFailed() // the replacements had their chance too
+		}
+		// Whoever has not answered by now is replaced.
+		for _, t := range sortedKeys(m.expect) {
+			if !m.acked[t] && !m.failed[t] {
+				rd.Sends = append(rd.Sends, m.fail(t).Sends...)
+			}
+		}
+		if m.result != nil {
+			// Answered already: the hinted copies are sent, the round ends.
+			m.done = true
+			rd.Done = true
+			return rd
+		}
 	case EvNoResponders:
-		if !m.expect[ev.From] {
+		if !m.expect[ev.From] || m.acked[ev.From] || m.failed[ev.From] {
 			return Ready{}
 		}
 		if ev.From == m.stamper && !m.stampOK {
-			return m.stampAttempt()
+			return m.restamp()
 		}
-		m.failed[ev.From] = true
+		rd = m.fail(ev.From)
 	case EvReply:
 		r := ev.Reply
 		if r == nil || r.Tag != uint32(m.attempt) || !m.expect[ev.From] || m.acked[ev.From] || m.failed[ev.From] {
 			return Ready{} // an abandoned attempt, a stranger or a duplicate
 		}
 		if err := r.Err(); err != nil {
-			if ev.From == m.stamper {
+			if ev.From == m.stamper && !m.stampOK {
 				switch r.Code {
 				case wire.CodeUnavailable, wire.CodeInternal:
-					return m.stampAttempt()
+					return m.restamp()
 				default:
 					// The write itself is refused (bad request, sibling
 					// limit): another stamper would refuse it too.
@@ -68,32 +153,54 @@ func (m *Machine) stepPut(ev Event) Ready {
 					return m.finish(Ready{Done: true}, &Result{Err: err, Answered: []string{ev.From}})
 				}
 			}
-			m.failed[ev.From] = true
+			rd = m.fail(ev.From)
 			break
 		}
 		m.acked[ev.From] = true
 		if ev.From == m.stamper {
 			m.stampOK, m.stampRep = true, r
+			for _, t := range m.waiting {
+				rd.Sends = append(rd.Sends, m.replace(t)...)
+			}
+			m.waiting = nil
 		}
 	}
-	if m.stampOK && len(m.acked) >= m.cfg.W {
-		m.done = true
+	if m.stampOK && len(m.acked) >= m.cfg.W && m.result == nil {
 		res := &Result{Context: m.stampRep.Context, Siblings: int(m.stampRep.Count), Set: m.stampRep.Set}
-		for _, n := range m.cfg.Replicas {
+		for _, n := range append(append([]string(nil), m.cfg.Replicas...), m.cfg.Fallbacks...) {
 			if m.acked[n] {
 				res.Answered = append(res.Answered, n)
 			}
 		}
-		return m.finish(Ready{Done: true}, res)
+		rd = m.finish(rd, res)
 	}
-	// Give up once every replica has answered or failed without reaching W
-	// (or at the tick): failing at the first moment the quorum became
-	// impossible would report fewer answers than live replicas would give a
-	// moment later, and the error must say how many really answered.
-	if m.stampOK && m.pending() == 0 {
+	if m.result != nil {
+		// The client has its answer; the round goes on until every target
+		// acknowledged or was replaced by a fallback holding a hint, so a
+		// replica that missed the write gets it back later.
+		if m.pending() == 0 && len(rd.Sends) == 0 {
+			m.done = true
+			rd.Done = true
+		}
+		return rd
+	}
+	// Give up once every target has answered or failed without reaching W
+	// (or at the second tick): failing at the first moment the quorum
+	// became impossible would report fewer answers than live replicas would
+	// give a moment later, and the error must say how many really answered.
+	if m.stampOK && m.pending() == 0 && len(rd.Sends) == 0 {
 		return m.putFailed()
 	}
-	return Ready{}
+	return rd
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (m *Machine) pending() int {

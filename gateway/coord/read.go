@@ -8,7 +8,17 @@ import (
 	"github.com/ringtable/ringtable/vclock"
 )
 
+// askFallback reads from a fallback in place of a replica that is down:
+// it answers with the hints it keeps too.
+func (m *Machine) askFallback(f string) Send {
+	m.expect[f] = true
+	req := *m.cfg.Get
+	req.Hints = true
+	return Send{To: f, Msg: &req}
+}
+
 func (m *Machine) stepRead(ev Event) Ready {
+	var sub []Send
 	switch ev.Kind {
 	case EvTick:
 		// Whoever has not answered by now will not be waited for.
@@ -16,6 +26,11 @@ func (m *Machine) stepRead(ev Event) Ready {
 	case EvNoResponders:
 		if m.isReplica(ev.From) && m.replies[ev.From] == nil && !m.failed[ev.From] {
 			m.failed[ev.From] = true
+			if m.cfg.Op == OpGet && m.result == nil {
+				if f := m.nextFallback(); f != "" {
+					sub = append(sub, m.askFallback(f))
+				}
+			}
 		}
 	case EvReply:
 		if !m.isReplica(ev.From) || m.replies[ev.From] != nil || m.failed[ev.From] || ev.Reply == nil {
@@ -28,7 +43,7 @@ func (m *Machine) stepRead(ev Event) Ready {
 			m.seen = append(m.seen, ev.From)
 		}
 	}
-	var rd Ready
+	rd := Ready{Sends: sub}
 	if m.result == nil {
 		switch {
 		case len(m.replies) >= m.cfg.R:
@@ -47,7 +62,12 @@ func (m *Machine) stepRead(ev Event) Ready {
 	return rd
 }
 
-func (m *Machine) isReplica(n string) bool {
+// isReplica reports whether n was asked in this round (a replica, or a
+// fallback in place of one).
+func (m *Machine) isReplica(n string) bool { return m.expect[n] }
+
+// isPrimary reports whether n is in the preference list proper.
+func (m *Machine) isPrimary(n string) bool {
 	for _, x := range m.cfg.Replicas {
 		if x == n {
 			return true
@@ -57,7 +77,7 @@ func (m *Machine) isReplica(n string) bool {
 }
 
 func (m *Machine) readPending() int {
-	return len(m.cfg.Replicas) - len(m.replies) - len(m.failed)
+	return len(m.expect) - len(m.replies) - len(m.failed)
 }
 
 // readOver ends the round: answer if not yet answered, then repair every
@@ -103,7 +123,7 @@ func (m *Machine) getRepairs() []Send {
 	}
 	var sends []Send
 	for _, n := range m.seen {
-		if !m.replies[n].Set.Same(all) {
+		if m.isPrimary(n) && !m.replies[n].Set.Same(all) {
 			sends = append(sends, Send{To: n, Msg: &wire.ReplicateRequest{Key: m.cfg.Get.Key, Set: all}})
 		}
 	}

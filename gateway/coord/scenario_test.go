@@ -1,10 +1,12 @@
 package coord_test
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,10 +28,12 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //
 // Commands:
 //
-//	put  replicas=n1,n2,n3 w=2 [down=n1,...] [ctx=CONTEXT] [delete] [wantset]
+//	put  replicas=n1,n2,n3 w=2 [ctx=CONTEXT] [delete] [wantset] [extra=n4,...]
 //	get  replicas=n1,n2,n3 r=2
 //	scan replicas=n1,n2,n3 r=2 [limit=3] [start=s] [end=s] [reverse]
-//	     start the file's one machine and print Start's Ready.
+//	     start the file's one machine and print Start's Ready. Each also
+//	     takes [fallbacks=f1,...] (the nodes after the preference list),
+//	     [down=n1,...] (nodes believed down) and [strict] (no fallbacks).
 //	reply from=n2 [tag=1] [ok | code=too_many_siblings] [ctx=CONTEXT] [count=1]
 //	      [set=VERSIONS] [items=SK:VERSIONS;SK:VERSIONS...] [more]
 //	reply undecodable     what the driver passes on for a reply it cannot decode
@@ -48,7 +52,11 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 // replica holds nothing).
 //
 // The output lists, in the machine's order, one line per send, then the
-// result, "repairs=N", "done"; "(none)" when the step did nothing.
+// result, "repairs=N", "done"; "(none)" when the step did nothing. A put
+// send prints hint=OWNER when its stamper stands in for OWNER, and
+// hints=H1,H2,... (one per forward, "-" for none) when a forward does; a
+// replicate prints its tag and hint=OWNER when set; a get sent to a
+// fallback prints "hints".
 
 type block struct {
 	pre  []string // comment and blank lines before the command
@@ -178,7 +186,13 @@ func (s *scenario) start(name string, a *args) coord.Ready {
 	if s.m != nil {
 		s.fatalf("one scenario per file: the machine is already started")
 	}
-	cfg := coord.Config{Replicas: a.values("replicas")}
+	cfg := coord.Config{Replicas: a.values("replicas"), Fallbacks: a.values("fallbacks"), Strict: a.flag("strict")}
+	if down := a.values("down"); len(down) > 0 {
+		cfg.Down = map[string]bool{}
+		for _, n := range down {
+			cfg.Down[n] = true
+		}
+	}
 	switch name {
 	case "put":
 		cfg.Op, cfg.W = coord.OpPut, a.num("w", -1)
@@ -186,12 +200,7 @@ func (s *scenario) start(name string, a *args) coord.Ready {
 		if cfg.Put.Deleted {
 			cfg.Put.Value = nil
 		}
-		if down := a.values("down"); len(down) > 0 {
-			cfg.Down = map[string]bool{}
-			for _, n := range down {
-				cfg.Down[n] = true
-			}
-		}
+		cfg.Extra = a.values("extra")
 	case "get":
 		cfg.Op, cfg.R = coord.OpGet, a.num("r", -1)
 		cfg.Get = &wire.GetRequest{Key: testKey}
@@ -388,6 +397,16 @@ func formatMsg(msg wire.Message) string {
 	switch m := msg.(type) {
 	case *wire.PutRequest:
 		line := fmt.Sprintf("put tag=%d forward=%s", m.Tag, strings.Join(m.Forward, ","))
+		if m.Hint != "" {
+			line += " hint=" + m.Hint
+		}
+		if slices.ContainsFunc(m.Hints, func(h string) bool { return h != "" }) || len(m.Hints) != len(m.Forward) {
+			hints := make([]string, len(m.Hints))
+			for i, h := range m.Hints {
+				hints[i] = cmp.Or(h, "-")
+			}
+			line += " hints=" + strings.Join(hints, ",")
+		}
 		if !m.Context.IsEmpty() {
 			line += " ctx=" + m.Context.String()
 		}
@@ -399,6 +418,9 @@ func formatMsg(msg wire.Message) string {
 		}
 		return line
 	case *wire.GetRequest:
+		if m.Hints {
+			return "get key=" + formatKey(m.Key) + " hints"
+		}
 		return "get key=" + formatKey(m.Key)
 	case *wire.ScanRequest:
 		line := "scan key=" + formatKey(m.Key)
@@ -414,7 +436,15 @@ func formatMsg(msg wire.Message) string {
 		}
 		return line
 	case *wire.ReplicateRequest:
-		return "replicate key=" + formatKey(m.Key) + " set=" + formatSet(m.Set)
+		line := "replicate "
+		if m.Tag != 0 {
+			line += fmt.Sprintf("tag=%d ", m.Tag)
+		}
+		line += "key=" + formatKey(m.Key) + " set=" + formatSet(m.Set)
+		if m.Hint != "" {
+			line += " hint=" + m.Hint
+		}
+		return line
 	}
 	return fmt.Sprintf("%T", msg)
 }

@@ -1,0 +1,185 @@
+package merkle
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"math/bits"
+	"sort"
+
+	"github.com/ringtable/ringtable/vclock"
+)
+
+// Leaves is the number of buckets of a tree (a power of two).
+const Leaves = 1024
+
+// Depth is the number of levels above the leaves.
+var Depth = bits.TrailingZeros(Leaves)
+
+// Hash is a 128-bit node hash. The zero hash is an empty subtree.
+type Hash [2]uint64
+
+// Xor combines two hashes.
+func (h Hash) Xor(o Hash) Hash { return Hash{h[0] ^ o[0], h[1] ^ o[1]} }
+
+// IsZero reports an empty subtree.
+func (h Hash) IsZero() bool { return h == Hash{} }
+
+// Bucket is the leaf a key falls in.
+func Bucket(key []byte) int {
+	sum := sha256.Sum256(key)
+	return int(binary.BigEndian.Uint32(sum[:4]) % Leaves)
+}
+
+// ItemHash is what a key with the given versions contributes to its leaf.
+// Only the versions' identities count (dots and tombstone flags), so
+// replicas agree whenever they hold the same versions. An absent key (nil
+// set) contributes nothing.
+func ItemHash(key []byte, s vclock.Set) Hash {
+	if len(s) == 0 {
+		return Hash{}
+	}
+	dots := make([]string, len(s))
+	for i, v := range s {
+		d := string(v.Clock.Dot.Actor) + ":" + itoa(v.Clock.Dot.Counter)
+		if v.Deleted {
+			d += "!"
+		}
+		dots[i] = d
+	}
+	sort.Strings(dots)
+	h := sha256.New()
+	var lb [binary.MaxVarintLen64]byte
+	h.Write(lb[:binary.PutUvarint(lb[:], uint64(len(key)))])
+	h.Write(key)
+	for _, d := range dots {
+		h.Write(lb[:binary.PutUvarint(lb[:], uint64(len(d)))])
+		h.Write([]byte(d))
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return Hash{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])}
+}
+
+func itoa(n uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+// Delta is how a leaf changes when a key's set goes from old to new.
+func Delta(key []byte, old, new vclock.Set) Hash {
+	return ItemHash(key, old).Xor(ItemHash(key, new))
+}
+
+// Tree is one partition's tree: a complete binary tree stored by level,
+// level 0 the root, level Depth the leaves. The zero Tree is not usable;
+// call New.
+type Tree struct {
+	levels [][]Hash
+}
+
+// New returns an empty tree.
+func New() *Tree {
+	t := &Tree{levels: make([][]Hash, Depth+1)}
+	for l := range t.levels {
+		t.levels[l] = make([]Hash, 1<<l)
+	}
+	return t
+}
+
+// Apply XORs delta into leaf and the path above it.
+func (t *Tree) Apply(leaf int, delta Hash) {
+	if delta.IsZero() {
+		return
+	}
+	for l, i := Depth, leaf; l >= 0; l, i = l-1, i/2 {
+		t.levels[l][i] = t.levels[l][i].Xor(delta)
+	}
+}
+
+// SetLeaf sets a leaf to h (when loading persisted leaves).
+func (t *Tree) SetLeaf(leaf int, h Hash) {
+	t.Apply(leaf, t.levels[Depth][leaf].Xor(h))
+}
+
+// Leaf returns a leaf's hash.
+func (t *Tree) Leaf(leaf int) Hash { return t.levels[Depth][leaf] }
+
+// Root returns the root hash.
+func (t *Tree) Root() Hash { return t.levels[0][0] }
+
+// Node returns the hash of node i of level l.
+func (t *Tree) Node(l, i int) Hash { return t.levels[l][i] }
+
+// Nodes returns the hashes of the given nodes of level l; out of range
+// indices get the zero hash.
+func (t *Tree) Nodes(l int, idx []int) []Hash {
+	out := make([]Hash, len(idx))
+	if l < 0 || l > Depth {
+		return out
+	}
+	for j, i := range idx {
+		if i >= 0 && i < len(t.levels[l]) {
+			out[j] = t.levels[l][i]
+		}
+	}
+	return out
+}
+
+// Clone returns a copy.
+func (t *Tree) Clone() *Tree {
+	c := &Tree{levels: make([][]Hash, len(t.levels))}
+	for l := range t.levels {
+		c.levels[l] = append([]Hash(nil), t.levels[l]...)
+	}
+	return c
+}
+
+// Children lists the children of the given nodes of level l (which must be
+// above the leaves).
+func Children(idx []int) []int {
+	out := make([]int, 0, 2*len(idx))
+	for _, i := range idx {
+		out = append(out, 2*i, 2*i+1)
+	}
+	return out
+}
+
+// Diff compares the hashes two trees give for the same nodes and returns
+// the indices (from idx) where they differ.
+func Diff(idx []int, a, b []Hash) []int {
+	var out []int
+	for j, i := range idx {
+		if j >= len(a) || j >= len(b) || a[j] != b[j] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// DiffLeaves walks two trees top-down, reading only the subtrees whose
+// hashes differ, and returns the differing leaves. remote answers the
+// hashes of the other tree's nodes at one level. It is how a node
+// compares with a peer; Exchanges counts the levels asked.
+func DiffLeaves(local *Tree, remote func(level int, idx []int) ([]Hash, error)) (leaves []int, exchanges int, err error) {
+	idx := []int{0}
+	for l := 0; l <= Depth && len(idx) > 0; l++ {
+		theirs, err := remote(l, idx)
+		exchanges++
+		if err != nil {
+			return nil, exchanges, err
+		}
+		idx = Diff(idx, local.Nodes(l, idx), theirs)
+		if l < Depth {
+			idx = Children(idx)
+		}
+	}
+	return idx, exchanges, nil
+}
