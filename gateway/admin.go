@@ -58,8 +58,8 @@ func (g *Gateway) adminCreateTenant(w http.ResponseWriter, r *http.Request) (int
 
 // CreateTenant creates a tenant and returns it with its first API key, for
 // processes that embed a gateway (ringtable dev creates its dev tenant so).
-func (g *Gateway) CreateTenant(ctx context.Context, name string) (*tenants.Tenant, string, error) {
-	t, secret, _, err := g.reg.createTenant(ctx, name, tenants.Quotas{})
+func (g *Gateway) CreateTenant(ctx context.Context, name string, q tenants.Quotas) (*tenants.Tenant, string, error) {
+	t, secret, _, err := g.reg.createTenant(ctx, name, q)
 	return t, secret, err
 }
 
@@ -89,6 +89,7 @@ func (g *Gateway) adminDeleteTenant(w http.ResponseWriter, r *http.Request) (int
 	if err := g.reg.deleteTenant(r.Context(), r.PathValue("tenant")); err != nil {
 		return 0, err
 	}
+	g.revokeFeed(r.Context(), r.PathValue("tenant")) // feed.go
 	w.WriteHeader(http.StatusNoContent)
 	return http.StatusNoContent, nil
 }

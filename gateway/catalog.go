@@ -13,18 +13,21 @@ import (
 
 // Table is a table's definition as stored in the catalog.
 type Table struct {
-	ID           string    `json:"id"`
-	Name         string    `json:"name"`
-	PartitionKey string    `json:"partition_key"`
-	SortKey      string    `json:"sort_key,omitempty"`
-	N            int       `json:"n"`
-	R            int       `json:"r"`
-	W            int       `json:"w"`
-	Conflict     string    `json:"conflict"`
-	TTL          int64     `json:"ttl,omitempty"` // seconds; 0: items never expire
-	MaxSiblings  int       `json:"max_siblings"`
-	SiblingWarn  int       `json:"sibling_warn"`
-	Created      time.Time `json:"created"`
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	PartitionKey string `json:"partition_key"`
+	SortKey      string `json:"sort_key,omitempty"`
+	N            int    `json:"n"`
+	R            int    `json:"r"`
+	W            int    `json:"w"`
+	Conflict     string `json:"conflict"`
+	TTL          int64  `json:"ttl,omitempty"` // seconds; 0: items never expire
+	MaxSiblings  int    `json:"max_siblings"`
+	SiblingWarn  int    `json:"sibling_warn"`
+	// Strict refuses sloppy quorum: writes and reads count only the
+	// preference list, never fallbacks (Riak's PW/PR).
+	Strict  bool      `json:"strict,omitempty"`
+	Created time.Time `json:"created"`
 }
 
 // LWW reports whether the table resolves conflicts by last writer wins.

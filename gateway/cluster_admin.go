@@ -21,6 +21,31 @@ func (g *Gateway) clusterRoutes(mux *http.ServeMux) {
 	g.adminRoute(mux, "GET /v1/admin/nodes", "admin_nodes", g.adminNodes)
 	g.adminRoute(mux, "POST /v1/admin/nodes/{node}/{op}", "admin_node_op", g.adminNodeOp)
 	g.adminRoute(mux, "PUT /v1/admin/limits", "admin_limits", g.adminLimits)
+	g.adminRoute(mux, "POST /v1/admin/repair", "admin_repair", g.adminRepair)
+}
+
+// adminRepair starts an anti-entropy run on every node, for every table or
+// one (?tenant=ID&table=NAME); progress shows in the nodes' status.
+func (g *Gateway) adminRepair(w http.ResponseWriter, r *http.Request) (int, error) {
+	arg := ""
+	tenant, table := r.URL.Query().Get("tenant"), r.URL.Query().Get("table")
+	if (tenant == "") != (table == "") {
+		return 0, badRequest("a repair of one table needs both tenant (an ID) and table (a name)")
+	}
+	if table != "" {
+		t, err := g.cat.lookup(r.Context(), tenant, table)
+		if err != nil {
+			return 0, err
+		}
+		arg = tenant + "/" + t.ID
+	}
+	started := []string{}
+	for n := range g.broadcast(r.Context(), &wire.AdminRequest{Op: "repair", Arg: arg}, 5*time.Second) {
+		started = append(started, n)
+	}
+	sort.Strings(started)
+	writeJSON(w, http.StatusOK, map[string]any{"started": started})
+	return http.StatusOK, nil
 }
 
 // ask sends one request to one node and returns its reply.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/ringtable/ringtable/gateway/coord"
+	"github.com/ringtable/ringtable/messaging"
 	"github.com/ringtable/ringtable/messaging/wire"
 )
 
@@ -24,9 +25,15 @@ var (
 )
 
 // BadRequestError is a client mistake; its message says what and where.
-type BadRequestError struct{ Msg string }
+// Err, when set, is the underlying error (a positioned query error).
+type BadRequestError struct {
+	Msg string
+	Err error
+}
 
 func (e *BadRequestError) Error() string { return e.Msg }
+
+func (e *BadRequestError) Unwrap() error { return e.Err }
 
 func badRequest(format string, args ...any) error {
 	return &BadRequestError{Msg: fmt.Sprintf(format, args...)}
@@ -73,6 +80,10 @@ func classify(err error) (status int, code string) {
 		return http.StatusServiceUnavailable, "quorum_not_met"
 	case errors.As(err, &we):
 		return we.Code.HTTPStatus(), we.Code.String()
+	case errors.Is(err, messaging.ErrFeedUnavailable):
+		return http.StatusServiceUnavailable, "feed_unavailable"
+	case errors.Is(err, messaging.ErrNoAccounts):
+		return http.StatusNotImplemented, "not_configured"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, "timeout"
 	}

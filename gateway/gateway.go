@@ -42,6 +42,7 @@ type Gateway struct {
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
 	subs   []*messaging.Subscription
+	feed   feedState
 }
 
 // New builds a gateway on conn. The caller keeps ownership of conn.
@@ -102,6 +103,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
 	g.adminRoutes(mux)
 	g.clusterRoutes(mux)
+	g.feedRoutes(mux)
 	g.route(mux, "POST /v1/query", "query", g.queryHandler)
 	g.route(mux, "POST /v1/tables", "create_table", g.createTable)
 	g.route(mux, "GET /v1/tables", "list_tables", g.listTables)
@@ -178,6 +180,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	srv.RegisterOnShutdown(g.endStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

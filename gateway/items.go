@@ -128,7 +128,11 @@ func (g *Gateway) getItem(w http.ResponseWriter, r *http.Request, ten *tenants.T
 	if err != nil {
 		return 0, err
 	}
-	res := g.readItem(r.Context(), ref.key, ref.t.N, rq)
+	strict, err := strictParam(r, ref.t)
+	if err != nil {
+		return 0, err
+	}
+	res := g.readItem(withStrict(r.Context(), strict), ref.key, ref.t.N, rq)
 	if res.Err != nil {
 		g.quorumFailed(coord.OpGet, res.Err)
 		return 0, res.Err
@@ -186,7 +190,11 @@ func (g *Gateway) write(w http.ResponseWriter, r *http.Request, ref itemRef, req
 	} else if !req.Deleted {
 		req.TTLMillis = ttl * 1000
 	}
-	res, err := g.writeVersion(r.Context(), ref, wq, req)
+	strict, err := strictParam(r, ref.t)
+	if err != nil {
+		return 0, err
+	}
+	res, err := g.writeVersion(withStrict(r.Context(), strict), ref, wq, req)
 	if err != nil {
 		return 0, err
 	}
@@ -200,6 +208,7 @@ func (g *Gateway) write(w http.ResponseWriter, r *http.Request, ref itemRef, req
 func (g *Gateway) writeVersion(ctx context.Context, ref itemRef, wq int, req *wire.PutRequest) (*coord.Result, error) {
 	req.MaxSiblings = uint32(ref.t.MaxSiblings)
 	req.LWW = ref.t.LWW()
+	req.TableName = ref.t.Name    // the stamper's change event goes to its feed
 	req.Write = rand.Uint64() | 1 // never 0, which means "no request ID"
 	res := g.writeItem(ctx, ref.key, ref.t.N, wq, req)
 	if res.Err != nil {
@@ -216,6 +225,19 @@ func (g *Gateway) quorumFailed(op coord.Op, err error) {
 	if errors.Is(err, coord.ErrQuorum) {
 		g.m.quorumFail.WithLabelValues(op.String()).Inc()
 	}
+}
+
+// strictParam reads ?strict=true|false, defaulting to the table's mode.
+func strictParam(r *http.Request, t *Table) (bool, error) {
+	s := r.URL.Query().Get("strict")
+	if s == "" {
+		return t.Strict, nil
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, badRequest("strict=%q: must be true or false", s)
+	}
+	return v, nil
 }
 
 // ttlParam reads ?ttl= (seconds), defaulting to the table's.

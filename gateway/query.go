@@ -94,7 +94,7 @@ func (g *Gateway) queryHandler(w http.ResponseWriter, r *http.Request, ten *tena
 			done, _ := query.Split(req.Statement[:min(qe.Pos.Offset, len(req.Statement))])
 			idx = len(done)
 		}
-		return g.queryFailed(w, resp, idx, &BadRequestError{Msg: err.Error()}, err)
+		return g.queryFailed(w, resp, idx, &BadRequestError{Msg: err.Error(), Err: err}, err)
 	}
 	if req.Cursor != "" && (len(stmts) != 1 || !isSelect(stmts[0])) {
 		return g.queryFailed(w, resp, 0, badRequest("a cursor continues one SELECT: send it with that statement alone"), nil)
@@ -180,7 +180,7 @@ func (g *Gateway) exec(ctx context.Context, ten *tenants.Tenant, st query.Statem
 
 func (g *Gateway) execCreate(ctx context.Context, ten *tenants.Tenant, st *query.CreateTable) (*queryResult, error) {
 	t, err := g.newTable(tableRequest{Name: st.Table, PartitionKey: st.PartitionKey, SortKey: st.SortKey,
-		N: st.N, R: st.R, W: st.W, Conflict: string(st.Conflict), TTL: int64(st.TTL / time.Second)})
+		N: st.N, R: st.R, W: st.W, Conflict: string(st.Conflict), TTL: int64(st.TTL / time.Second), Strict: st.Strict})
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +246,7 @@ func (g *Gateway) execWrite(ctx context.Context, ten *tenants.Tenant, table stri
 			req.TTLMillis = ttl.Milliseconds()
 		}
 	}
-	res, err := g.writeVersion(ctx, ref, wq, req)
+	res, err := g.writeVersion(withStrict(ctx, ref.t.Strict), ref, wq, req)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +262,7 @@ func (g *Gateway) execGet(ctx context.Context, ten *tenants.Tenant, st *query.Ge
 	if err != nil {
 		return nil, err
 	}
-	res := g.readItem(ctx, ref.key, ref.t.N, rq)
+	res := g.readItem(withStrict(ctx, ref.t.Strict), ref.key, ref.t.N, rq)
 	if res.Err != nil {
 		g.quorumFailed(0, res.Err)
 		return nil, res.Err

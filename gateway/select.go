@@ -83,7 +83,7 @@ func (g *Gateway) execSelect(ctx context.Context, ten *tenants.Tenant, st *query
 		return nil, err
 	}
 	if err := st.Bind(t.PartitionKey, t.SortKey); err != nil {
-		return nil, &BadRequestError{Msg: err.Error()}
+		return nil, &BadRequestError{Msg: err.Error(), Err: err}
 	}
 	rq, err := pick(st.R, req.R, t.R, t.N, "r")
 	if err != nil {

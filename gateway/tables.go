@@ -22,6 +22,7 @@ type tableRequest struct {
 	TTL          int64  `json:"ttl"`
 	MaxSiblings  int    `json:"max_siblings"`
 	SiblingWarn  int    `json:"sibling_warn"`
+	Strict       bool   `json:"strict"`
 }
 
 // decodeStrict decodes a JSON body, refusing unknown fields and trailing
@@ -45,7 +46,7 @@ func decodeStrict(r io.Reader, limit int64, v any) error {
 func (g *Gateway) newTable(req tableRequest) (*Table, error) {
 	t := &Table{Name: req.Name, PartitionKey: req.PartitionKey, SortKey: req.SortKey,
 		N: req.N, R: req.R, W: req.W, Conflict: req.Conflict, TTL: req.TTL,
-		MaxSiblings: req.MaxSiblings, SiblingWarn: req.SiblingWarn}
+		MaxSiblings: req.MaxSiblings, SiblingWarn: req.SiblingWarn, Strict: req.Strict}
 	if err := validateName("table name", t.Name); err != nil {
 		return nil, err
 	}

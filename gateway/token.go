@@ -1,41 +1,26 @@
 package gateway
 
 import (
-	"encoding/base64"
+	"errors"
 
 	"github.com/ringtable/ringtable/vclock"
 )
 
-// tokenVersion starts every context token so the encoding can change.
-const tokenVersion = 1
-
-// maxTokenLen bounds a context token before decoding.
-const maxTokenLen = 64 << 10
-
-// encodeContext renders a context as an opaque token for clients.
-func encodeContext(c vclock.Context) string {
-	if c.IsEmpty() {
-		return ""
-	}
-	b := vclock.AppendContext([]byte{tokenVersion}, c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+// encodeContext renders a context as an opaque token for clients (the
+// encoding lives in vclock: storage nodes put the same tokens in change
+// events).
+func encodeContext(c vclock.Context) string { return vclock.EncodeToken(c) }
 
 // decodeContext parses a client's context token; empty means none.
 func decodeContext(tok string) (vclock.Context, error) {
-	if tok == "" {
-		return vclock.Context{}, nil
-	}
-	if len(tok) > maxTokenLen {
-		return vclock.Context{}, badRequest("context token is %d bytes, at most %d allowed", len(tok), maxTokenLen)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(b) == 0 || b[0] != tokenVersion {
+	c, err := vclock.DecodeToken(tok)
+	switch {
+	case err == nil:
+		return c, nil
+	case len(tok) > vclock.MaxTokenLen:
+		return vclock.Context{}, badRequest("context token is %d bytes, at most %d allowed", len(tok), vclock.MaxTokenLen)
+	case errors.Is(err, vclock.ErrBadToken) && err.Error() == vclock.ErrBadToken.Error():
 		return vclock.Context{}, badRequest("invalid context token: use the context returned by a read of this item")
 	}
-	c, err := vclock.DecodeContext(b[1:])
-	if err != nil {
-		return vclock.Context{}, badRequest("invalid context token: %v", err)
-	}
-	return c, nil
+	return vclock.Context{}, badRequest("%v", err)
 }

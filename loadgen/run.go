@@ -113,6 +113,7 @@ type worker struct {
 	readLat, writeLat []time.Duration
 	readErr, writeErr int
 	notFound          int
+	resolved          int // writes that had to read and resolve siblings first
 	errs              map[string]int
 }
 
@@ -154,6 +155,7 @@ loop:
 		rl, wl = append(rl, w.readLat...), append(wl, w.writeLat...)
 		re, we = re+w.readErr, we+w.writeErr
 		rep.NotFound += w.notFound
+		rep.Resolved += w.resolved
 		for k, v := range w.errs {
 			rep.Errors[k] += v
 		}
@@ -196,6 +198,15 @@ func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
 			continue
 		}
 		tok, err := r.cl.Put(ctx, r.cfg.Table, key, r.value, client.Options{W: r.cfg.W, Context: r.context(k)})
+		for try := 0; try < 5 && client.IsStatus(err, http.StatusConflict); try++ {
+			// Too many siblings: as an application would, read the item
+			// and write with the read's context, which resolves them
+			// (again if other writers added more in between).
+			w.resolved++
+			if it, gerr := r.cl.Get(ctx, r.cfg.Table, key, client.Options{R: r.cfg.R}); gerr == nil {
+				tok, err = r.cl.Put(ctx, r.cfg.Table, key, r.value, client.Options{W: r.cfg.W, Context: it.Context})
+			}
+		}
 		d := time.Since(t0)
 		switch {
 		case err == nil:

@@ -40,6 +40,7 @@ type Report struct {
 	Reads    OpStats
 	Writes   OpStats
 	NotFound int            // reads of keys never written (not errors)
+	Resolved int            // writes refused for too many siblings, then resolved by a read and a write with its context
 	Errors   map[string]int // error kind → count
 }
 

@@ -24,6 +24,9 @@ type ClientConfig struct {
 	Prefix string
 	// Logger receives connection state changes.
 	Logger *slog.Logger
+	// Auth, when the bus runs with accounts, makes the connection a user
+	// of the internal account.
+	Auth *Auth
 }
 
 // Validate checks the configuration.
@@ -43,6 +46,8 @@ type Conn struct {
 	nc   *nats.Conn
 	subj Subjects
 	log  *slog.Logger
+	urls []string
+	auth *Auth
 }
 
 // Connect dials the bus, retrying until ctx ends: processes may start before
@@ -78,6 +83,13 @@ func Connect(ctx context.Context, c ClientConfig) (*Conn, error) {
 			log.Warn("NATS async error", "subject", subject, "err", err)
 		}),
 	}
+	if c.Auth != nil {
+		user, err := c.Auth.internalUser(c.Name)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, user)
+	}
 	nc, err := nats.Connect(strings.Join(c.URLs, ","), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: connect %v: %w", c.URLs, err)
@@ -90,7 +102,7 @@ func Connect(ctx context.Context, c ClientConfig) (*Conn, error) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	return &Conn{nc: nc, subj: subj, log: log}, nil
+	return &Conn{nc: nc, subj: subj, log: log, urls: c.URLs, auth: c.Auth}, nil
 }
 
 // Subjects returns the subject builder of this connection's prefix.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,15 @@ type ServerConfig struct {
 	// Logger receives the server's own log lines at debug level; nil
 	// silences them.
 	Logger *slog.Logger
+	// JetStream enables the server's JetStream (change feeds are kept
+	// there), storing under StoreDir; in a NATS cluster it is clustered
+	// too (Name must then be set, and unique).
+	JetStream bool
+	// StoreDir holds JetStream's files and the account resolver's.
+	StoreDir string
+	// Auth, when set, runs the server in operator mode with accounts
+	// (see auth.go); its JWTs live under StoreDir.
+	Auth *Auth
 }
 
 // DefaultServerConfig returns the configuration of a standalone dev server.
@@ -60,6 +70,12 @@ func (c ServerConfig) Validate() error {
 	}
 	if c.MaxPayload < 1<<20 || c.MaxPayload > 64<<20 {
 		return fmt.Errorf("messaging: max payload %d outside [1 MiB, 64 MiB]", c.MaxPayload)
+	}
+	if (c.JetStream || c.Auth != nil) && c.StoreDir == "" {
+		return errors.New("messaging: JetStream and accounts need a store directory")
+	}
+	if c.JetStream && c.ClusterListen != "" && !ValidToken(c.Name) {
+		return errors.New("messaging: a clustered JetStream server needs a name")
 	}
 	return nil
 }
@@ -108,6 +124,9 @@ func StartServer(c ServerConfig) (*Server, error) {
 		}
 		opts.Routes = server.RoutesFromStr(strings.Join(c.Routes, ","))
 	}
+	if err := c.configureStore(opts); err != nil {
+		return nil, err
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: embedded NATS server: %w", err)
@@ -154,3 +173,15 @@ func (n *natsLogger) Fatalf(f string, v ...any)  { n.l.Error(fmt.Sprintf(f, v...
 func (n *natsLogger) Errorf(f string, v ...any)  { n.l.Error(fmt.Sprintf(f, v...)) }
 func (n *natsLogger) Debugf(f string, v ...any)  { n.l.Debug(fmt.Sprintf(f, v...)) }
 func (n *natsLogger) Tracef(f string, v ...any)  { n.l.Debug(fmt.Sprintf(f, v...)) }
+
+// configureStore enables JetStream and accounts as configured.
+func (c ServerConfig) configureStore(opts *server.Options) error {
+	if c.JetStream {
+		opts.JetStream = true
+		opts.StoreDir = c.StoreDir
+	}
+	if c.Auth != nil {
+		return c.Auth.configureServer(opts, filepath.Join(c.StoreDir, "accounts"))
+	}
+	return nil
+}

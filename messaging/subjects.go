@@ -25,6 +25,15 @@ const (
 	subjFeedT = "%s.feed.%s.%s"
 	// subjFeedTenantT: every feed subject of one tenant.
 	subjFeedTenantT = "%s.feed.%s.>"
+	// subjFeedAllT: every feed subject (the internal account exports it,
+	// each tenant imports its own part).
+	subjFeedAllT = "%s.feed.*.>"
+	// subjFeedLogT: where a stamping node publishes a change event. Only
+	// the JetStream feed stream listens; it stores the event once (by its
+	// message ID) and republishes it on subjFeedT with its sequence.
+	subjFeedLogT = "%s.feedlog.%s.%s"
+	// subjFeedLogAllT: the feed stream's subjects.
+	subjFeedLogAllT = "%s.feedlog.>"
 	// subjSystemT: cluster-wide notices (catalog and tenant changes) that
 	// gateways use to invalidate caches. Payload: a short JSON notice.
 	subjSystemT = "%s.system.%s"
@@ -94,6 +103,15 @@ func (s Subjects) Feed(tenant, table string) string {
 func (s Subjects) FeedTenant(tenant string) string {
 	return fmt.Sprintf(subjFeedTenantT, s.prefix, tenant)
 }
+
+func (s Subjects) feedAll() string { return fmt.Sprintf(subjFeedAllT, s.prefix) }
+
+// FeedLog is the subject a stamping node publishes a table's events on.
+func (s Subjects) FeedLog(tenant, table string) string {
+	return fmt.Sprintf(subjFeedLogT, s.prefix, tenant, table)
+}
+
+func (s Subjects) feedLogAll() string { return fmt.Sprintf(subjFeedLogAllT, s.prefix) }
 
 // System is the subject of one kind of cluster notice.
 func (s Subjects) System(kind string) string { return fmt.Sprintf(subjSystemT, s.prefix, kind) }

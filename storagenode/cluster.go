@@ -374,6 +374,19 @@ func (c *cluster) admin(ctx context.Context, op string) error {
 	return errors.Join(derr, err)
 }
 
+// missed feeds a failed request to a peer to the detector.
+func (c *cluster) missed(peer string) {
+	select {
+	case c.in <- func() {
+		if c.det.Missed(peer) {
+			c.n.log.Warn("peer unreachable", "peer", peer)
+			c.refreshSnapshot()
+		}
+	}:
+	default:
+	}
+}
+
 // heard and missed feed replica-request outcomes to the detector.
 func (c *cluster) heard(peer string) {
 	select {

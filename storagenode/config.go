@@ -52,6 +52,20 @@ type Config struct {
 	// TransferRate bounds partition transfers, in bytes per second
 	// (default 64 MiB/s); changeable at run time.
 	TransferRate float64
+	// HintInterval is the period of hint delivery (default 1s); HintRate
+	// bounds it in hints per second (default 1000).
+	HintInterval time.Duration
+	HintRate     float64
+	// AAEInterval is the period of background anti-entropy (default 10m;
+	// 0 turns it off, leaving on-demand repair); AAERate bounds the keys it
+	// repairs per second (default 5000); TombstoneGrace is how long a
+	// tombstone every replica holds is kept before it is removed (default
+	// 10 days).
+	AAEInterval    time.Duration
+	AAERate        float64
+	TombstoneGrace time.Duration
+	// Feed configures the change events of the versions this node stamps.
+	Feed FeedConfig
 	// Clock stamps versions (Modified, dots' Stamp).
 	Clock clock.Clock
 	// Logger and Registerer receive logs and metrics.
@@ -73,6 +87,12 @@ func DefaultConfig(id, dataDir string) Config {
 		GossipInterval: time.Second,
 		TransferN:      3,
 		TransferRate:   64 << 20,
+		HintInterval:   time.Second,
+		HintRate:       1000,
+		AAEInterval:    10 * time.Minute,
+		AAERate:        5000,
+		TombstoneGrace: 10 * 24 * time.Hour,
+		Feed:           DefaultFeedConfig(),
 		Clock:          clock.Real{},
 	}
 }
@@ -88,11 +108,17 @@ func (c Config) Validate() error {
 	if c.Q < 1 || c.Q > ring.MaxQ {
 		return fmt.Errorf("storagenode: Q=%d out of range", c.Q)
 	}
+	if c.HintInterval <= 0 || c.HintRate <= 0 || c.AAEInterval < 0 || c.AAERate <= 0 || c.TombstoneGrace < 0 {
+		return errors.New("storagenode: HintInterval, HintRate, AAERate must be positive")
+	}
 	if c.GossipInterval <= 0 || c.TransferN < 1 || c.TransferRate <= 0 || c.Weight < 0 {
 		return errors.New("storagenode: GossipInterval, TransferN and TransferRate must be positive")
 	}
 	if c.PruneLimit < 1 || c.ReadWorkers < 1 || c.Clock == nil {
 		return errors.New("storagenode: PruneLimit, ReadWorkers and Clock must be set")
+	}
+	if err := c.Feed.validate(); err != nil {
+		return err
 	}
 	return c.Engine.Validate()
 }

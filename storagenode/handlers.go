@@ -24,7 +24,8 @@ func (n *Node) dispatch(m *messaging.Msg) {
 	case *wire.ReplicateRequest:
 		n.handleReplicate(m, req)
 	case *wire.GetRequest, *wire.ScanRequest, *wire.UsageRequest, *wire.PurgeRequest,
-		*wire.TransferRequest, *wire.StatusRequest, *wire.AdminRequest:
+		*wire.TransferRequest, *wire.StatusRequest, *wire.AdminRequest,
+		*wire.MerkleRequest, *wire.BucketRequest, *wire.GCRequest:
 		n.readsMu.RLock()
 		if !n.readsClosed {
 			n.reads <- m
@@ -56,12 +57,27 @@ func (n *Node) handlePut(m *messaging.Msg, req *wire.PutRequest) {
 		return
 	}
 	var stamped vclock.Version
+	key := req.Key.Encode()
+	if req.Hint != "" {
+		// A fallback stamps for a replica that is down, and keeps the
+		// version as a hint for it.
+		key = tenants.HintKey(req.Hint, req.Key)
+		n.handoff.noteHint()
+	}
+	var event *outboxEntry // the change event of a new version
 	n.eng.Submit(engine.Update{
-		Key: req.Key.Encode(),
+		Key: key,
 		Fn: func(tx *engine.Tx, cur vclock.Set) (vclock.Set, bool, error) {
+			_, again := cur.ByWrite(req.Write)
 			next, v, err := n.stamp(tx, cur, req)
 			stamped = v
 			dup := err == nil && v.Clock.Dot.Counter != 0 && len(cur) > 0 && cur.Same(next) && req.Write != 0
+			if prev := event; err == nil && !dup && !again {
+				event = n.feed.stage(tx, req, next, v, prev)
+			} else {
+				n.feed.abandon(prev)
+				event = nil
+			}
 			return next, err == nil && !dup, err
 		},
 		Staged: func(next vclock.Set) { n.forward(m.Reply, req, next) },
@@ -76,6 +92,12 @@ func (n *Node) handlePut(m *messaging.Msg, req *wire.PutRequest) {
 					r.Set = res.Set
 				}
 			}
+			if err == nil && event != nil {
+				// Acknowledged once the event is published (see feed.go).
+				n.feed.committed(event, func() { n.reply(m, r, "put") })
+				return
+			}
+			n.feed.abandon(event)
 			n.reply(m, r, "put")
 		},
 	})
@@ -150,8 +172,13 @@ func (n *Node) handleReplicate(m *messaging.Msg, req *wire.ReplicateRequest) {
 		n.reply(m, &wire.Reply{Tag: req.Tag, Code: wire.CodeBadRequest, Message: err.Error()}, "replicate")
 		return
 	}
+	key := req.Key.Encode()
+	if req.Hint != "" {
+		key = tenants.HintKey(req.Hint, req.Key)
+		n.handoff.noteHint()
+	}
 	n.eng.Submit(engine.Update{
-		Key: req.Key.Encode(),
+		Key: key,
 		Fn: func(_ *engine.Tx, cur vclock.Set) (vclock.Set, bool, error) {
 			next := cur.Sync(req.Set)
 			return next, !next.Same(cur), nil
@@ -173,7 +200,7 @@ func (n *Node) serveRead(m *messaging.Msg) {
 		r := &wire.Reply{Tag: req.Tag}
 		if err := req.Key.Validate(); err != nil {
 			r.Code, r.Message = wire.CodeBadRequest, err.Error()
-		} else if set, err := n.eng.Get(req.Key.Encode()); err != nil {
+		} else if set, err := n.get(req.Key, req.Hints); err != nil {
 			r.Code, r.Message = wire.CodeInternal, err.Error()
 		} else {
 			r.Set = set
@@ -194,7 +221,30 @@ func (n *Node) serveRead(m *messaging.Msg) {
 		n.reply(m, n.status(req), "status")
 	case *wire.AdminRequest:
 		n.reply(m, n.adminOp(req), "admin")
+	case *wire.MerkleRequest:
+		n.reply(m, n.serveMerkle(req), "merkle")
+	case *wire.BucketRequest:
+		n.reply(m, n.serveBucket(req), "bucket")
+	case *wire.GCRequest:
+		n.reply(m, n.serveGC(req), "gc")
 	}
+}
+
+// get reads a key, with the hints kept for other replicas when asked as
+// a fallback.
+func (n *Node) get(k tenants.Key, hints bool) (vclock.Set, error) {
+	set, err := n.eng.Get(k.Encode())
+	if err != nil || !hints {
+		return set, err
+	}
+	for _, owner := range n.cl.snap.Load().state.Alive() {
+		h, err := n.eng.Get(tenants.HintKey(owner, k))
+		if err != nil {
+			return nil, err
+		}
+		set = set.Sync(h)
+	}
+	return set, nil
 }
 
 func (n *Node) scan(req *wire.ScanRequest) *wire.Reply {

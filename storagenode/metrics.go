@@ -13,6 +13,15 @@ type metrics struct {
 	siblings       prometheus.Histogram
 	siblingWarn    prometheus.Counter
 	siblingRefused prometheus.Counter
+	hintsDelivered prometheus.Counter
+}
+
+// add registers a collector owned by another part of the node.
+func (m *metrics) add(c prometheus.Collector) {
+	m.cs = append(m.cs, c)
+	if m.reg != nil {
+		_ = m.reg.Register(c)
+	}
 }
 
 func newMetrics(reg prometheus.Registerer, node string, eng *engine.Engine) *metrics {
@@ -33,14 +42,23 @@ func newMetrics(reg prometheus.Registerer, node string, eng *engine.Engine) *met
 			Name: "ringtable_node_sibling_limit_refusals_total", Help: "Writes refused because the item would exceed its table's sibling maximum.", ConstLabels: labels,
 		}),
 	}
+	m.hintsDelivered = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ringtable_node_hints_delivered_total", Help: "Hinted keys delivered to their owner and forgotten.", ConstLabels: labels,
+	})
 	st := eng.Stats()
-	m.cs = []prometheus.Collector{m.requests, m.siblings, m.siblingWarn, m.siblingRefused,
+	m.cs = []prometheus.Collector{m.requests, m.siblings, m.siblingWarn, m.siblingRefused, m.hintsDelivered,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "ringtable_node_commit_batches_total", Help: "Group commits (one sync each).", ConstLabels: labels,
 		}, func() float64 { return float64(st.Batches.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "ringtable_node_commit_seconds_total", Help: "Time spent committing and syncing batches.", ConstLabels: labels,
+			Name: "ringtable_node_commit_seconds_total", Help: "Time spent committing batches to Badger.", ConstLabels: labels,
 		}, func() float64 { return float64(st.CommitNanos.Load()) / 1e9 }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ringtable_node_syncs_total", Help: "Syncs that made committed batches durable.", ConstLabels: labels,
+		}, func() float64 { return float64(st.Syncs.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ringtable_node_sync_seconds_total", Help: "Time spent syncing.", ConstLabels: labels,
+		}, func() float64 { return float64(st.SyncNanos.Load()) / 1e9 }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "ringtable_node_committed_updates_total", Help: "Updates made durable.", ConstLabels: labels,
 		}, func() float64 { return float64(st.Updates.Load()) }),

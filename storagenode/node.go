@@ -20,11 +20,14 @@ type Node struct {
 	log  *slog.Logger
 	m    *metrics
 
-	cl     *cluster
-	xfers  transfers
-	limits *limits
-	ctx    context.Context // ends at Close: background work stops
-	cancel context.CancelFunc
+	cl      *cluster
+	handoff *handoff
+	aae     *aae
+	xfers   transfers
+	limits  *limits
+	feed    *publisher      // nil when change events are off
+	ctx     context.Context // ends at Close: background work stops
+	cancel  context.CancelFunc
 
 	sub         *messaging.Subscription
 	reads       chan *messaging.Msg
@@ -59,12 +62,26 @@ func Start(cfg Config, conn *messaging.Conn) (*Node, error) {
 		m:     newMetrics(cfg.Registerer, cfg.ID, eng),
 		reads: make(chan *messaging.Msg, cfg.ReadWorkers*16),
 	}
-	n.limits = newLimits(cfg.TransferRate)
+	n.limits = newLimits(cfg.TransferRate, cfg.HintRate, cfg.AAERate)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.handoff = newHandoff(n)
+	n.aae = newAAE(n)
 	if n.cl, err = newCluster(n); err != nil {
 		n.cancel()
 		eng.Close()
 		return nil, err
+	}
+	if !cfg.Feed.Disabled {
+		if n.feed, err = newPublisher(n); err != nil {
+			n.cancel()
+			eng.Close()
+			return nil, err
+		}
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.feed.run(n.ctx)
+		}()
 	}
 	for range cfg.ReadWorkers {
 		n.wg.Add(1)
@@ -73,6 +90,18 @@ func Start(cfg Config, conn *messaging.Conn) (*Node, error) {
 	n.sub, err = conn.Subscribe(n.subj.NodeAll(cfg.ID), n.dispatch)
 	if err == nil {
 		err = n.cl.start(n.ctx)
+	}
+	if err == nil {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.handoff.loop(n.ctx)
+		}()
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.aae.loop(n.ctx)
+		}()
 	}
 	if err != nil {
 		n.Close()

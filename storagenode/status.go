@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ringtable/ringtable/membership"
@@ -20,6 +21,8 @@ type Status struct {
 	Members       []MemberStatus   `json:"members"`
 	Transfers     []TransferStatus `json:"transfers"`
 	Limits        Limits           `json:"limits"`
+	Hints         map[string]int   `json:"hints"` // hinted keys pending, by target node
+	AAE           AAEStatus        `json:"aae"`
 	State         membership.State `json:"state"`
 }
 
@@ -38,7 +41,7 @@ func (n *Node) Status() Status {
 	snap := n.cl.snap.Load()
 	st := snap.state
 	out := Status{Node: n.cfg.ID, Actor: string(n.eng.Actor()), Epoch: st.Epoch(), Transitioning: st.Transitioning(),
-		Transfers: n.xfers.snapshot(), Limits: n.limits.current(), State: st}
+		Transfers: n.xfers.snapshot(), Limits: n.limits.current(), State: st, Hints: n.handoff.Pending(), AAE: n.aae.status()}
 	for _, m := range st.Sorted() {
 		ms := MemberStatus{ID: m.ID, Status: m.Status, Reachable: m.ID == n.cfg.ID || !slices.Contains(snap.unreachable, m.ID), Ready: m.Ready == out.Epoch}
 		if snap.serving != nil {
@@ -59,6 +62,20 @@ func (n *Node) adminOp(req *wire.AdminRequest) *wire.Reply {
 	r := &wire.Reply{Tag: req.Tag}
 	var err error
 	switch req.Op {
+	case "repair":
+		// Runs in the background; progress shows in the node's status.
+		tenant, table, _ := strings.Cut(req.Arg, "/")
+		if n.aae.running.Load() {
+			err = errRunning
+			break
+		}
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			if err := n.aae.Run(n.ctx, tenant, table); err != nil {
+				n.log.Warn("repair", "err", err)
+			}
+		}()
 	case "join", "leave":
 		ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
 		err = n.cl.admin(ctx, req.Op)
@@ -71,6 +88,10 @@ func (n *Node) adminOp(req *wire.AdminRequest) *wire.Reply {
 	}
 	return r
 }
+
+// Repair runs one anti-entropy pass over every partition the node
+// replicates and waits for it.
+func (n *Node) Repair(ctx context.Context) error { return n.aae.Run(ctx, "", "") }
 
 // Join asks the node to join the ring (when started with auto-join off).
 func (n *Node) Join(ctx context.Context) error { return n.cl.admin(ctx, "join") }

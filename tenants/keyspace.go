@@ -191,3 +191,33 @@ func SplitTableSuffix(b []byte) (pk, sk string, err error) {
 	}
 	return pk, string(rest), nil
 }
+
+// HintKey is the key under which a fallback node keeps versions of k for
+// owner, the replica it stands in for:
+//
+//	KindHint | partition(2) | uvarint len, owner | tenant | table | pk | sk
+//
+// (the fields after the owner as in Encode). Hints of one owner in one
+// partition share a prefix, which is how they are delivered.
+func HintKey(owner string, k Key) []byte {
+	b := PartitionPrefix(KindHint, k.Partition)
+	b = appendField(b, owner)
+	b = appendField(b, k.Tenant)
+	b = appendField(b, k.Table)
+	b = appendField(b, k.PK)
+	return append(b, k.SK...)
+}
+
+// DecodeHintKey parses a HintKey; the returned key has Kind KindData.
+func DecodeHintKey(b []byte) (owner string, k Key, err error) {
+	if len(b) < 3 || Kind(b[0]) != KindHint {
+		return "", Key{}, fmt.Errorf("%w: not a hint key", ErrBadKey)
+	}
+	owner, rest, err := field(b[3:], MaxIDLen)
+	if err != nil {
+		return "", Key{}, fmt.Errorf("%w: hint owner: %v", ErrBadKey, err)
+	}
+	data := append(PartitionPrefix(KindData, uint32(b[1])<<8|uint32(b[2])), rest...)
+	k, err = Decode(data)
+	return owner, k, err
+}

@@ -26,6 +26,9 @@ type adminCmd struct {
 	Join      joinCmd      `cmd:"" help:"Make a waiting node join the ring."`
 	Leave     leaveCmd     `cmd:"" help:"Hand a node's partitions to their new owners; the node then stops serving."`
 	Limits    limitsCmd    `cmd:"" help:"Change the background rate limits of every node while it runs."`
+	Hints     hintsCmd     `cmd:"" help:"Hinted keys pending delivery, per holding node and target node."`
+	AAE       aaeCmd       `cmd:"" name:"aae" help:"Anti-entropy: the last run of each node, and of each partition with --partitions."`
+	Repair    repairCmd    `cmd:"" help:"Run anti-entropy now on every node (one table with --tenant and --table), showing progress."`
 }
 
 type tenantCmd struct {
@@ -34,6 +37,8 @@ type tenantCmd struct {
 	Delete tenantDeleteCmd `cmd:"" help:"Delete a tenant: its keys stop working at once, its data is reclaimed later."`
 	Quotas tenantQuotasCmd `cmd:"" help:"Change a tenant's quotas."`
 	Key    keyCmd          `cmd:"" help:"Manage a tenant's API keys."`
+	// FeedCredentials is in feeds.go.
+	FeedCredentials feedCredentialsCmd `cmd:"" name:"feed-credentials" help:"NATS credentials that read the tenant's change feeds and nothing else."`
 }
 
 type keyCmd struct {

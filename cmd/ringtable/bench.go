@@ -91,6 +91,9 @@ func printReport(r *loadgen.Report) {
 	if r.NotFound > 0 {
 		fmt.Printf("reads of keys not yet written: %d\n", r.NotFound)
 	}
+	if r.Resolved > 0 {
+		fmt.Printf("writes that resolved siblings first (read, then write with its context): %d\n", r.Resolved)
+	}
 	for k, v := range r.Errors {
 		fmt.Printf("errors %-40s %d\n", k, v)
 	}

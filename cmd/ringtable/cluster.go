@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jedib0t/go-pretty/v6/table"
+	"github.com/schollz/progressbar/v3"
 
 	"github.com/ringtable/ringtable/storagenode"
 )
@@ -231,4 +232,156 @@ func (c *limitsCmd) Run(env *runEnv, a *adminCmd) error {
 	}
 	a.print(out, func() { fmt.Printf("applied: %v\n", out["applied"]) })
 	return nil
+}
+
+// nodes fetches every node's status through the gateway.
+func (a *adminCmd) nodes(env *runEnv) (map[string]storagenode.Status, error) {
+	cl, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := adminCtx(env)
+	defer cancel()
+	var nodes map[string]storagenode.Status
+	return nodes, cl.AdminCall(ctx, http.MethodGet, "/v1/admin/nodes", nil, &nodes)
+}
+
+func sortedNodes(m map[string]storagenode.Status) []string {
+	out := make([]string, 0, len(m))
+	for n := range m {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+type hintsCmd struct{}
+
+func (c *hintsCmd) Run(env *runEnv, a *adminCmd) error {
+	nodes, err := a.nodes(env)
+	if err != nil {
+		return err
+	}
+	out := map[string]map[string]int{}
+	for n, st := range nodes {
+		out[n] = st.Hints
+	}
+	a.print(out, func() {
+		t := table.NewWriter()
+		t.SetOutputMirror(os.Stdout)
+		t.AppendHeader(table.Row{"held by", "for", "hinted keys"})
+		total := 0
+		for _, n := range sortedNodes(nodes) {
+			targets := make([]string, 0, len(out[n]))
+			for tg := range out[n] {
+				targets = append(targets, tg)
+			}
+			sort.Strings(targets)
+			for _, tg := range targets {
+				t.AppendRow(table.Row{n, tg, out[n][tg]})
+				total += out[n][tg]
+			}
+		}
+		t.Render()
+		fmt.Printf("%d hinted keys pending\n", total)
+	})
+	return nil
+}
+
+type aaeCmd struct {
+	Partitions bool `help:"List the last completed exchange of every partition."`
+}
+
+func (c *aaeCmd) Run(env *runEnv, a *adminCmd) error {
+	nodes, err := a.nodes(env)
+	if err != nil {
+		return err
+	}
+	out := map[string]storagenode.AAEStatus{}
+	for n, st := range nodes {
+		out[n] = st.AAE
+	}
+	a.print(out, func() {
+		t := table.NewWriter()
+		t.SetOutputMirror(os.Stdout)
+		t.AppendHeader(table.Row{"node", "running", "partitions", "keys repaired", "bytes exchanged", "tombstones removed", "finished", "last error"})
+		for _, n := range sortedNodes(nodes) {
+			s := out[n]
+			fin := ""
+			if !s.Finished.IsZero() {
+				fin = s.Finished.Format(time.RFC3339)
+			}
+			t.AppendRow(table.Row{n, s.Running, fmt.Sprintf("%d/%d", s.Done, s.Total), s.Repaired, s.Bytes, s.Removed, fin, s.LastError})
+		}
+		t.Render()
+		if c.Partitions {
+			p := table.NewWriter()
+			p.SetOutputMirror(os.Stdout)
+			p.AppendHeader(table.Row{"node", "partition", "last exchange", "with", "keys repaired"})
+			for _, n := range sortedNodes(nodes) {
+				parts := make([]int, 0, len(out[n].Partitions))
+				for k := range out[n].Partitions {
+					parts = append(parts, k)
+				}
+				sort.Ints(parts)
+				for _, k := range parts {
+					x := out[n].Partitions[k]
+					p.AppendRow(table.Row{n, k, x.At.Format(time.RFC3339), strings.Join(x.Peers, ","), x.Repaired})
+				}
+			}
+			p.Render()
+		}
+	})
+	return nil
+}
+
+type repairCmd struct {
+	Tenant string `help:"Tenant ID of the table to repair (with --table)."`
+	Table  string `help:"Repair only this table's keys."`
+	Wait   bool   `help:"Show progress until every node finished." default:"true" negatable:""`
+}
+
+func (c *repairCmd) Run(env *runEnv, a *adminCmd) error {
+	cl, err := a.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := adminCtx(env)
+	q := ""
+	if c.Table != "" {
+		q = "?tenant=" + url.QueryEscape(c.Tenant) + "&table=" + url.QueryEscape(c.Table)
+	}
+	var out map[string]any
+	err = cl.AdminCall(ctx, http.MethodPost, "/v1/admin/repair"+q, nil, &out)
+	cancel()
+	if err != nil {
+		return err
+	}
+	if !c.Wait || a.JSON {
+		a.print(out, func() { fmt.Printf("repair started on %v\n", out["started"]) })
+		return nil
+	}
+	bar := progressbar.NewOptions(100, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetWidth(30), progressbar.OptionShowCount())
+	for {
+		time.Sleep(500 * time.Millisecond)
+		nodes, err := a.nodes(env)
+		if err != nil {
+			return err
+		}
+		done, total, running := 0, 0, false
+		var repaired, bytes int64
+		for _, st := range nodes {
+			done, total, running = done+st.AAE.Done, total+st.AAE.Total, running || st.AAE.Running
+			repaired, bytes = repaired+st.AAE.Repaired, bytes+st.AAE.Bytes
+		}
+		if total > 0 {
+			bar.Describe(fmt.Sprintf("partitions %d/%d, keys repaired %d, bytes %d", done, total, repaired, bytes))
+			_ = bar.Set(100 * done / total)
+		}
+		if !running || env.ctx.Err() != nil {
+			_ = bar.Finish()
+			fmt.Printf("\nrepair finished: %d keys repaired, %d bytes exchanged\n", repaired, bytes)
+			return nil
+		}
+	}
 }

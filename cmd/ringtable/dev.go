@@ -15,14 +15,16 @@ import (
 	"github.com/ringtable/ringtable/gateway"
 	"github.com/ringtable/ringtable/messaging"
 	"github.com/ringtable/ringtable/storagenode"
+	"github.com/ringtable/ringtable/tenants"
 )
 
 type devCmd struct {
 	debugFlags
-	DataDir    string `help:"Directory holding each storage node's data." default:"./ringtable-data"`
-	HTTP       string `help:"Gateway listen address." default:"127.0.0.1:8080"`
-	NATSListen string `name:"nats-listen" help:"Embedded NATS server client address (port 0 picks one)." default:"127.0.0.1:4222"`
-	Nodes      int    `help:"Number of storage nodes." default:"3"`
+	DataDir       string        `help:"Directory holding each storage node's data." default:"./ringtable-data"`
+	HTTP          string        `help:"Gateway listen address." default:"127.0.0.1:8080"`
+	NATSListen    string        `name:"nats-listen" help:"Embedded NATS server client address (port 0 picks one)." default:"127.0.0.1:4222"`
+	Nodes         int           `help:"Number of storage nodes." default:"3"`
+	FeedRetention time.Duration `name:"feed-retention" help:"How long change events are kept." default:"24h"`
 }
 
 func (d *devCmd) Run(env *runEnv) error {
@@ -35,8 +37,19 @@ func (d *devCmd) Run(env *runEnv) error {
 	if err := os.MkdirAll(d.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	// The bus runs with accounts derived from a secret kept in the data
+	// directory, and JetStream for change feeds.
+	secret, err := messaging.LoadOrCreateClusterSecret(filepath.Join(d.DataDir, "cluster.secret"))
+	if err != nil {
+		return err
+	}
+	auth, err := messaging.NewAuth(secret, "")
+	if err != nil {
+		return err
+	}
 	sc := messaging.DefaultServerConfig()
 	sc.Listen = d.NATSListen
+	sc.JetStream, sc.StoreDir, sc.Auth = true, natsStore(d.DataDir), auth
 	ns, err := messaging.StartServer(sc)
 	if err != nil {
 		return fmt.Errorf("%w (another ringtable dev or NATS server running? choose another --nats-listen)", err)
@@ -59,7 +72,7 @@ func (d *devCmd) Run(env *runEnv) error {
 	dial := func(name string) (*messaging.Conn, error) {
 		ctx, cancel := context.WithTimeout(env.ctx, 10*time.Second)
 		defer cancel()
-		c, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: []string{ns.ClientURL()}, Name: name, Logger: env.log})
+		c, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: []string{ns.ClientURL()}, Name: name, Logger: env.log, Auth: auth})
 		if err == nil {
 			conns = append(conns, c)
 		}
@@ -82,6 +95,9 @@ func (d *devCmd) Run(env *runEnv) error {
 		cfg.Logger = env.log
 		cfg.Registerer = prometheus.DefaultRegisterer
 		cfg.Bootstrap = ids
+		cfg.Feed.Stream.Retention = d.FeedRetention
+		cfg.Feed.Stream.Replicas = 1 // one NATS server
+		cfg.Feed.Stream.Duplicates = min(cfg.Feed.Stream.Duplicates, d.FeedRetention)
 		n, err := storagenode.Start(cfg, conn)
 		if err != nil {
 			return err
@@ -112,7 +128,9 @@ func (d *devCmd) Run(env *runEnv) error {
 	}
 	if devKey == "" {
 		ctx, cancel := context.WithTimeout(env.ctx, 30*time.Second)
-		t, key, err := gw.CreateTenant(ctx, "dev")
+		// The dev tenant is the only one of a dev cluster: its request
+		// rate is not what should limit a benchmark of it.
+		t, key, err := gw.CreateTenant(ctx, "dev", tenants.Quotas{RequestsPerSecond: 1e6, Burst: 1e6})
 		cancel()
 		if err != nil {
 			return fmt.Errorf("creating the dev tenant: %w", err)

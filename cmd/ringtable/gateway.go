@@ -22,14 +22,19 @@ type gatewayCmd struct {
 	Prefix       string        `help:"Subject prefix." default:"rt"`
 	RoundTimeout time.Duration `help:"Timeout of one replica round." default:"1s"`
 	AdminKey     string        `name:"admin-key" help:"Key that authorises the admin API (none: admin API disabled)." env:"RINGTABLE_ADMIN_KEY"`
+	secretFlags
 }
 
 func (c *gatewayCmd) Run(env *runEnv) error {
 	if err := c.startDebug(env); err != nil {
 		return err
 	}
+	auth, err := c.auth(c.Prefix)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(env.ctx, 30*time.Second)
-	conn, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: c.NATSURL, Name: "gateway", Prefix: c.Prefix, Logger: env.log})
+	conn, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: c.NATSURL, Name: "gateway", Prefix: c.Prefix, Logger: env.log, Auth: auth})
 	cancel()
 	if err != nil {
 		return err

@@ -24,7 +24,9 @@ type cli struct {
 	Gateway gatewayCmd `cmd:"" help:"Run one stateless HTTP gateway."`
 	Bench   benchCmd   `cmd:"" help:"Load a gateway and report throughput and latency."`
 	Admin   adminCmd   `cmd:"" help:"Operate a cluster through a gateway's admin API."`
-	Shell   shellCmd   `cmd:"" help:"An interactive shell (or script runner) for statements, over a gateway."`
+	// NATSConfig is in feeds.go.
+	NATSConfig natsConfigCmd `cmd:"" name:"nats-config" help:"Print the nats-server configuration that serves this cluster's accounts from an external NATS cluster."`
+	Shell      shellCmd      `cmd:"" help:"An interactive shell (or script runner) for statements, over a gateway."`
 }
 
 func main() {

@@ -34,10 +34,17 @@ type nodeCmd struct {
 	Gossip    time.Duration `help:"Gossip period." default:"1s"`
 
 	StatusHTTP string `name:"status-http" help:"Serve the node's status (JSON at /status) and metrics (/metrics) here."`
+
+	secretFlags
+	feedFlags
 }
 
 func (c *nodeCmd) Run(env *runEnv) error {
 	if err := c.startDebug(env); err != nil {
+		return err
+	}
+	auth, err := c.auth(c.Prefix)
+	if err != nil {
 		return err
 	}
 	urls := c.NATSURL
@@ -47,6 +54,8 @@ func (c *nodeCmd) Run(env *runEnv) error {
 		sc.Listen = c.NATSListen
 		sc.ClusterListen = c.NATSClusterListen
 		sc.Routes = c.NATSRoutes
+		// JetStream keeps change feeds; clustered with the routes.
+		sc.JetStream, sc.StoreDir, sc.Auth = true, natsStore(c.DataDir), auth
 		ns, err := messaging.StartServer(sc)
 		if err != nil {
 			return err
@@ -59,7 +68,7 @@ func (c *nodeCmd) Run(env *runEnv) error {
 		return errors.New("give --nats-listen to embed a NATS server, or --nats-url to use an existing one")
 	}
 	ctx, cancel := context.WithTimeout(env.ctx, 30*time.Second)
-	conn, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: urls, Name: "node-" + c.ID, Prefix: c.Prefix, Logger: env.log})
+	conn, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: urls, Name: "node-" + c.ID, Prefix: c.Prefix, Logger: env.log, Auth: auth})
 	cancel()
 	if err != nil {
 		return err
@@ -70,6 +79,7 @@ func (c *nodeCmd) Run(env *runEnv) error {
 	cfg.Q = c.Q
 	cfg.Seeds, cfg.Bootstrap, cfg.AutoJoin, cfg.Weight = c.Seeds, c.Bootstrap, c.AutoJoin, c.Weight
 	cfg.GossipInterval = c.Gossip
+	c.feedFlags.apply(&cfg)
 	cfg.Logger = env.log
 	cfg.Registerer = prometheus.DefaultRegisterer
 	n, err := storagenode.Start(cfg, conn)

@@ -77,6 +77,7 @@ type Table struct {
 	TTL          int64     `json:"ttl,omitempty"`
 	MaxSiblings  int       `json:"max_siblings,omitempty"`
 	SiblingWarn  int       `json:"sibling_warn,omitempty"`
+	Strict       bool      `json:"strict,omitempty"`
 	Created      time.Time `json:"created,omitzero"`
 }
 
@@ -103,6 +104,7 @@ type Options struct {
 	R, W    int
 	Context string // for writes: the context of the read being resolved
 	TTL     int64  // seconds
+	Strict  *bool  // override the table's sloppy/strict quorum mode
 }
 
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, hdr http.Header, body []byte) (*http.Response, []byte, error) {
@@ -223,6 +225,9 @@ func writeQuery(o Options) (url.Values, http.Header) {
 	if o.TTL > 0 {
 		q.Set("ttl", strconv.FormatInt(o.TTL, 10))
 	}
+	if o.Strict != nil {
+		q.Set("strict", strconv.FormatBool(*o.Strict))
+	}
 	h := http.Header{}
 	if o.Context != "" {
 		h.Set(ContextHeader, o.Context)
@@ -243,7 +248,7 @@ func (c *Client) Put(ctx context.Context, table string, k Key, value []byte, o O
 
 // Get reads an item. A missing item is an *Error with status 404.
 func (c *Client) Get(ctx context.Context, table string, k Key, o Options) (*Item, error) {
-	q, _ := writeQuery(Options{R: o.R})
+	q, _ := writeQuery(Options{R: o.R, Strict: o.Strict})
 	_, data, err := c.do(ctx, http.MethodGet, itemPath(table, k), q, nil, nil)
 	if err != nil {
 		return nil, err

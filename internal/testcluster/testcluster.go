@@ -44,10 +44,13 @@ type Options struct {
 
 // Cluster is a running test cluster.
 type Cluster struct {
-	t        testing.TB
-	opts     Options
-	dir      string
-	NATS     *messaging.Server
+	t    testing.TB
+	opts Options
+	dir  string
+	NATS *messaging.Server
+	// Auth holds the bus identities of the cluster (its secret is
+	// random).
+	Auth     *messaging.Auth
 	mu       sync.Mutex
 	nodes    map[string]*Node
 	NodeIDs  []string
@@ -77,6 +80,7 @@ type Gateway struct {
 	conn   *messaging.Conn
 	cancel context.CancelFunc
 	done   chan struct{}
+	stop   sync.Once
 }
 
 // New starts a cluster and registers its shutdown with t.Cleanup.
@@ -91,13 +95,21 @@ func New(t testing.TB, o Options) *Cluster {
 	if o.RoundTimeout == 0 {
 		o.RoundTimeout = time.Second
 	}
+	// The bus runs as in production: accounts from a cluster secret, and
+	// JetStream for change feeds.
+	auth, err := messaging.NewAuth(messaging.NewClusterSecret(), "")
+	if err != nil {
+		t.Fatalf("testcluster: %v", err)
+	}
+	dir := t.TempDir()
 	sc := messaging.DefaultServerConfig()
 	sc.Listen = "127.0.0.1:0"
+	sc.JetStream, sc.StoreDir, sc.Auth = true, filepath.Join(dir, "nats"), auth
 	ns, err := messaging.StartServer(sc)
 	if err != nil {
 		t.Fatalf("testcluster: %v", err)
 	}
-	c := &Cluster{t: t, opts: o, dir: t.TempDir(), NATS: ns, nodes: map[string]*Node{}, AdminKey: tenants.NewSecret()}
+	c := &Cluster{t: t, opts: o, dir: dir, NATS: ns, Auth: auth, nodes: map[string]*Node{}, AdminKey: tenants.NewSecret()}
 	t.Cleanup(c.shutdown)
 	for i := 1; i <= o.Nodes; i++ {
 		id := fmt.Sprintf("n%d", i)
@@ -154,7 +166,7 @@ func (w tlogWriter) Write(p []byte) (int, error) {
 func (c *Cluster) connect(name string) *messaging.Conn {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: []string{c.NATS.ClientURL()}, Name: name})
+	conn, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: []string{c.NATS.ClientURL()}, Name: name, Auth: c.Auth})
 	if err != nil {
 		c.t.Fatalf("testcluster: %v", err)
 	}
@@ -174,6 +186,8 @@ func (c *Cluster) NodeConfig(id string) storagenode.Config {
 		cfg.Bootstrap, cfg.Seeds = nil, seeds
 	}
 	cfg.GossipInterval = 200 * time.Millisecond
+	cfg.HintInterval = 100 * time.Millisecond
+	cfg.AAEInterval = 0 // tests run anti-entropy on demand
 	if c.opts.Node != nil {
 		c.opts.Node(&cfg)
 	}
@@ -298,11 +312,8 @@ func (c *Cluster) ClientWithKey(i int, key string) *client.Client {
 func (c *Cluster) Admin(i int) *client.Client { return c.ClientWithKey(i, c.AdminKey) }
 
 func (c *Cluster) shutdown() {
-	for _, g := range c.Gateways {
-		g.cancel()
-		<-g.done
-		g.GW.Close()
-		g.conn.Close()
+	for i := range c.Gateways {
+		c.StopGateway(i)
 	}
 	for _, id := range c.NodeIDs {
 		c.Stop(id)

@@ -29,6 +29,9 @@ func (*PurgeRequest) Type() Type     { return TypePurge }
 func (*TransferRequest) Type() Type  { return TypeTransfer }
 func (*StatusRequest) Type() Type    { return TypeStatus }
 func (*AdminRequest) Type() Type     { return TypeAdmin }
+func (*MerkleRequest) Type() Type    { return TypeMerkle }
+func (*BucketRequest) Type() Type    { return TypeBucket }
+func (*GCRequest) Type() Type        { return TypeGC }
 
 // Append appends the framed encoding of m to b: protocol version, type,
 // body.
@@ -82,7 +85,7 @@ func Decode(b []byte) (Message, error) {
 	case TypeReplicate:
 		m = decodeReplicate(d)
 	case TypeGet:
-		m = &GetRequest{Header: header(d), Key: key(d)}
+		m = &GetRequest{Header: header(d), Key: key(d), Hints: boolean(d)}
 	case TypeScan:
 		m = decodeScan(d)
 	case TypeReply:
@@ -96,7 +99,13 @@ func Decode(b []byte) (Message, error) {
 	case TypeStatus:
 		m = &StatusRequest{Header: header(d)}
 	case TypeAdmin:
-		m = &AdminRequest{Header: header(d), Op: d.String(64), Value: math.Float64frombits(d.Uvarint())}
+		m = &AdminRequest{Header: header(d), Op: d.String(64), Value: math.Float64frombits(d.Uvarint()), Arg: d.String(256)}
+	case TypeMerkle:
+		m = &MerkleRequest{Header: header(d), Partition: uint32(d.Uvarint()), Level: uint32(d.Uvarint()), Indices: uints(d, 1<<16)}
+	case TypeBucket:
+		m = &BucketRequest{Header: header(d), Partition: uint32(d.Uvarint()), Leaves: uints(d, 1<<16)}
+	case TypeGC:
+		m = &GCRequest{Header: header(d), Items: items(d)}
 	default:
 		return nil, fmt.Errorf("%w: unknown type %d", ErrDecode, t)
 	}
@@ -131,6 +140,12 @@ func (t Type) String() string {
 		return "status"
 	case TypeAdmin:
 		return "admin"
+	case TypeMerkle:
+		return "merkle"
+	case TypeBucket:
+		return "bucket"
+	case TypeGC:
+		return "gc"
 	}
 	return fmt.Sprintf("type(%d)", byte(t))
 }
@@ -204,7 +219,10 @@ func (m *PutRequest) appendBody(b []byte) []byte {
 	b = appendStrs(b, m.Forward)
 	b = appendStrs(b, m.Hints)
 	b = appendBool(b, m.WantSet)
-	return binary.AppendUvarint(b, m.Write)
+	b = binary.AppendUvarint(b, m.Write)
+	b = appendStr(b, m.Hint)
+	// Appended fields: absent in messages of older senders.
+	return appendStr(b, m.TableName)
 }
 
 func decodePut(d *vclock.Decoder) *PutRequest {
@@ -219,6 +237,10 @@ func decodePut(d *vclock.Decoder) *PutRequest {
 	m.Hints = strs(d, MaxForward)
 	m.WantSet = boolean(d)
 	m.Write = d.Uvarint()
+	m.Hint = d.String(tenants.MaxIDLen)
+	if d.Err() == nil && len(d.Rest()) > 0 {
+		m.TableName = d.String(MaxTableName)
+	}
 	return m
 }
 
@@ -238,7 +260,8 @@ func decodeReplicate(d *vclock.Decoder) *ReplicateRequest {
 
 func (m *GetRequest) appendBody(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(m.Tag))
-	return appendKey(b, m.Key)
+	b = appendKey(b, m.Key)
+	return appendBool(b, m.Hints)
 }
 
 func (m *ScanRequest) appendBody(b []byte) []byte {
@@ -292,7 +315,69 @@ func (m *StatusRequest) appendBody(b []byte) []byte {
 func (m *AdminRequest) appendBody(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(m.Tag))
 	b = appendStr(b, m.Op)
-	return binary.AppendUvarint(b, math.Float64bits(m.Value))
+	b = binary.AppendUvarint(b, math.Float64bits(m.Value))
+	return appendStr(b, m.Arg)
+}
+
+func appendUints(b []byte, xs []uint32) []byte {
+	b = binary.AppendUvarint(b, uint64(len(xs)))
+	for _, x := range xs {
+		b = binary.AppendUvarint(b, uint64(x))
+	}
+	return b
+}
+
+func uints(d *vclock.Decoder, max int) []uint32 {
+	n := d.Uvarint()
+	if n > uint64(max) {
+		d.Fail(fmt.Sprintf("%d integers, at most %d allowed", n, max))
+		return nil
+	}
+	var out []uint32
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		out = append(out, uint32(d.Uvarint()))
+	}
+	return out
+}
+
+func appendItems(b []byte, items []ScanItem) []byte {
+	b = binary.AppendUvarint(b, uint64(len(items)))
+	for _, it := range items {
+		b = appendStr(b, it.SK)
+		b = vclock.AppendSet(b, it.Set)
+	}
+	return b
+}
+
+func items(d *vclock.Decoder) []ScanItem {
+	n := d.Uvarint()
+	if n > MaxScanLimit {
+		d.Fail(fmt.Sprintf("%d items, at most %d allowed", n, MaxScanLimit))
+		return nil
+	}
+	var out []ScanItem
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		out = append(out, ScanItem{SK: d.String(maxRawKey), Set: d.Set(MaxValueSize)})
+	}
+	return out
+}
+
+func (m *MerkleRequest) appendBody(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(m.Tag))
+	b = binary.AppendUvarint(b, uint64(m.Partition))
+	b = binary.AppendUvarint(b, uint64(m.Level))
+	return appendUints(b, m.Indices)
+}
+
+func (m *BucketRequest) appendBody(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(m.Tag))
+	b = binary.AppendUvarint(b, uint64(m.Partition))
+	return appendUints(b, m.Leaves)
+}
+
+func (m *GCRequest) appendBody(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(m.Tag))
+	return appendItems(b, m.Items)
 }
 
 // MaxUsageEntries bounds a usage reply.

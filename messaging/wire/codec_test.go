@@ -40,6 +40,10 @@ func messages() []Message {
 		&TransferRequest{Header: Header{Tag: 11}, Kind: tenants.KindData, Partition: 200, After: "\x01\x00\x05k", Limit: 500},
 		&StatusRequest{Header: Header{Tag: 12}},
 		&AdminRequest{Header: Header{Tag: 13}, Op: "limit-transfer", Value: 1.5e6},
+		&AdminRequest{Op: "repair", Arg: "t1/tb"},
+		&MerkleRequest{Header: Header{Tag: 15}, Partition: 9, Level: 3, Indices: []uint32{1, 2, 7}},
+		&BucketRequest{Partition: 9, Leaves: []uint32{1023}},
+		&GCRequest{Items: []ScanItem{{SK: "\x01\x00\x09k", Set: testSet()}}},
 		&Reply{Tag: 14, Node: "n1", Data: []byte(`{"ok":true}`)},
 	}
 }

@@ -29,6 +29,9 @@ const (
 	TypeTransfer  Type = 8  // TransferRequest: a page of one ring partition's keys
 	TypeStatus    Type = 9  // StatusRequest: the node's status as JSON in Reply.Data
 	TypeAdmin     Type = 10 // AdminRequest: an operator's command to one node
+	TypeMerkle    Type = 11 // MerkleRequest: hashes of tree nodes of one partition
+	TypeBucket    Type = 12 // BucketRequest: the items of some tree leaves
+	TypeGC        Type = 13 // GCRequest: remove tombstones every replica holds
 )
 
 // Limits on what a decoder accepts. A sibling set at the maximum (every
@@ -39,6 +42,7 @@ const (
 	MaxValueSize = MaxItemSize + 1<<10
 	MaxForward   = 16 // nodes a stamper forwards to
 	MaxScanLimit = 10000
+	MaxTableName = 255 // a table's name (a subject token of its feed)
 	MaxMessage   = 64 << 20
 )
 
@@ -66,6 +70,13 @@ type PutRequest struct {
 	// Write identifies the client request; retries on another stamper
 	// carry the same value (see vclock.Version.Write).
 	Write uint64
+	// Hint, when set, names the replica this (fallback) stamper stands in
+	// for: it stamps and keeps the version as a hint for it.
+	Hint string
+	// TableName is the table's name, for the change event the stamper
+	// publishes on rt.feed.<tenant>.<table name>; empty (system items):
+	// no event. Appended: older senders leave it out.
+	TableName string
 }
 
 // ReplicateRequest asks a replica to merge a sibling set into its own.
@@ -77,10 +88,13 @@ type ReplicateRequest struct {
 	Hint string
 }
 
-// GetRequest reads one item's sibling set.
+// GetRequest reads one item's sibling set. With Hints set, the node also
+// returns the versions it keeps as hints for other replicas (it answers
+// as a fallback in place of a replica that is down).
 type GetRequest struct {
 	Header
-	Key tenants.Key
+	Key   tenants.Key
+	Hints bool
 }
 
 // ScanRequest reads the items of one partition key whose sort keys fall in
@@ -138,6 +152,31 @@ type AdminRequest struct {
 	Header
 	Op    string
 	Value float64
+	Arg   string // "repair": "tenantID/tableID" to limit it to one table
+}
+
+// MerkleRequest asks for the hashes of nodes Indices of one level of a
+// partition's Merkle tree; the reply's Data holds 16 bytes per node.
+type MerkleRequest struct {
+	Header
+	Partition uint32
+	Level     uint32
+	Indices   []uint32
+}
+
+// BucketRequest asks for the items (raw storage keys in SK) of one
+// partition that fall in the given leaves.
+type BucketRequest struct {
+	Header
+	Partition uint32
+	Leaves    []uint32
+}
+
+// GCRequest asks a node to remove tombstones: each item (raw key in SK)
+// is removed if the node holds exactly that set, all tombstones.
+type GCRequest struct {
+	Header
+	Items []ScanItem
 }
 
 // Usage is the bytes a node stores for one table of one tenant.

@@ -12,7 +12,7 @@ import (
 )
 
 // UpdateFunc computes a key's new sibling set from its current one (nil if
-// absent). It runs on the writer goroutine and must not block. Returning
+// absent); an empty new set with write=true deletes the key. It runs on the writer goroutine and must not block. Returning
 // write=false leaves the key as it is (the update still waits for the
 // batch's sync, since what it read may have been written in that batch).
 type UpdateFunc func(tx *Tx, cur vclock.Set) (next vclock.Set, write bool, err error)
@@ -75,6 +75,9 @@ func (tx *Tx) Actor() vclock.Actor { return tx.e.actor }
 // handed out before in this data directory's life.
 func (tx *Tx) NextCounter(min uint64) uint64 {
 	e := tx.e
+	if e.syncFailed.Swap(false) {
+		e.forgetLease() // a lease write may not have reached the disk
+	}
 	c := e.counter + 1
 	if c <= min {
 		c = min + 1
@@ -88,6 +91,13 @@ func (tx *Tx) NextCounter(min uint64) uint64 {
 	e.counter = c
 	return c
 }
+
+// Set stages an extra key written in the same batch as the update (an
+// outbox entry, a hint, a Merkle node): durable exactly when the update is.
+func (tx *Tx) Set(key, val []byte) { tx.extra = append(tx.extra, kv{key, val}) }
+
+// Delete stages the deletion of an extra key in the same batch.
+func (tx *Tx) Delete(key []byte) { tx.extra = append(tx.extra, kv{key, nil}) }
 
 // Submit queues an update. Done is always called, with ErrClosed if the
 // engine is closed.
@@ -116,7 +126,7 @@ func (e *Engine) Apply(key []byte, fn UpdateFunc) (Result, error) {
 }
 
 func (e *Engine) run() {
-	defer close(e.done)
+	defer close(e.syncq)
 	batch := make([]*op, 0, e.cfg.MaxBatch)
 	for {
 		var first *op
@@ -225,13 +235,21 @@ func (e *Engine) commit(batch []*op) {
 	} else {
 		txn.Discard()
 	}
+	var durable []*op
 	for _, o := range batch {
 		if o.err != nil {
 			e.stats.Failed.Add(1)
-		} else {
-			e.stats.Updates.Add(1)
+			o.Done(o.res, o.err)
+			continue
 		}
-		o.Done(o.res, o.err)
+		durable = append(durable, o)
+	}
+	if len(durable) > 0 {
+		// The batch is in Badger's memtable and its log, not yet on disk:
+		// the syncer makes it durable and acknowledges it while this
+		// goroutine goes on with the next batch.
+		e.syncq <- syncBatch{ops: durable, vlog: e.bigValue}
+		e.bigValue = false
 	}
 }
 
@@ -254,10 +272,12 @@ func (e *Engine) redo(inTxn []*op, txn **badger.Txn, flush func()) {
 
 // pending holds what stage computed for put.
 type pending struct {
-	extra   []kv
-	val     []byte
-	oldSize int
-	expires uint64 // Badger ExpiresAt (Unix seconds); 0: never
+	cur      vclock.Set // the set before the update, for the tree delta
+	treeDone bool
+	extra    []kv
+	val      []byte
+	oldSize  int
+	expires  uint64 // Badger ExpiresAt (Unix seconds); 0: never
 }
 
 // stage runs the update function against txn's view and returns an
@@ -274,10 +294,13 @@ func (e *Engine) stage(txn *badger.Txn, o *op) (int64, error) {
 		return 0, err
 	}
 	o.res = Result{Set: next, Written: write}
-	p := pending{extra: tx.extra, oldSize: oldSize}
-	if write {
+	p := pending{extra: tx.extra, oldSize: oldSize, cur: cur}
+	if write && len(next) > 0 {
 		p.val = vclock.AppendSet(make([]byte, 0, vclock.EncodedSize(next)), next)
 		p.expires = e.expiresAt(next)
+		if len(p.val) >= valueThreshold {
+			e.bigValue = true // goes to the value log, which needs its own sync
+		}
 	}
 	o.pending = p
 	est := int64(0)
@@ -316,16 +339,34 @@ func estimate(k, v []byte) int64 {
 
 func (e *Engine) put(txn *badger.Txn, o *op) error {
 	for _, w := range o.pending.extra {
-		if err := txn.Set(w.k, w.v); err != nil {
+		var err error
+		if w.v == nil {
+			err = txn.Delete(w.k)
+		} else {
+			err = txn.Set(w.k, w.v)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	if o.res.Written {
-		if err := txn.SetEntry(&badger.Entry{Key: o.Key, Value: o.pending.val, ExpiresAt: o.pending.expires}); err != nil {
+		var err error
+		if len(o.res.Set) == 0 {
+			err = txn.Delete(o.Key) // an update to nothing removes the key
+		} else {
+			err = txn.SetEntry(&badger.Entry{Key: o.Key, Value: o.pending.val, ExpiresAt: o.pending.expires})
+		}
+		if err != nil {
 			return err
 		}
 		e.account(o.Key, o.pending.oldSize, len(o.pending.val))
 		o.pending.oldSize = len(o.pending.val) // a redo must not count twice
+		if !e.noTrees {
+			if err := e.trackTree(txn, o.Key, o.pending.cur, o.res.Set, o.pending.treeDone); err != nil {
+				return err
+			}
+			o.pending.cur, o.pending.treeDone = o.res.Set, true // nor apply the delta twice
+		}
 	}
 	return nil
 }

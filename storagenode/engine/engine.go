@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 
+	"github.com/ringtable/ringtable/storagenode/merkle"
 	"github.com/ringtable/ringtable/tenants"
 	"github.com/ringtable/ringtable/vclock"
 )
@@ -38,6 +40,9 @@ type Config struct {
 	// missed a later, non-expiring write must not see the item vanish
 	// under an older version it still holds before repair reaches it.
 	ExpiredGrace time.Duration
+	// NoTrees turns off Merkle tree maintenance: only benchmarks that
+	// measure its cost do that.
+	NoTrees bool
 	// MemTableSize is Badger's memtable size (default 64 MiB). Tests
 	// running many nodes lower it.
 	MemTableSize int64
@@ -93,17 +98,23 @@ type Engine struct {
 	actor vclock.Actor
 	log   *slog.Logger
 
-	mu     sync.RWMutex // guards closed against Update racing Close
-	closed bool
-	ops    chan *op
-	stop   chan struct{}
-	done   chan struct{}
+	mu         sync.RWMutex // guards closed against Update racing Close
+	closed     bool
+	ops        chan *op
+	syncq      chan syncBatch
+	syncFailed atomic.Bool
+	stop       chan struct{}
+	done       chan struct{}
 
 	// Owned by the writer goroutine.
 	counter, leaseEnd uint64
 	budget            int64
 	usage             map[usageKey]int64
 	dirtyUsage        map[usageKey]bool
+	trees             map[uint32]*merkle.Tree
+	bigValue          bool // the batch being staged holds a value-log value
+	// TrackTrees off skips Merkle maintenance (for measuring its cost).
+	noTrees bool
 
 	stats Stats
 }
@@ -113,9 +124,12 @@ type Stats struct {
 	Batches atomic.Uint64 // committed batches (fsyncs when Sync is on)
 	Updates atomic.Uint64 // updates acknowledged
 	Failed  atomic.Uint64 // updates that failed
-	// CommitNanos is the total time spent committing (and syncing)
-	// batches; with Batches it gives the mean sync cost.
+	// CommitNanos is the total time spent committing batches to Badger;
+	// SyncNanos and Syncs the time and number of syncs that made them
+	// durable.
 	CommitNanos atomic.Uint64
+	SyncNanos   atomic.Uint64
+	Syncs       atomic.Uint64
 }
 
 var (
@@ -139,14 +153,18 @@ func Open(cfg Config) (*Engine, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	opts := badger.DefaultOptions(cfg.Dir).
-		WithSyncWrites(cfg.Sync).
+		WithSyncWrites(false). // the syncer makes batches durable (sync.go)
 		WithDetectConflicts(false).
 		WithNumVersionsToKeep(1).
 		WithMemTableSize(cfg.MemTableSize).
 		WithBlockCacheSize(cfg.BlockCacheSize).
 		WithValueLogFileSize(256 << 20).
 		WithLogger(badgerLogger{log}).
-		WithMetricsEnabled(false)
+		WithMetricsEnabled(false).
+		// Items are small JSON documents and the CPU is the scarcer
+		// resource: compressing every flushed table cost more than the
+		// disk it saved.
+		WithCompression(options.None)
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("engine: open %s: %w", cfg.Dir, err)
@@ -156,17 +174,21 @@ func Open(cfg Config) (*Engine, error) {
 		db:         db,
 		log:        log,
 		ops:        make(chan *op, cfg.MaxBatch*4),
+		syncq:      make(chan syncBatch, 64),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 		budget:     opts.MemTableSize * 15 / 100 / 2,
 		usage:      map[usageKey]int64{},
 		dirtyUsage: map[usageKey]bool{},
+		trees:      map[uint32]*merkle.Tree{},
+		noTrees:    cfg.NoTrees,
 	}
 	if err := e.loadMeta(); err != nil {
 		db.Close()
 		return nil, err
 	}
 	go e.run()
+	go e.syncLoop()
 	return e, nil
 }
 
@@ -200,7 +222,10 @@ func (e *Engine) loadMeta() error {
 			e.counter = binary.BigEndian.Uint64(lease)
 			e.leaseEnd = e.counter
 		}
-		return e.loadUsage(txn)
+		if err := e.loadUsage(txn); err != nil {
+			return err
+		}
+		return e.loadTrees(txn)
 	})
 }
 

@@ -125,6 +125,20 @@ func (e *Engine) Purge(prefixes [][]byte, tenant, table string) error {
 		if err := e.db.DropPrefix(prefixes...); err != nil {
 			return fmt.Errorf("engine: purge: %w", err)
 		}
+		// DropPrefix bypassed the trees: rebuild the partitions it touched.
+		parts := map[uint32]bool{}
+		for _, pre := range prefixes {
+			if len(pre) >= 3 && tenants.Kind(pre[0]).Replicated() {
+				parts[uint32(pre[1])<<8|uint32(pre[2])] = true
+			}
+		}
+		var ps []uint32
+		for p := range parts {
+			ps = append(ps, p)
+		}
+		if err := e.rebuild(ps); err != nil {
+			return err
+		}
 		return e.db.Update(func(txn *badger.Txn) error {
 			for k := range e.usage {
 				if k.tenant == tenant && (table == "" || k.table == table) {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ringtable/ringtable/gateway/client"
+	"github.com/ringtable/ringtable/messaging"
 	"github.com/ringtable/ringtable/storagenode"
 	"github.com/ringtable/ringtable/tenants"
 )
@@ -114,6 +115,7 @@ type cluster struct {
 	t        *testing.T
 	dir      string
 	adminKey string
+	secret   string // the cluster secret every process gets
 	nodes    map[string]*node
 	order    []string
 	gws      []*gw
@@ -132,7 +134,7 @@ type gw struct {
 }
 
 func newCluster(t *testing.T) *cluster {
-	c := &cluster{t: t, dir: t.TempDir(), adminKey: tenants.NewSecret(), nodes: map[string]*node{}}
+	c := &cluster{t: t, dir: t.TempDir(), adminKey: tenants.NewSecret(), secret: messaging.NewClusterSecret(), nodes: map[string]*node{}}
 	t.Cleanup(func() {
 		for _, g := range c.gws {
 			g.stop()
@@ -172,7 +174,8 @@ func (c *cluster) addNode(id string, extra ...string) *node {
 	}
 	args := []string{"node", "--id", id, "--data-dir", filepath.Join(c.dir, id),
 		"--nats-listen", fmt.Sprintf("127.0.0.1:%d", n.client), "--nats-cluster-listen", fmt.Sprintf("127.0.0.1:%d", n.route),
-		"--status-http", fmt.Sprintf("127.0.0.1:%d", n.statusAt), "--gossip", "250ms", "--log-level", "info"}
+		"--status-http", fmt.Sprintf("127.0.0.1:%d", n.statusAt), "--gossip", "250ms", "--log-level", "info",
+		"--cluster-secret", c.secret}
 	if len(routes) > 0 {
 		args = append(args, "--nats-routes", strings.Join(routes, ","))
 	}
@@ -204,7 +207,8 @@ func (c *cluster) addGateway(nodes ...string) *gw {
 		g.urls = append(g.urls, c.nodes[id].url())
 	}
 	g.proc = &proc{name: "gateway", args: []string{"gateway", "--http", fmt.Sprintf("127.0.0.1:%d", g.port),
-		"--nats-url", strings.Join(g.urls, ","), "--admin-key", c.adminKey, "--round-timeout", "500ms"}}
+		"--nats-url", strings.Join(g.urls, ","), "--admin-key", c.adminKey, "--round-timeout", "500ms",
+		"--cluster-secret", c.secret}}
 	g.start(c.t)
 	c.gws = append(c.gws, g)
 	waitFor(c.t, 30*time.Second, "the gateway to serve", func() bool {

@@ -1,0 +1,100 @@
+// Package feed is the format of change events: one JSON object for every
+// new committed version of an item (a put or a delete), as storage nodes
+// publish it and as consumers read it over NATS or Server-Sent Events.
+//
+// Contract:
+//   - Exactly one event per version: the storage node that stamped the
+//     version publishes it (never a replica), with the version's dot as the
+//     JetStream message ID, so republishing after a crash is dropped by the
+//     stream's duplicate window.
+//   - Seq is the event's sequence in the cluster's feed stream. It is not
+//     part of the published body (a message cannot carry the sequence it
+//     is about to get): readers fill it in from the stream (the SSE `id`,
+//     the `Nats-Sequence` header of messages on rt.feed.<tenant>.<table>).
+//   - Context is the same opaque token the gateway hands out with reads and
+//     writes: writing with it supersedes this version.
+//   - Events of one key are published in the causal order of its versions
+//     while JetStream is available; see storagenode for the exact rule.
+//
+// The package is pure: no I/O.
+package feed
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Operations of an event.
+const (
+	OpPut    = "put"
+	OpDelete = "delete"
+)
+
+// Event is one change event.
+type Event struct {
+	// Seq is the stream sequence (0 in the published body; see the
+	// package comment).
+	Seq uint64 `json:"seq,omitempty"`
+	// ID names the version: its dot, "actor:counter". It is also the
+	// message ID JetStream deduplicates on.
+	ID     string `json:"id"`
+	Tenant string `json:"tenant"`
+	Table  string `json:"table"`
+	// TableID distinguishes a table from an older one of the same name.
+	TableID string `json:"table_id"`
+	PK      string `json:"pk"`
+	SK      string `json:"sk,omitempty"`
+	Op      string `json:"op"`
+	// Value is the new item (absent for a delete); Deleted marks a
+	// tombstone.
+	Value   json.RawMessage `json:"value,omitempty"`
+	Deleted bool            `json:"deleted,omitempty"`
+	// Context is the version's context token.
+	Context string `json:"context"`
+	// Siblings is how many versions the item has after this one was
+	// stored at its stamper (1: no conflict); HasSiblings is Siblings > 1.
+	Siblings    int  `json:"siblings"`
+	HasSiblings bool `json:"has_siblings"`
+	// Time is when the version was stamped; Expires, if set, when it
+	// expires (a TTL).
+	Time    time.Time  `json:"time"`
+	Expires *time.Time `json:"expires,omitempty"`
+}
+
+// MaxEvent bounds one encoded event: an item of 400 KiB, its keys and its
+// context, with room to spare.
+const MaxEvent = 1 << 20
+
+// ErrBadEvent is returned by Decode for data that is not an event.
+var ErrBadEvent = errors.New("feed: bad event")
+
+// Encode renders an event as JSON (HTML characters are not escaped, so a
+// value is carried as its writer sent it).
+func Encode(e *Event) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(e); err != nil {
+		// Only Value can fail, and values are validated JSON objects.
+		panic(fmt.Sprintf("feed: encoding an event: %v", err))
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// Decode parses an event.
+func Decode(b []byte) (*Event, error) {
+	if len(b) > MaxEvent {
+		return nil, fmt.Errorf("%w: %d bytes", ErrBadEvent, len(b))
+	}
+	var e Event
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadEvent, err)
+	}
+	if e.ID == "" || e.Tenant == "" || e.Table == "" || (e.Op != OpPut && e.Op != OpDelete) {
+		return nil, fmt.Errorf("%w: missing id, tenant, table or op", ErrBadEvent)
+	}
+	return &e, nil
+}

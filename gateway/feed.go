@@ -1,0 +1,215 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ringtable/ringtable/feed"
+	"github.com/ringtable/ringtable/messaging"
+	"github.com/ringtable/ringtable/tenants"
+)
+
+// Change feeds over HTTP, for consumers without NATS:
+//
+//	GET /v1/tables/{table}/feed
+//
+// streams the table's change events as Server-Sent Events, one per
+// committed version, in the order of the cluster's feed stream:
+//
+//	id: <stream sequence>
+//	data: <the event as JSON, with "seq" filled in>
+//
+// A reader resumes after the last event it saw by sending that id in
+// Last-Event-ID (as EventSource does on reconnection): no event is missed
+// or repeated while the stream retains it. Without it, ?from_seq=N starts
+// at sequence N, ?from_time=<RFC 3339> at the first event stored since,
+// and by default the stream starts with the next event. Comment lines
+// (": keep-alive") are sent when nothing happened for a while. The request
+// is authenticated and rate-limited like every tenant request.
+
+// feedKeepAlive is how often an idle stream sends a comment, so proxies
+// and clients know it is alive.
+const feedKeepAlive = 15 * time.Second
+
+func (g *Gateway) feedRoutes(mux *http.ServeMux) {
+	g.route(mux, "GET /v1/tables/{table}/feed", "feed", g.streamFeed)
+	g.adminRoute(mux, "POST /v1/admin/tenants/{tenant}/feed-credentials", "admin_feed_credentials", g.adminFeedCredentials)
+}
+
+// feedState is the gateway's view of the feed stream, made on first use,
+// and the context that ends every open stream when the server shuts down.
+type feedState struct {
+	mu     sync.Mutex
+	stream *messaging.Feeds
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (g *Gateway) feeds() (*messaging.Feeds, context.Context, error) {
+	g.feed.mu.Lock()
+	defer g.feed.mu.Unlock()
+	if g.feed.ctx == nil {
+		g.feed.ctx, g.feed.cancel = context.WithCancel(g.ctx)
+	}
+	if g.feed.stream == nil {
+		f, err := g.conn.Feeds(messaging.DefaultFeedConfig())
+		if err != nil {
+			return nil, nil, err
+		}
+		g.feed.stream = f
+	}
+	return g.feed.stream, g.feed.ctx, nil
+}
+
+// endStreams ends every open feed stream (an HTTP server's graceful
+// shutdown waits for handlers, and these would never end by themselves).
+func (g *Gateway) endStreams() {
+	g.feed.mu.Lock()
+	defer g.feed.mu.Unlock()
+	if g.feed.cancel != nil {
+		g.feed.cancel()
+	}
+}
+
+// feedStart reads where a stream starts.
+func feedStart(r *http.Request) (messaging.FeedStart, error) {
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		seq, err := strconv.ParseUint(id, 10, 64)
+		if err != nil {
+			return messaging.FeedStart{}, badRequest("Last-Event-ID %q: must be the id of an event of this feed", id)
+		}
+		return messaging.FeedStart{Seq: seq + 1}, nil
+	}
+	q := r.URL.Query()
+	if s := q.Get("from_seq"); s != "" {
+		seq, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || seq == 0 {
+			return messaging.FeedStart{}, badRequest("from_seq=%q: must be a sequence number (1 or more)", s)
+		}
+		return messaging.FeedStart{Seq: seq}, nil
+	}
+	if s := q.Get("from_time"); s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return messaging.FeedStart{}, badRequest("from_time=%q: must be an RFC 3339 time such as 2025-01-02T15:04:05Z", s)
+		}
+		return messaging.FeedStart{Time: t}, nil
+	}
+	return messaging.FeedStart{}, nil
+}
+
+func (g *Gateway) streamFeed(w http.ResponseWriter, r *http.Request, ten *tenants.Tenant) (int, error) {
+	t, err := g.table(r, ten)
+	if err != nil {
+		return 0, err
+	}
+	start, err := feedStart(r)
+	if err != nil {
+		return 0, err
+	}
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		return 0, fmt.Errorf("gateway: the response writer cannot stream")
+	}
+	feeds, streams, err := g.feeds()
+	if err != nil {
+		return 0, err
+	}
+	// The stream ends with the request, or when the gateway shuts down.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(streams, cancel)()
+	rd, err := feeds.Reader(ctx, ten.ID, t.Name, start)
+	if err != nil {
+		return 0, err
+	}
+	defer context.AfterFunc(ctx, rd.Stop)()
+	defer rd.Stop()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	_, _ = fmt.Fprint(w, ": ringtable change feed of "+t.Name+"\n\n")
+	fl.Flush()
+	for ctx.Err() == nil {
+		m, err := rd.Next(feedKeepAlive)
+		if ctx.Err() != nil {
+			break
+		}
+		if err != nil {
+			// The status is sent; say why the stream ends, in a form an
+			// EventSource reports as an "error" event.
+			b, _ := json.Marshal(map[string]string{"code": "feed_unavailable", "message": err.Error()})
+			_, _ = fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
+			fl.Flush()
+			g.log.Warn("change feed stream ended", "tenant", ten.ID, "table", t.Name, "err", err)
+			break
+		}
+		if m == nil {
+			_, _ = fmt.Fprint(w, ": keep-alive\n\n")
+		} else if err := writeEvent(w, m); err != nil {
+			break
+		}
+		fl.Flush()
+	}
+	return http.StatusOK, nil
+}
+
+// writeEvent writes one event with its sequence.
+func writeEvent(w http.ResponseWriter, m *messaging.FeedMsg) error {
+	ev, err := feed.Decode(m.Data)
+	data := m.Data
+	if err == nil {
+		ev.Seq = m.Seq
+		data = feed.Encode(ev)
+	}
+	// Encoded JSON holds no raw newline, so it is one data line.
+	_, err = fmt.Fprintf(w, "id: %d\ndata: %s\n\n", m.Seq, data)
+	return err
+}
+
+// adminFeedCredentials gives a tenant NATS credentials for its own
+// change feed (POST /v1/admin/tenants/{tenant}/feed-credentials).
+func (g *Gateway) adminFeedCredentials(w http.ResponseWriter, r *http.Request) (int, error) {
+	t, _, err := g.reg.readTenant(r.Context(), r.PathValue("tenant"))
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	fc, err := g.conn.IssueFeedCredentials(ctx, t.ID, messaging.DefaultTenantLimits())
+	if err != nil {
+		return 0, err
+	}
+	writeJSON(w, http.StatusCreated, fc)
+	return http.StatusCreated, nil
+}
+
+// FeedCredentials issues NATS feed credentials for a tenant, for
+// processes that embed a gateway.
+func (g *Gateway) FeedCredentials(ctx context.Context, tenantID string) (*messaging.FeedCredentials, error) {
+	t, _, err := g.reg.readTenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return g.conn.IssueFeedCredentials(ctx, t.ID, messaging.DefaultTenantLimits())
+}
+
+// revokeFeed invalidates a deleted tenant's feed credentials (best
+// effort: the tenant is deleted either way).
+func (g *Gateway) revokeFeed(ctx context.Context, tenant string) {
+	if !g.conn.HasAccounts() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := g.conn.RevokeFeedCredentials(ctx, tenant); err != nil {
+		g.log.Warn("feed credentials of a deleted tenant not revoked", "tenant", tenant, "err", err)
+	}
+}

@@ -1,0 +1,71 @@
+package loadgen_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ringtable/ringtable/gateway/client"
+	"github.com/ringtable/ringtable/internal/testcluster"
+	"github.com/ringtable/ringtable/loadgen"
+)
+
+func TestRunMixedLoad(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	cfg := loadgen.DefaultConfig()
+	cfg.Concurrency, cfg.Keys, cfg.Duration, cfg.Preload = 8, 200, 2*time.Second, true
+	rep, err := loadgen.Run(context.Background(), c.Client(0), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Reads.Ops == 0 || rep.Writes.Ops == 0 || rep.Reads.Errors+rep.Writes.Errors != 0 || rep.NotFound != 0 {
+		t.Fatalf("report: %+v", rep)
+	}
+	if rep.Reads.P50 <= 0 || rep.Reads.P99 < rep.Reads.P50 || rep.Writes.Max < rep.Writes.P999 {
+		t.Fatalf("percentiles out of order: %+v", rep)
+	}
+	t.Logf("reads %.0f/s p99 %v, writes %.0f/s p99 %v", rep.Reads.Rate, rep.Reads.P99, rep.Writes.Rate, rep.Writes.P99)
+}
+
+// Concurrent writers of one hot key leave siblings; in a table that
+// allows only 4, writes are refused with too_many_siblings, and the load
+// generator then reads and resolves them, as an application would, so
+// (almost) no write fails: with 8 writers racing on one key, a resolving
+// write can still lose five times in a row.
+func TestHotKeyResolvesSiblings(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	if _, err := c.Client(0).CreateTable(context.Background(), client.Table{Name: "hot", PartitionKey: "k", MaxSiblings: 4, SiblingWarn: 4}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := loadgen.DefaultConfig()
+	cfg.Table, cfg.Concurrency, cfg.Keys, cfg.ReadRatio, cfg.Duration = "hot", 8, 1, 0, 3*time.Second
+	rep, err := loadgen.Run(context.Background(), c.Client(0), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Writes.Ops == 0 || rep.Resolved == 0 || rep.Writes.Errors*20 > rep.Writes.Ops {
+		t.Fatalf("report: %+v errors %v", rep, rep.Errors)
+	}
+	t.Logf("%d writes to one key from 8 writers, %d of them resolved siblings first", rep.Writes.Ops, rep.Resolved)
+}
+
+func TestConfigValidate(t *testing.T) {
+	bad := []func(*loadgen.Config){
+		func(c *loadgen.Config) { c.Concurrency = 0 },
+		func(c *loadgen.Config) { c.Keys = 0 },
+		func(c *loadgen.Config) { c.ValueSize = 1 },
+		func(c *loadgen.Config) { c.ReadRatio = 1.5 },
+		func(c *loadgen.Config) { c.Duration = 0 },
+		func(c *loadgen.Config) { c.Table = "" },
+	}
+	for i, f := range bad {
+		cfg := loadgen.DefaultConfig()
+		f(&cfg)
+		if cfg.Validate() == nil {
+			t.Errorf("case %d: invalid config accepted", i)
+		}
+	}
+	if err := loadgen.DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,518 @@
+package storagenode
+
+// Change events: the stamper's outbox and its publisher.
+//
+// A node publishes one event for every version it stamps (never for sets
+// it merely replicates), so each committed version has exactly one event
+// whichever replicas store it:
+//
+//  1. The stamp's update function stages the event in the outbox
+//     (tenants.OutboxKey, keyed by the version's counter) with Tx.Set, in
+//     the same Badger batch as the version: both are durable, or neither.
+//  2. Once the batch is synced, the event joins the publisher's queue, in
+//     commit order. The publisher sends queued events to the JetStream
+//     feed stream in that order, with the version's dot as message ID, and
+//     deletes each outbox entry once its PubAck arrived. After a crash the
+//     outbox still holds what was not acknowledged, and is published again
+//     at start; the stream's duplicate window (2 min by default) drops
+//     what had been stored already.
+//  3. The stamper acknowledges the write to the coordinator only once the
+//     event's PubAck arrived, or AckWait (250 ms) passed. So a client that
+//     saw a write acknowledged and then writes the same key causally later
+//     (from any gateway, through any stamper) has its event published
+//     after the first one: events of a key follow the causal order of its
+//     versions. If JetStream is unavailable, writes are still acknowledged
+//     (after AckWait at most once, then at once until a publish succeeds
+//     again) and the outbox keeps the events until it comes back: order
+//     across such an outage is best effort, and every event is still
+//     published once.
+//
+// NB: the order is promised for writes made after an acknowledgement. A
+// version read from a replica before its stamper's PubAck arrived (the
+// stamper forwards the version while its own disk syncs) can be followed
+// by a causally later write whose event is stored first.
+//
+// A retried stamp that finds its request's version already stored stages
+// nothing: that version's event was staged by the stamp that made it.
+//
+// NB: a stamper that crashes between an event's PubAck and the deletion of
+// its outbox entry (one batch later), and stays down for longer than the
+// duplicate window, publishes that event a second time on restart; the
+// event's ID (its dot) lets consumers drop it.
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/ringtable/ringtable/feed"
+	"github.com/ringtable/ringtable/messaging"
+	"github.com/ringtable/ringtable/messaging/wire"
+	"github.com/ringtable/ringtable/storagenode/engine"
+	"github.com/ringtable/ringtable/tenants"
+	"github.com/ringtable/ringtable/vclock"
+)
+
+// FeedConfig configures the change events a node publishes.
+type FeedConfig struct {
+	// Disabled turns change events off: nothing is staged or published.
+	Disabled bool
+	// Stream describes the JetStream stream (created or updated by every
+	// node at start, so all nodes must agree on it).
+	Stream messaging.FeedConfig
+	// AckWait bounds how long a write's acknowledgement waits for its
+	// event's PubAck (default 250ms): the price of per-key causal order
+	// when JetStream is slow.
+	AckWait time.Duration
+	// MaxQueued bounds the events held in memory for publishing (default
+	// 65536); beyond it they wait in the outbox on disk.
+	MaxQueued int
+	// MaxBatch bounds the events published together (default 512).
+	MaxBatch int
+	// HoldOutbox and KeepOutbox are fault knobs for tests: the first
+	// never publishes (as a stamper that crashes before publishing), the
+	// second never deletes published events from the outbox (as one that
+	// crashes after the PubAck).
+	HoldOutbox, KeepOutbox bool
+}
+
+// DefaultFeedConfig returns the defaults.
+func DefaultFeedConfig() FeedConfig {
+	return FeedConfig{Stream: messaging.DefaultFeedConfig(), AckWait: 250 * time.Millisecond, MaxQueued: 1 << 16, MaxBatch: 512}
+}
+
+func (c FeedConfig) validate() error {
+	if c.Disabled {
+		return nil
+	}
+	if c.AckWait < 0 || c.MaxQueued < 1 || c.MaxBatch < 1 {
+		return errors.New("storagenode: feed AckWait must be ≥ 0, MaxQueued and MaxBatch positive")
+	}
+	return c.Stream.Validate()
+}
+
+// outboxEntry is one staged event.
+type outboxEntry struct {
+	seq   uint64
+	pub   messaging.FeedPub
+	done  func() // acknowledges the write; nil when nobody waits
+	timer *time.Timer
+	// deletes are published entries whose removal rides in this entry's
+	// batch.
+	deletes []uint64
+}
+
+// finish releases the write waiting for this event, if any.
+func (e *outboxEntry) finish() {
+	if e.timer != nil {
+		e.timer.Stop()
+	}
+	if e.done != nil {
+		e.done()
+	}
+}
+
+func (e *outboxEntry) encode() []byte {
+	b := make([]byte, 0, 32+len(e.pub.Data))
+	for _, s := range []string{e.pub.Tenant, e.pub.Table, e.pub.ID} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(e.pub.Data)))
+	return append(b, e.pub.Data...)
+}
+
+func decodeOutboxEntry(seq uint64, b []byte) (*outboxEntry, error) {
+	d := vclock.NewDecoder(b)
+	e := &outboxEntry{seq: seq}
+	e.pub.Tenant = d.String(tenants.MaxIDLen)
+	e.pub.Table = d.String(wire.MaxTableName)
+	e.pub.ID = d.String(1024)
+	e.pub.Data = d.Bytes(feed.MaxEvent)
+	if d.Err() == nil && len(d.Rest()) != 0 {
+		return nil, fmt.Errorf("outbox entry %d: %d trailing bytes", seq, len(d.Rest()))
+	}
+	return e, d.Err()
+}
+
+// publisher owns a node's outbox.
+type publisher struct {
+	n     *Node
+	cfg   FeedConfig
+	feeds *messaging.Feeds
+	wake  chan struct{}
+
+	mu struct {
+		sync.Mutex
+		queue   []*outboxEntry // committed, not yet acknowledged, in commit order
+		disk    bool           // more entries wait on disk only, from diskFrom on
+		from    uint64
+		loaded  uint64 // highest sequence loaded from disk
+		healthy bool   // the last publish succeeded: writes wait for PubAcks
+		stopped bool
+		deletes []uint64 // published entries still in the outbox
+	}
+}
+
+func newPublisher(n *Node) (*publisher, error) {
+	feeds, err := n.conn.Feeds(n.cfg.Feed.Stream)
+	if err != nil {
+		return nil, err
+	}
+	p := &publisher{n: n, cfg: n.cfg.Feed, feeds: feeds, wake: make(chan struct{}, 1)}
+	// What a previous life left in the outbox goes first, before any
+	// write this life stamps.
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.disk = true
+	if err := p.loadLocked(); err != nil {
+		return nil, fmt.Errorf("storagenode: reading the outbox: %w", err)
+	}
+	if !p.cfg.HoldOutbox {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := feeds.Ensure(ctx)
+		cancel()
+		p.mu.healthy = err == nil
+	}
+	return p, nil
+}
+
+// validSubjectToken reports whether a table name can be a subject token
+// (the gateway only lets such names be created).
+func validSubjectToken(s string) bool {
+	if len(s) == 0 || len(s) > wire.MaxTableName {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// stage puts the event of version v (just stamped into next) in the
+// outbox of tx's batch, with the removal of published entries. prev is
+// what an earlier run of the same update staged (Badger may make the
+// engine run an update again in a fresh transaction). It runs on the
+// engine's writer goroutine.
+func (p *publisher) stage(tx *engine.Tx, req *wire.PutRequest, next vclock.Set, v vclock.Version, prev *outboxEntry) *outboxEntry {
+	if p == nil || req.Key.Kind != tenants.KindData || !validSubjectToken(req.TableName) {
+		p.abandon(prev)
+		return nil
+	}
+	ev := &feed.Event{
+		ID: v.Clock.Dot.String(), Tenant: req.Key.Tenant, Table: req.TableName, TableID: req.Key.Table,
+		PK: req.Key.PK, SK: req.Key.SK, Op: feed.OpPut, Value: v.Value, Deleted: v.Deleted,
+		Context: vclock.EncodeToken(next.WriteContext(v)), Siblings: len(next), HasSiblings: len(next) > 1,
+		Time: time.UnixMilli(v.Clock.Dot.Stamp).UTC(),
+	}
+	if v.Deleted {
+		ev.Op, ev.Value = feed.OpDelete, nil
+	}
+	if v.Expires != 0 {
+		t := time.UnixMilli(v.Expires).UTC()
+		ev.Expires = &t
+	}
+	e := &outboxEntry{seq: v.Clock.Dot.Counter, pub: messaging.FeedPub{Tenant: req.Key.Tenant, Table: req.TableName, ID: ev.ID, Data: feed.Encode(ev)}}
+	tx.Set(tenants.OutboxKey(e.seq), e.encode())
+	if prev != nil {
+		e.deletes = prev.deletes
+	} else {
+		p.mu.Lock()
+		e.deletes, p.mu.deletes = p.mu.deletes, nil
+		p.mu.Unlock()
+	}
+	for _, seq := range e.deletes {
+		tx.Delete(tenants.OutboxKey(seq))
+	}
+	return e
+}
+
+// abandon takes back the removals an entry that will not be committed
+// was to carry.
+func (p *publisher) abandon(e *outboxEntry) {
+	if p == nil || e == nil || len(e.deletes) == 0 {
+		return
+	}
+	p.mu.Lock()
+	p.mu.deletes = append(p.mu.deletes, e.deletes...)
+	p.mu.Unlock()
+	e.deletes = nil
+}
+
+// committed queues a durable event and takes over acknowledging its
+// write: reply is called once the event is stored in the stream, or
+// AckWait passed, or at once if the publisher cannot promise either. It
+// runs on the engine's writer goroutine, in commit order.
+func (p *publisher) committed(e *outboxEntry, reply func()) {
+	p.mu.Lock()
+	switch {
+	case p.mu.stopped || p.cfg.HoldOutbox || p.mu.disk || e.seq <= p.mu.loaded:
+		// It is published from the outbox on disk, later.
+		p.mu.Unlock()
+		reply()
+		return
+	case len(p.mu.queue) >= p.cfg.MaxQueued:
+		p.mu.disk, p.mu.from = true, e.seq
+		p.mu.Unlock()
+		reply()
+		return
+	}
+	wait := p.mu.healthy && p.cfg.AckWait > 0
+	if wait {
+		e.done = sync.OnceFunc(reply)
+		e.timer = time.AfterFunc(p.cfg.AckWait, e.done)
+	}
+	p.mu.queue = append(p.mu.queue, e)
+	p.mu.Unlock()
+	if !wait {
+		reply()
+	}
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run publishes until ctx ends.
+func (p *publisher) run(ctx context.Context) {
+	defer p.stop()
+	if p.cfg.HoldOutbox {
+		<-ctx.Done()
+		return
+	}
+	ensured, backoff := false, 100*time.Millisecond
+	// A stream created while the NATS cluster was forming may have fewer
+	// replicas than wanted: it is updated again now and then.
+	var recheck time.Time
+	pause := func() bool {
+		p.setHealthy(false)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+		return true
+	}
+	for {
+		if !ensured {
+			if r, err := p.ensure(ctx); err != nil {
+				p.n.log.Warn("change feed stream unavailable; events wait in the outbox", "err", err)
+				if !pause() {
+					return
+				}
+				continue
+			} else {
+				p.n.log.Debug("change feed stream ready", "replicas", r)
+				if r < p.cfg.Stream.Replicas {
+					recheck = time.Now().Add(30 * time.Second)
+				} else {
+					recheck = time.Time{}
+				}
+			}
+			ensured = true
+		}
+		if !recheck.IsZero() && time.Now().After(recheck) {
+			ensured = false
+			continue
+		}
+		batch, ok := p.next(ctx)
+		if !ok {
+			return
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		pubs := make([]messaging.FeedPub, len(batch))
+		for i, e := range batch {
+			pubs[i] = e.pub
+		}
+		errs := p.feeds.Publish(ctx, pubs)
+		var acked []uint64
+		var failed []*outboxEntry
+		var firstErr error
+		for i, e := range batch {
+			if errs[i] == nil {
+				acked = append(acked, e.seq)
+			} else {
+				failed = append(failed, e)
+				firstErr = cmp.Or(firstErr, errs[i])
+			}
+			e.finish()
+		}
+		p.requeue(failed, len(batch))
+		p.remove(acked)
+		if len(failed) > 0 {
+			if ctx.Err() != nil {
+				return
+			}
+			p.n.log.Warn("change events not published; retrying", "events", len(failed), "err", firstErr)
+			ensured = false
+			if !pause() {
+				return
+			}
+			continue
+		}
+		p.setHealthy(true)
+		backoff = 100 * time.Millisecond
+	}
+}
+
+func (p *publisher) ensure(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return p.feeds.Ensure(ctx)
+}
+
+func (p *publisher) setHealthy(h bool) {
+	p.mu.Lock()
+	p.mu.healthy = h
+	p.mu.Unlock()
+}
+
+// next returns the next events to publish (without removing them from the
+// queue), waiting a second at most; false once ctx ends.
+func (p *publisher) next(ctx context.Context) ([]*outboxEntry, bool) {
+	for {
+		p.mu.Lock()
+		if len(p.mu.queue) == 0 && p.mu.disk {
+			if err := p.loadLocked(); err != nil {
+				p.n.log.Error("reading the outbox", "err", err)
+			}
+		}
+		if n := min(len(p.mu.queue), p.cfg.MaxBatch); n > 0 {
+			batch := p.mu.queue[:n:n]
+			p.mu.Unlock()
+			return batch, true
+		}
+		p.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-p.wake:
+		case <-time.After(time.Second):
+			// Idle: no stamp carries the removals; write them alone.
+			p.flushDeletes()
+			return nil, true
+		}
+	}
+}
+
+// loadLocked fills the queue from the outbox on disk.
+func (p *publisher) loadLocked() error {
+	var out []*outboxEntry
+	err := p.n.eng.DB().View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = tenants.OutboxPrefix()
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek(tenants.OutboxKey(p.mu.from)); it.Valid() && len(out) < p.cfg.MaxQueued; it.Next() {
+			seq, err := tenants.DecodeOutboxKey(it.Item().Key())
+			if err != nil {
+				return err
+			}
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			e, err := decodeOutboxEntry(seq, v)
+			if err != nil {
+				p.n.log.Error("dropping an undecodable outbox entry", "seq", seq, "err", err)
+				continue
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.mu.queue = append(p.mu.queue, out...)
+	if len(out) > 0 {
+		p.mu.loaded = out[len(out)-1].seq
+		p.mu.from = p.mu.loaded + 1
+		p.n.log.Info("publishing change events from the outbox", "events", len(out))
+	}
+	if len(out) < p.cfg.MaxQueued {
+		p.mu.disk = false // every committed event is queued now
+	}
+	return nil
+}
+
+// requeue puts the failed events of the batch (the first n of the queue)
+// back at the head of the queue, in order.
+func (p *publisher) requeue(failed []*outboxEntry, n int) {
+	p.mu.Lock()
+	if len(failed) == 0 {
+		p.mu.queue = p.mu.queue[n:]
+	} else {
+		p.mu.queue = append(failed, p.mu.queue[n:]...)
+	}
+	p.mu.Unlock()
+}
+
+// remove deletes acknowledged events from the outbox. The deletions ride
+// in the batch of the next stamped write, so they cost no sync of their
+// own (an idle node writes them alone after a second); an entry that
+// survives a crash is published again and dropped as a duplicate.
+func (p *publisher) remove(seqs []uint64) {
+	if len(seqs) == 0 || p.cfg.KeepOutbox {
+		return
+	}
+	p.mu.Lock()
+	p.mu.deletes = append(p.mu.deletes, seqs...)
+	p.mu.Unlock()
+}
+
+// flushDeletes writes the pending removals in an update of their own.
+func (p *publisher) flushDeletes() {
+	p.mu.Lock()
+	seqs := p.mu.deletes
+	p.mu.deletes = nil
+	p.mu.Unlock()
+	if len(seqs) == 0 {
+		return
+	}
+	p.n.eng.Submit(engine.Update{
+		// A key never written: the update reads nothing and writes only
+		// its deletions.
+		Key: tenants.OutboxPrefix(),
+		Fn: func(tx *engine.Tx, _ vclock.Set) (vclock.Set, bool, error) {
+			for _, s := range seqs {
+				tx.Delete(tenants.OutboxKey(s))
+			}
+			return nil, false, nil
+		},
+		Done: func(_ engine.Result, err error) {
+			if err != nil && !errors.Is(err, engine.ErrClosed) {
+				p.n.log.Warn("outbox cleanup failed; the events will be published again and dropped as duplicates", "err", err)
+			}
+		},
+	})
+}
+
+// stop releases every waiting write; what is unpublished stays in the
+// outbox.
+func (p *publisher) stop() {
+	p.flushDeletes()
+	p.mu.Lock()
+	p.mu.stopped = true
+	q := p.mu.queue
+	p.mu.queue = nil
+	p.mu.Unlock()
+	for _, e := range q {
+		e.finish()
+	}
+}
+
+// FeedBacklog returns the number of change events in the node's outbox
+// (staged, not yet acknowledged by the stream).
+func (n *Node) FeedBacklog() (int, error) { return n.eng.Count(tenants.OutboxPrefix()) }

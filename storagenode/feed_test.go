@@ -1,0 +1,194 @@
+package storagenode_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ringtable/ringtable/feed"
+	"github.com/ringtable/ringtable/gateway/client"
+	"github.com/ringtable/ringtable/internal/testcluster"
+	"github.com/ringtable/ringtable/messaging"
+	"github.com/ringtable/ringtable/messaging/wire"
+	"github.com/ringtable/ringtable/storagenode"
+)
+
+// feedLog reads one table's events from the cluster's feed stream.
+type feedLog struct {
+	mu  sync.Mutex
+	ids map[string]int
+	pks map[string]int
+	n   int
+}
+
+func readFeed(t *testing.T, c *testcluster.Cluster, table string) *feedLog {
+	t.Helper()
+	conn := c.Connect("feed-reader")
+	f, err := conn.Feeds(messaging.DefaultFeedConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rd *messaging.FeedReader
+	testcluster.WaitFor(t, 10*time.Second, "the feed stream", func() bool {
+		rd, err = f.Reader(context.Background(), c.TenantID, table, messaging.FeedStart{Seq: 1})
+		return err == nil
+	})
+	l := &feedLog{ids: map[string]int{}, pks: map[string]int{}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			m, err := rd.Next(time.Second)
+			if err != nil {
+				return
+			}
+			if m == nil {
+				continue
+			}
+			ev, err := feed.Decode(m.Data)
+			if err != nil {
+				t.Errorf("bad event: %v", err)
+				continue
+			}
+			l.mu.Lock()
+			l.ids[ev.ID]++
+			l.pks[ev.PK]++
+			l.n++
+			l.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { rd.Stop(); <-done })
+	return l
+}
+
+func (l *feedLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n
+}
+
+func (l *feedLog) duplicates() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := 0
+	for _, n := range l.ids {
+		d += n - 1
+	}
+	return d
+}
+
+// keysStampedBy returns n partition keys whose preference list starts
+// with node.
+func keysStampedBy(c *testcluster.Cluster, node string, n int) []string {
+	var out []string
+	for i := 0; len(out) < n; i++ {
+		pk := fmt.Sprintf("%s-k%d", node, i)
+		if c.Replicas(c.ItemKey(c.TenantID, "t", pk, ""), 3)[0] == node {
+			out = append(out, pk)
+		}
+	}
+	return out
+}
+
+// A stamper that crashes after its writes were durable but before their
+// events were published publishes them from its outbox when it restarts;
+// one that crashes after publishing but before clearing its outbox
+// publishes them again, and the stream drops them as duplicates.
+func TestOutboxRecoveredAtRestart(t *testing.T) {
+	var mode atomic.Int32 // for n1: 1 holds its outbox, 2 keeps it
+	c := testcluster.New(t, testcluster.Options{Node: func(cfg *storagenode.Config) {
+		if cfg.ID == "n1" {
+			cfg.Feed.HoldOutbox = mode.Load() == 1
+			cfg.Feed.KeepOutbox = mode.Load() == 2
+		}
+	}})
+	mode.Store(1)
+	c.Stop("n1")
+	c.Start("n1")
+	ctx := context.Background()
+	cl := c.Client(0)
+	if _, err := cl.CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	log := readFeed(t, c, "t")
+	held, others := keysStampedBy(c, "n1", 50), append(keysStampedBy(c, "n2", 25), keysStampedBy(c, "n3", 25)...)
+	for _, pk := range append(held, others...) {
+		if _, err := cl.Put(ctx, "t", client.Key{PK: pk}, []byte(`{"v":1}`), client.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testcluster.WaitFor(t, 10*time.Second, "the other stampers' events", func() bool { return log.count() == len(others) })
+	if n, err := c.Node("n1").FeedBacklog(); err != nil || n != len(held) {
+		t.Fatalf("n1's outbox holds %d events (%v), want %d", n, err, len(held))
+	}
+
+	// "Crash" n1 and restart it; it publishes from its outbox but keeps
+	// the entries, as if it crashed again right after the PubAcks.
+	mode.Store(2)
+	c.Stop("n1")
+	c.Start("n1")
+	testcluster.WaitFor(t, 10*time.Second, "n1's outbox published", func() bool { return log.count() == len(held)+len(others) })
+	if n, _ := c.Node("n1").FeedBacklog(); n != len(held) {
+		t.Fatalf("n1's outbox holds %d events, want the %d published ones still", n, len(held))
+	}
+
+	// Restarted normally, it publishes them again: the stream drops
+	// them, and the outbox empties.
+	mode.Store(0)
+	c.Stop("n1")
+	c.Start("n1")
+	testcluster.WaitFor(t, 10*time.Second, "n1's outbox emptied", func() bool {
+		n, err := c.Node("n1").FeedBacklog()
+		return err == nil && n == 0
+	})
+	time.Sleep(300 * time.Millisecond) // a republished duplicate would have arrived
+	t.Logf("%d events held in n1's outbox across a crash, published at restart, published again after a second restart: %d events in the stream, %d duplicates",
+		len(held), log.count(), log.duplicates())
+	if log.count() != len(held)+len(others) || log.duplicates() != 0 {
+		t.Errorf("want %d events, each once", len(held)+len(others))
+	}
+	for _, pk := range held {
+		if log.pks[pk] != 1 {
+			t.Errorf("%d events of %s", log.pks[pk], pk)
+		}
+	}
+}
+
+// A coordinator's retry of a stamp that reached the stamper already is
+// acknowledged with the first stamp's version, and publishes no second
+// event.
+func TestRetriedStampPublishesOnce(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	ctx := context.Background()
+	if _, err := c.Client(0).CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	log := readFeed(t, c, "t")
+	pk := keysStampedBy(c, "n1", 1)[0]
+	conn := c.Connect("coordinator")
+	req := &wire.PutRequest{Key: c.ItemKey(c.TenantID, "t", pk, ""), Value: []byte(`{"v":1}`), Write: 42, TableName: "t"}
+	var ctxs []string
+	for range 3 {
+		data, err := conn.Request(ctx, conn.Subjects().NodeOp("n1", "put"), wire.Encode(req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := wire.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := m.(*wire.Reply)
+		if r.Err() != nil {
+			t.Fatal(r.Err())
+		}
+		ctxs = append(ctxs, r.Context.String())
+	}
+	testcluster.WaitFor(t, 5*time.Second, "the event", func() bool { return log.count() == 1 })
+	time.Sleep(300 * time.Millisecond)
+	if log.count() != 1 || ctxs[0] != ctxs[1] || ctxs[1] != ctxs[2] {
+		t.Errorf("3 deliveries of one write: %d events, contexts %v", log.count(), ctxs)
+	}
+}

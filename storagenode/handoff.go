@@ -1,0 +1,190 @@
+package storagenode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ringtable/ringtable/membership"
+	"github.com/ringtable/ringtable/messaging/wire"
+	"github.com/ringtable/ringtable/storagenode/engine"
+	"github.com/ringtable/ringtable/storagenode/hints"
+	"github.com/ringtable/ringtable/tenants"
+	"github.com/ringtable/ringtable/vclock"
+)
+
+// handoff delivers the hints this node keeps (versions it accepted as a
+// fallback for replicas that were down) back to their owners once they
+// are reachable again. Hints survive restarts (they are keys in the
+// store); one is deleted only after its owner acknowledged it, and only if
+// no newer hint for the same key arrived meanwhile.
+type handoff struct {
+	n       *Node
+	sched   *hints.Scheduler
+	have    atomic.Bool // hints may exist: a scan is worth it
+	mu      sync.Mutex
+	pending map[string]int // owner → hinted keys, as of the last scan
+	gauge   *prometheus.GaugeVec
+}
+
+func newHandoff(n *Node) *handoff {
+	h := &handoff{n: n, sched: hints.New(), pending: map[string]int{},
+		gauge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ringtable_node_hints_pending", Help: "Hinted keys waiting for delivery, by target node.",
+			ConstLabels: prometheus.Labels{"node": n.cfg.ID},
+		}, []string{"target"})}
+	h.have.Store(true) // hints from before a restart
+	n.m.add(h.gauge)
+	return h
+}
+
+// noteHint records that a hint was (or is being) written.
+func (h *handoff) noteHint() { h.have.Store(true) }
+
+// Pending returns the hinted keys per target as of the last scan.
+func (h *handoff) Pending() map[string]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[string]int, len(h.pending))
+	for k, v := range h.pending {
+		out[k] = v
+	}
+	return out
+}
+
+func (h *handoff) loop(ctx context.Context) {
+	t := time.NewTicker(h.n.cfg.HintInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !h.have.Load() {
+			continue
+		}
+		byOwner, err := h.scan()
+		if err != nil {
+			h.n.log.Warn("hint scan", "err", err)
+			continue
+		}
+		snap := h.n.cl.snap.Load()
+		reachable := func(owner string) bool {
+			m, ok := snap.state.Members[owner]
+			return ok && m.Status != membership.Left && owner != h.n.cfg.ID && !slices.Contains(snap.unreachable, owner)
+		}
+		counts := map[string]int{}
+		for o, ks := range byOwner {
+			counts[o] = len(ks)
+		}
+		for _, owner := range h.sched.Tick(counts, reachable) {
+			if err := h.deliver(ctx, owner, byOwner[owner]); err != nil {
+				h.n.cl.missed(owner)
+				wait := h.sched.Failed(owner)
+				h.n.log.Info("hint delivery failed; backing off", "owner", owner, "ticks", wait, "err", err)
+			} else {
+				h.n.cl.heard(owner)
+				h.sched.Delivered(owner)
+			}
+		}
+	}
+}
+
+// scan lists the hint keys per owner, and updates the pending view.
+func (h *handoff) scan() (map[string][][]byte, error) {
+	out := map[string][][]byte{}
+	err := h.n.eng.DB().View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = []byte{byte(tenants.KindHint)}
+		opts.PrefetchValues = false
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().KeyCopy(nil)
+			owner, _, err := tenants.DecodeHintKey(k)
+			if err != nil {
+				continue
+			}
+			out[owner] = append(out[owner], k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	for o := range h.pending {
+		if _, ok := out[o]; !ok {
+			h.gauge.DeleteLabelValues(o)
+		}
+	}
+	h.pending = map[string]int{}
+	for o, ks := range out {
+		h.pending[o] = len(ks)
+		h.gauge.WithLabelValues(o).Set(float64(len(ks)))
+	}
+	h.mu.Unlock()
+	if len(out) == 0 {
+		h.have.Store(false)
+	}
+	return out, nil
+}
+
+// deliver sends an owner its hints, within the hint rate, stopping at the
+// first failure.
+func (h *handoff) deliver(ctx context.Context, owner string, keys [][]byte) error {
+	sort.Slice(keys, func(i, j int) bool { return string(keys[i]) < string(keys[j]) })
+	for _, hk := range keys {
+		if err := h.n.limits.waitHint(ctx); err != nil {
+			return err
+		}
+		set, err := h.n.eng.Get(hk)
+		if err != nil {
+			return err
+		}
+		if len(set) == 0 {
+			continue
+		}
+		_, k, err := tenants.DecodeHintKey(hk)
+		if err != nil {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		data, err := h.n.conn.Request(rctx, h.n.subj.NodeOp(owner, "replicate"), wire.Encode(&wire.ReplicateRequest{Key: k, Set: set}))
+		cancel()
+		if err == nil {
+			var m wire.Message
+			if m, err = wire.Decode(data); err == nil {
+				if r, ok := m.(*wire.Reply); ok {
+					err = r.Err()
+				} else {
+					err = fmt.Errorf("unexpected %v", m.Type())
+				}
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("hint for %s: %w", owner, err)
+		}
+		// Acknowledged: forget the hint unless a newer one came in.
+		_, err = h.n.eng.Apply(hk, func(_ *engine.Tx, cur vclock.Set) (vclock.Set, bool, error) {
+			if cur.Same(set) {
+				return nil, true, nil
+			}
+			return cur, false, nil
+		})
+		if err != nil && !errors.Is(err, engine.ErrClosed) {
+			return err
+		}
+		h.n.m.hintsDelivered.Inc()
+	}
+	return nil
+}
