@@ -122,12 +122,33 @@ func (e *Engine) Usage() ([]TableUsage, error) {
 // DropPrefix.
 func (e *Engine) Purge(prefixes [][]byte, tenant, table string) error {
 	return e.onWriter(func() error {
-		if err := e.db.DropPrefix(prefixes...); err != nil {
+		// Only prefixes that hold keys: DropPrefix flushes and rewrites
+		// tables, and the trees of untouched partitions need no rebuild.
+		var present [][]byte
+		err := e.db.View(func(txn *badger.Txn) error {
+			for _, pre := range prefixes {
+				opts := badger.DefaultIteratorOptions
+				opts.Prefix, opts.PrefetchValues = pre, false
+				it := txn.NewIterator(opts)
+				it.Rewind()
+				if it.Valid() {
+					present = append(present, pre)
+				}
+				it.Close()
+			}
+			return nil
+		})
+		if err != nil {
 			return fmt.Errorf("engine: purge: %w", err)
+		}
+		if len(present) > 0 {
+			if err := e.db.DropPrefix(present...); err != nil {
+				return fmt.Errorf("engine: purge: %w", err)
+			}
 		}
 		// DropPrefix bypassed the trees: rebuild the partitions it touched.
 		parts := map[uint32]bool{}
-		for _, pre := range prefixes {
+		for _, pre := range present {
 			if len(pre) >= 3 && tenants.Kind(pre[0]).Replicated() {
 				parts[uint32(pre[1])<<8|uint32(pre[2])] = true
 			}
