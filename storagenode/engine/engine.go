@@ -112,7 +112,8 @@ type Engine struct {
 	usage             map[usageKey]int64
 	dirtyUsage        map[usageKey]bool
 	trees             map[uint32]*merkle.Tree
-	bigValue          bool // the batch being staged holds a value-log value
+	bigValue          bool            // the batch being staged holds a value-log value
+	syncedOld         map[string]bool // owned by the syncer: rotated logs synced since rotation
 	// TrackTrees off skips Merkle maintenance (for measuring its cost).
 	noTrees bool
 
