@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -76,17 +77,33 @@ func (e *Engine) syncLoop() {
 	}
 }
 
-// syncFiles makes everything committed so far durable.
+// syncFiles makes everything committed so far durable. Only the newest
+// memtable log receives writes; an older one is synced once more after
+// it stopped being the newest (it may hold writes from just before the
+// rotation) and then left alone, since each sync is a device flush.
 func (e *Engine) syncFiles(vlog bool) error {
 	ents, err := os.ReadDir(e.cfg.Dir)
 	if err != nil {
 		return fmt.Errorf("engine: sync: %w", err)
 	}
+	var mems []string
 	for _, ent := range ents {
-		if !strings.HasSuffix(ent.Name(), ".mem") {
-			continue
+		if strings.HasSuffix(ent.Name(), ".mem") {
+			mems = append(mems, ent.Name())
 		}
-		f, err := os.Open(filepath.Join(e.cfg.Dir, ent.Name()))
+	}
+	sort.Strings(mems) // zero-padded file IDs: the last is the newest
+	var todo []string
+	if n := len(mems); n > 0 {
+		todo = append(todo, mems[n-1])
+		for _, m := range mems[:n-1] {
+			if !e.syncedOld[m] {
+				todo = append(todo, m)
+			}
+		}
+	}
+	for _, name := range todo {
+		f, err := os.Open(filepath.Join(e.cfg.Dir, name))
 		if os.IsNotExist(err) {
 			continue // flushed to a table and deleted meanwhile
 		}
@@ -96,9 +113,17 @@ func (e *Engine) syncFiles(vlog bool) error {
 		err = unix.Fdatasync(int(f.Fd()))
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("engine: sync %s: %w", ent.Name(), err)
+			return fmt.Errorf("engine: sync %s: %w", name, err)
 		}
 	}
+	// Remember which older logs are done; forget those Badger deleted.
+	old := map[string]bool{}
+	for i, m := range mems {
+		if i < len(mems)-1 {
+			old[m] = true
+		}
+	}
+	e.syncedOld = old
 	if vlog {
 		if err := e.db.Sync(); err != nil {
 			return fmt.Errorf("engine: sync value log: %w", err)
