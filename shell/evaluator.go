@@ -50,7 +50,7 @@ type FeedEvent struct {
 
 // ErrFeedsUnavailable is returned by Watch when the gateway does not serve
 // change feeds (it answers 404 for the route itself).
-var ErrFeedsUnavailable = errors.New("change feeds are not available on this gateway")
+var ErrFeedsUnavailable = client.ErrFeedsUnavailable
 
 // ErrFailed is returned by Run when a statement failed (after the first one
 // in a script, or at the end with ContinueOnError). The failure itself has

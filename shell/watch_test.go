@@ -140,15 +140,3 @@ func TestRemoteWatchReadsServerSentEvents(t *testing.T) {
 		t.Errorf("JSON 404: %v", err)
 	}
 }
-
-func TestReadSSEEndOfStream(t *testing.T) {
-	var n int
-	err := readSSE(strings.NewReader("data: {}\n\ndata: {\"unterminated\": 1}\n"), func(FeedEvent) error { n++; return nil })
-	if n != 1 || !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("events %d, err %v", n, err)
-	}
-	stop := errors.New("stop")
-	if err := readSSE(strings.NewReader("data: 1\n\n"), func(FeedEvent) error { return stop }); err != stop {
-		t.Errorf("fn's error: %v", err)
-	}
-}

@@ -34,6 +34,8 @@ func New(base string, hc *http.Client) *Client {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConns = 1024
 		tr.MaxIdleConnsPerHost = 1024
+		// Bounds a feed's wait for its headers too (feeds have no Timeout).
+		tr.ResponseHeaderTimeout = 30 * time.Second
 		hc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	}
 	return &Client{base: strings.TrimRight(base, "/"), hc: hc}
@@ -143,18 +145,22 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, hdr 
 		return nil, nil, err
 	}
 	if resp.StatusCode >= 300 {
-		e := &Error{Status: resp.StatusCode}
-		var eb struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(data, &eb) == nil && eb.Error.Code != "" {
-			e.Code, e.Message = eb.Error.Code, eb.Error.Message
-		} else {
-			e.Code, e.Message = http.StatusText(resp.StatusCode), strings.TrimSpace(string(data))
-		}
+		e, _ := apiError(resp.StatusCode, data)
 		return resp, data, e
 	}
 	return resp, data, nil
+}
+
+// apiError makes the Error of a refused request from its body; api says
+// whether the body was the API's JSON error (not, say, a router's 404).
+func apiError(status int, body []byte) (e *Error, api bool) {
+	var eb struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if json.Unmarshal(body, &eb) == nil && eb.Error.Code != "" {
+		return &Error{Status: status, Code: eb.Error.Code, Message: eb.Error.Message}, true
+	}
+	return &Error{Status: status, Code: http.StatusText(status), Message: strings.TrimSpace(string(body))}, false
 }
 
 func itemPath(table string, k Key) string {

@@ -43,14 +43,47 @@ type FeedOptions struct {
 	FromTime    time.Time
 }
 
-// maxFeedLine bounds one line of the event stream.
+// maxFeedLine bounds one line of the event stream: an event carries at
+// most one item (400 KiB of JSON), escaped.
 const maxFeedLine = 4 << 20
+
+// ErrFeedsUnavailable is returned when the gateway has no feed endpoint
+// at all (its router, not the API, answered 404 or 405).
+var ErrFeedsUnavailable = errors.New("change feeds are not available on this gateway")
 
 // Feed follows a table's change events, calling fn for each in order,
 // until ctx ends (nil is then returned), fn returns an error (returned),
 // or the stream breaks. A caller that wants to go on after a break calls
 // Feed again with the last event's sequence as LastEventID.
 func (c *Client) Feed(ctx context.Context, table string, o FeedOptions, fn func(*FeedEvent) error) error {
+	body, err := c.OpenFeed(ctx, table, o)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer body.Close()
+	err = ReadSSE(body, func(e SSEEvent) error {
+		if e.Event == "error" {
+			return fmt.Errorf("change feed: %s", e.Data)
+		}
+		var ev FeedEvent
+		if err := json.Unmarshal(e.Data, &ev); err != nil {
+			return fmt.Errorf("change feed: bad event: %w", err)
+		}
+		return fn(&ev)
+	})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// OpenFeed starts a table's change feed and returns its text/event-stream
+// body, to be read with ReadSSE and closed by the caller. A refusal is an
+// *Error, or ErrFeedsUnavailable. If ctx ends first, the error is ctx's.
+func (c *Client) OpenFeed(ctx context.Context, table string, o FeedOptions) (io.ReadCloser, error) {
 	q := url.Values{}
 	if o.FromSeq > 0 {
 		q.Set("from_seq", strconv.FormatUint(o.FromSeq, 10))
@@ -64,7 +97,7 @@ func (c *Client) Feed(ctx context.Context, table string, o FeedOptions, fn func(
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Accept", "text/event-stream")
 	if o.LastEventID != "" {
@@ -78,52 +111,52 @@ func (c *Client) Feed(ctx context.Context, table string, o FeedOptions, fn func(
 	resp, err := hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil
+			return nil, ctx.Err()
 		}
-		return err
+		return nil, err
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		e := &Error{Status: resp.StatusCode, Code: http.StatusText(resp.StatusCode), Message: strings.TrimSpace(string(data))}
-		var eb struct {
-			Error struct{ Code, Message string } `json:"error"`
+		e, api := apiError(resp.StatusCode, data)
+		if !api && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed) {
+			return nil, ErrFeedsUnavailable
 		}
-		if json.Unmarshal(data, &eb) == nil && eb.Error.Code != "" {
-			e.Code, e.Message = eb.Error.Code, eb.Error.Message
-		}
-		return e
+		return nil, e
 	}
-	err = readEvents(resp.Body, fn)
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
+	return resp.Body, nil
 }
 
-// readEvents parses a text/event-stream of change events.
-func readEvents(r io.Reader, fn func(*FeedEvent) error) error {
+// SSEEvent is one event of a text/event-stream.
+type SSEEvent struct {
+	ID    string // the "id" field: a change event's sequence
+	Event string // the "event" field; "" for plain messages
+	Data  []byte // the "data" lines, joined by newlines
+}
+
+// ReadSSE parses a text/event-stream and calls fn for each event with
+// data, until fn fails (its error is returned) or the stream ends (an
+// error wrapping io.ErrUnexpectedEOF: a feed never ends by itself).
+// Comment lines (":" keep-alives) and "retry" fields are ignored.
+func ReadSSE(r io.Reader, fn func(SSEEvent) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxFeedLine)
-	var kind string
-	var data []string
+	var (
+		ev      SSEEvent
+		data    []string
+		hasData bool
+	)
 	for sc.Scan() {
 		line := sc.Text()
 		if line == "" {
-			if len(data) > 0 {
-				payload := strings.Join(data, "\n")
-				if kind == "error" {
-					return fmt.Errorf("change feed: %s", payload)
-				}
-				var ev FeedEvent
-				if err := json.Unmarshal([]byte(payload), &ev); err != nil {
-					return fmt.Errorf("change feed: bad event: %w", err)
-				}
-				if err := fn(&ev); err != nil {
+			if hasData {
+				ev.Data = []byte(strings.Join(data, "\n"))
+				if err := fn(ev); err != nil {
 					return err
 				}
 			}
-			kind, data = "", nil
+			// The last event ID persists across events, as in browsers.
+			ev, data, hasData = SSEEvent{ID: ev.ID}, nil, false
 			continue
 		}
 		if strings.HasPrefix(line, ":") {
@@ -132,16 +165,21 @@ func readEvents(r io.Reader, fn func(*FeedEvent) error) error {
 		field, value, _ := strings.Cut(line, ":")
 		value = strings.TrimPrefix(value, " ")
 		switch field {
+		case "id":
+			ev.ID = value
 		case "event":
-			kind = value
+			ev.Event = value
 		case "data":
-			data = append(data, value)
+			data, hasData = append(data, value), true
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("change feed: an event is longer than %d bytes", maxFeedLine)
+		}
 		return err
 	}
-	return errors.New("change feed: the stream ended")
+	return fmt.Errorf("change feed: the stream ended: %w", io.ErrUnexpectedEOF)
 }
 
 // FeedCredentials are NATS credentials for a tenant's change feed.
