@@ -366,14 +366,51 @@ rt_bench ringtable-5nodes-w w --read-ratio 0 || true
 rt_bench ringtable-5nodes-r r --read-ratio 1 || true
 stop_dev nodes5
 
-# cluster_cases: ringtable as a multi-process cluster.
-# TODO(cluster): not yet available. When `ringtable node` and `ringtable
-# gateway` can form a cluster, start one NATS, three node processes and a
-# gateway here (ports from free_port, pids in PIDS, as start_dev does), run
-# the reference cases with rt_bench under labels ringtable-cluster-*, and
-# list those labels in bench/summarize's cases.
+# cluster_cases: ringtable as separate processes on this machine, as it is
+# deployed: three `ringtable node`s whose embedded NATS servers form one
+# NATS cluster by routes, and a `ringtable gateway` connected to all three,
+# with a tenant made through the admin API. Same cases as the dev's uniform
+# ones, under labels ringtable-cluster-*.
+hexkey() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
 cluster_cases() {
-  note "multi-process cluster: not measured yet (TODO(cluster) in bench/compare.sh)"
+  local dir=$WORK/cluster secret admin gw_port c_port r_port id p urls="" peers
+  local -A cport rport
+  secret=$(hexkey) admin=rt_$(hexkey)
+  for id in n1 n2 n3; do
+    free_port c_port; cport[$id]=$c_port
+    free_port r_port; rport[$id]=$r_port
+    urls+=${urls:+,}nats://127.0.0.1:${cport[$id]}
+  done
+  local pids=()
+  for id in n1 n2 n3; do
+    peers=""
+    for p in n1 n2 n3; do [[ $p == "$id" ]] || peers+=${peers:+,}nats://127.0.0.1:${rport[$p]}; done
+    RINGTABLE_CLUSTER_SECRET=$secret "$RT" node --id "$id" --data-dir "$dir/$id" --bootstrap n1,n2,n3 \
+      --nats-listen "127.0.0.1:${cport[$id]}" --nats-cluster-listen "127.0.0.1:${rport[$id]}" \
+      --nats-routes "$peers" --log-level warn >"$LOGS/cluster-$id.log" 2>&1 &
+    pids+=($!); PIDS+=($!)
+  done
+  free_port gw_port
+  RINGTABLE_CLUSTER_SECRET=$secret RINGTABLE_ADMIN_KEY=$admin "$RT" gateway --http "127.0.0.1:$gw_port" \
+    --nats-url "$urls" --log-level warn >"$LOGS/cluster-gateway.log" 2>&1 &
+  pids+=($!); PIDS+=($!)
+  DEV_URL=http://127.0.0.1:$gw_port DEV_KEY=""
+  wait_http "$DEV_URL/healthz" "${pids[3]}" 60 "$LOGS/cluster-gateway.log"
+  for _ in $(seq 300); do # the gateway answers before the nodes agree on the ring
+    DEV_KEY=$(curl -fsS -H "Authorization: Bearer $admin" -XPOST "$DEV_URL/v1/admin/tenants" -d '{"name":"bench"}' 2>/dev/null |
+      sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p') && [[ -n $DEV_KEY ]] && break
+    sleep 0.2
+  done
+  if [[ -z $DEV_KEY ]]; then
+    note "multi-process cluster: no tenant could be created within 60s (logs: logs/cluster-*.log)"
+  else
+    echo "ringtable cluster (3 node processes, NATS routed between them, 1 gateway) at $DEV_URL"
+    rt_bench ringtable-cluster-w cw --read-ratio 0 --dist uniform || true
+    rt_bench ringtable-cluster-r cr --read-ratio 1 --dist uniform || true
+    rt_bench ringtable-cluster-rw crw --read-ratio 0.5 --dist uniform || true
+  fi
+  for ((p = ${#pids[@]} - 1; p >= 0; p--)); do stop_pid "${pids[p]}"; forget_pid "${pids[p]}"; done
+  rm -rf "${dir:?}"
 }
 say "ringtable as a multi-process cluster"
 cluster_cases

@@ -20,6 +20,9 @@ var cases = []struct{ label, system, what string }{
 	{"ringtable-rw-uniform", "ringtable dev", "50/50 read/update, uniform"},
 	{"ringtable-rw-zipf", "ringtable dev", "50/50 read/update, zipf"},
 	{"ringtable-rate", "ringtable dev", "open-loop PUTs at half the max write rate"},
+	{"ringtable-cluster-w", "ringtable cluster (3 node processes + gateway)", "write-only, uniform"},
+	{"ringtable-cluster-r", "ringtable cluster (3 node processes + gateway)", "read-only, uniform"},
+	{"ringtable-cluster-rw", "ringtable cluster (3 node processes + gateway)", "50/50 read/update, uniform"},
 }
 
 func f0(v float64) string { return fmt.Sprintf("%.0f", v) }
@@ -47,7 +50,7 @@ func (r *report) comparison(b *strings.Builder) {
 				continue
 			}
 			vsCeiling, vsEtcd := "", ""
-			if strings.HasPrefix(c.label, "ringtable-") && !strings.HasPrefix(c.label, "ringtable-rw") && c.label != "ringtable-rate" {
+			if strings.HasPrefix(c.label, "ringtable-") && !strings.Contains(c.label, "-rw") && c.label != "ringtable-rate" {
 				ce, cok := r.find("ceiling", op)
 				et, eok := r.find("etcd", op)
 				if op == "read" {
