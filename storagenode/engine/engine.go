@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
@@ -371,7 +372,14 @@ func (b badgerLogger) Errorf(f string, v ...any) {
 func (b badgerLogger) Warningf(f string, v ...any) {
 	b.l.Warn("badger: " + strings.TrimSpace(fmt.Sprintf(f, v...)))
 }
-func (b badgerLogger) Infof(string, ...any)  {}
+
+// Infof is Badger's chatter (compactions, flushes, stalls): at debug level,
+// where an operator chasing latency can find it.
+func (b badgerLogger) Infof(f string, v ...any) {
+	if b.l.Enabled(context.Background(), slog.LevelDebug) {
+		b.l.Debug("badger: " + strings.TrimSpace(fmt.Sprintf(f, v...)))
+	}
+}
 func (b badgerLogger) Debugf(string, ...any) {}
 
 // Count returns the number of keys with the prefix, reading keys only.
