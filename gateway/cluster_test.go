@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +94,45 @@ func TestQuorumWithStoppedNodes(t *testing.T) {
 	assertQuorumError(t, "write", err)
 	_, err = cl.Get(ctx, "t", client.Key{PK: "k0"}, client.Options{})
 	assertQuorumError(t, "read", err)
+
+	// A client that gives up before the round does is not a 503 of the
+	// service: the gateway counts it apart.
+	before := requestCount(t, cl, "put", "503")
+	gone, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, err := cl.Put(gone, "t", client.Key{PK: "k0"}, []byte(`{"i":3}`), client.Options{}); err == nil {
+		t.Fatal("a write with two nodes stopped succeeded")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for requestCount(t, cl, "put", "499") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("no request counted with status 499 after the client went away")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if after := requestCount(t, cl, "put", "503"); after != before {
+		t.Errorf("503s counted: %v before the abandoned write, %v after", before, after)
+	}
+}
+
+// requestCount reads the gateway's request counter of op and status.
+func requestCount(t *testing.T, cl *client.Client, op, status string) float64 {
+	t.Helper()
+	code, body, err := cl.Raw(context.Background(), http.MethodGet, "/metrics", nil, nil)
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %v", code, err)
+	}
+	want := fmt.Sprintf(`ringtable_gateway_requests_total{op="%s",status="%s"} `, op, status)
+	for line := range strings.Lines(string(body)) {
+		if rest, ok := strings.CutPrefix(line, want); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err != nil {
+				t.Fatalf("metric line %q: %v", line, err)
+			}
+			return v
+		}
+	}
+	return 0
 }
 
 func assertQuorumError(t *testing.T, what string, err error) {

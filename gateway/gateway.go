@@ -147,6 +147,10 @@ func (g *Gateway) adminRoute(mux *http.ServeMux, pattern, op string, h func(http
 	})
 }
 
+// StatusClientClosed is the status recorded (in metrics, never sent) for
+// a request whose client went away first, as nginx records it.
+const StatusClientClosed = 499
+
 func (g *Gateway) handle(mux *http.ServeMux, pattern, op string, h func(http.ResponseWriter, *http.Request, principal) (int, error)) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -155,7 +159,13 @@ func (g *Gateway) handle(mux *http.ServeMux, pattern, op string, h func(http.Res
 		if err == nil {
 			status, err = h(w, r, p)
 		}
-		if err != nil {
+		switch {
+		case err != nil && r.Context().Err() != nil:
+			// The client went away before the answer: nobody reads it, and
+			// the service did not fail, so it is not counted as a 503.
+			status = StatusClientClosed
+			g.log.Debug("client closed the request", "op", op, "err", err)
+		case err != nil:
 			status = writeError(w, err)
 			if status >= 500 {
 				g.log.Warn("request failed", "op", op, "status", status, "err", err)
