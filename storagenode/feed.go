@@ -50,6 +50,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ringtable/ringtable/feed"
 	"github.com/ringtable/ringtable/messaging"
@@ -148,6 +149,8 @@ type publisher struct {
 	feeds *messaging.Feeds
 	wake  chan struct{}
 
+	published, failed prometheus.Counter
+
 	mu struct {
 		sync.Mutex
 		queue   []*outboxEntry // committed, not yet acknowledged, in commit order
@@ -166,6 +169,7 @@ func newPublisher(n *Node) (*publisher, error) {
 		return nil, err
 	}
 	p := &publisher{n: n, cfg: n.cfg.Feed, feeds: feeds, wake: make(chan struct{}, 1)}
+	p.metrics()
 	// What a previous life left in the outbox goes first, before any
 	// write this life stamps.
 	p.mu.Lock()
@@ -181,6 +185,48 @@ func newPublisher(n *Node) (*publisher, error) {
 		p.mu.healthy = err == nil
 	}
 	return p, nil
+}
+
+// metrics registers the publisher's collectors with the node's.
+func (p *publisher) metrics() {
+	labels := prometheus.Labels{"node": p.n.cfg.ID}
+	p.published = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ringtable_node_feed_events_published_total", ConstLabels: labels,
+		Help: "Change events stored in the feed stream (PubAck received), republished ones included.",
+	})
+	p.failed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ringtable_node_feed_publish_failures_total", ConstLabels: labels,
+		Help: "Change event publishes that failed and wait to be retried.",
+	})
+	locked := func(f func() float64) func() float64 {
+		return func() float64 {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return f()
+		}
+	}
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	for _, c := range []prometheus.Collector{p.published, p.failed,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ringtable_node_feed_queued_events", ConstLabels: labels,
+			Help: "Committed change events waiting in memory to be published.",
+		}, locked(func() float64 { return float64(len(p.mu.queue)) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ringtable_node_feed_backlog_on_disk", ConstLabels: labels,
+			Help: "1 while committed change events wait in the outbox on disk only (the stream was unavailable or the queue full).",
+		}, locked(func() float64 { return b(p.mu.disk) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ringtable_node_feed_healthy", ConstLabels: labels,
+			Help: "1 while the last publish succeeded (writes then wait for their event's PubAck).",
+		}, locked(func() float64 { return b(p.mu.healthy) })),
+	} {
+		p.n.m.add(c)
+	}
 }
 
 // validSubjectToken reports whether a table name can be a subject token
@@ -348,6 +394,8 @@ func (p *publisher) run(ctx context.Context) {
 			}
 			e.finish()
 		}
+		p.published.Add(float64(len(acked)))
+		p.failed.Add(float64(len(failed)))
 		p.requeue(failed, len(batch))
 		p.remove(acked)
 		if len(failed) > 0 {

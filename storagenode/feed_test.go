@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ringtable/ringtable/feed"
 	"github.com/ringtable/ringtable/gateway/client"
 	"github.com/ringtable/ringtable/internal/testcluster"
@@ -98,13 +100,21 @@ func keysStampedBy(c *testcluster.Cluster, node string, n int) []string {
 // one that crashes after publishing but before clearing its outbox
 // publishes them again, and the stream drops them as duplicates.
 func TestOutboxRecoveredAtRestart(t *testing.T) {
-	var mode atomic.Int32 // for n1: 1 holds its outbox, 2 keeps it
+	var mode atomic.Int32                       // for n1: 1 holds its outbox, 2 keeps it
+	var reg atomic.Pointer[prometheus.Registry] // n1's metrics, this life
 	c := testcluster.New(t, testcluster.Options{Node: func(cfg *storagenode.Config) {
 		if cfg.ID == "n1" {
 			cfg.Feed.HoldOutbox = mode.Load() == 1
 			cfg.Feed.KeepOutbox = mode.Load() == 2
+			r := prometheus.NewRegistry()
+			cfg.Registerer = r
+			reg.Store(r)
 		}
 	}})
+	metric := func(name string) float64 { return metricValue(t, reg.Load(), name) }
+	published := func(want int) func() bool {
+		return func() bool { return metric("ringtable_node_feed_events_published_total") == float64(want) }
+	}
 	mode.Store(1)
 	c.Stop("n1")
 	c.Start("n1")
@@ -124,6 +134,9 @@ func TestOutboxRecoveredAtRestart(t *testing.T) {
 	if n, err := c.Node("n1").FeedBacklog(); err != nil || n != len(held) {
 		t.Fatalf("n1's outbox holds %d events (%v), want %d", n, err, len(held))
 	}
+	if p, h := metric("ringtable_node_feed_events_published_total"), metric("ringtable_node_feed_healthy"); p != 0 || h != 0 {
+		t.Errorf("n1 holding its outbox: published %v, healthy %v; want 0 and 0", p, h)
+	}
 
 	// "Crash" n1 and restart it; it publishes from its outbox but keeps
 	// the entries, as if it crashed again right after the PubAcks.
@@ -131,6 +144,7 @@ func TestOutboxRecoveredAtRestart(t *testing.T) {
 	c.Stop("n1")
 	c.Start("n1")
 	testcluster.WaitFor(t, 10*time.Second, "n1's outbox published", func() bool { return log.count() == len(held)+len(others) })
+	testcluster.WaitFor(t, 5*time.Second, "n1's published events counted", published(len(held)))
 	if n, _ := c.Node("n1").FeedBacklog(); n != len(held) {
 		t.Fatalf("n1's outbox holds %d events, want the %d published ones still", n, len(held))
 	}
@@ -145,6 +159,13 @@ func TestOutboxRecoveredAtRestart(t *testing.T) {
 		return err == nil && n == 0
 	})
 	time.Sleep(300 * time.Millisecond) // a republished duplicate would have arrived
+	testcluster.WaitFor(t, 5*time.Second, "n1's republished events counted", published(len(held)))
+	for name, want := range map[string]float64{"ringtable_node_feed_healthy": 1, "ringtable_node_feed_queued_events": 0,
+		"ringtable_node_feed_backlog_on_disk": 0, "ringtable_node_feed_publish_failures_total": 0} {
+		if got := metric(name); got != want {
+			t.Errorf("%s = %v after the outbox emptied, want %v", name, got, want)
+		}
+	}
 	t.Logf("%d events held in n1's outbox across a crash, published at restart, published again after a second restart: %d events in the stream, %d duplicates",
 		len(held), log.count(), log.duplicates())
 	if log.count() != len(held)+len(others) || log.duplicates() != 0 {
@@ -191,4 +212,25 @@ func TestRetriedStampPublishesOnce(t *testing.T) {
 	if log.count() != 1 || ctxs[0] != ctxs[1] || ctxs[1] != ctxs[2] {
 		t.Errorf("3 deliveries of one write: %d events, contexts %v", log.count(), ctxs)
 	}
+}
+
+// metricValue reads a counter or gauge with a single series from reg.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name || len(mf.GetMetric()) != 1 {
+			continue
+		}
+		m := mf.GetMetric()[0]
+		if c := m.GetCounter(); c != nil {
+			return c.GetValue()
+		}
+		return m.GetGauge().GetValue()
+	}
+	t.Fatalf("metric %s not found", name)
+	return 0
 }
