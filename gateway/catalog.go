@@ -61,7 +61,7 @@ func (c *catalog) lookup(ctx context.Context, tenant, name string) (*Table, erro
 	}
 	t, _, err := c.read(ctx, tenant, name)
 	if err != nil {
-		return nil, err
+		return c.cache.orStale(tableCacheKey(tenant, name), now, err)
 	}
 	c.cache.put(tableCacheKey(tenant, name), t, now)
 	return t, nil

@@ -100,7 +100,13 @@ func (r *registry) tenant(ctx context.Context, id string) (*tenants.Tenant, erro
 	}
 	t, _, err := r.readTenant(ctx, id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
+		if t, err = r.tenants.orStale(id, now, err); err != nil {
+			return nil, err
+		}
+		if t == nil {
+			return nil, fmt.Errorf("tenant %q: %w", id, ErrNotFound)
+		}
+		return t, nil
 	}
 	r.tenants.put(id, t, now) // a missing tenant is cached too: it never comes back
 	if t == nil {
@@ -217,10 +223,13 @@ func (r *registry) authenticate(ctx context.Context, secret string) (*tenants.Te
 	if !ok {
 		live, _, err := r.g.sysGet(ctx, r.hashKey(hash))
 		if err != nil {
-			return nil, err
+			if k, err = r.keys.orStale(hash, now, err); err != nil {
+				return nil, err
+			}
+		} else {
+			k = firstOf(live, keyFirst)
+			r.keys.put(hash, k, now)
 		}
-		k = firstOf(live, keyFirst)
-		r.keys.put(hash, k, now)
 	}
 	if k == nil || k.Revoked {
 		return nil, fmt.Errorf("%w: unknown or revoked API key", ErrUnauthorized)

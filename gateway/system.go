@@ -3,10 +3,12 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/ringtable/ringtable/gateway/coord"
 	"github.com/ringtable/ringtable/messaging"
 	"github.com/ringtable/ringtable/messaging/wire"
 	"github.com/ringtable/ringtable/tenants"
@@ -124,6 +126,29 @@ func (c *ttlCache[V]) get(k string, now time.Time) (V, bool) {
 		return zero, false
 	}
 	return e.v, true
+}
+
+// staleLimit bounds how old a cached entry may be and still stand in for
+// a read of the system keyspace that cannot reach its quorum.
+const staleLimit = 10 * time.Minute
+
+// orStale answers a failed refresh of k: when the system keyspace could
+// not reach its quorum (replicas down), a recent enough entry is used
+// instead, so that losing replicas does not also lock every tenant out of
+// what the data's own quorums still allow. An entry dropped by a notice
+// (a revoked key, a dropped table) is gone and never comes back this way.
+func (c *ttlCache[V]) orStale(k string, now time.Time, err error) (V, error) {
+	var zero V
+	if !errors.Is(err, coord.ErrQuorum) {
+		return zero, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	if !ok || now.Sub(e.at) >= staleLimit {
+		return zero, err
+	}
+	return e.v, nil
 }
 
 func (c *ttlCache[V]) put(k string, v V, now time.Time) {

@@ -274,3 +274,45 @@ func mustReq(t *testing.T, u, key string) *http.Request {
 	req.Header.Set("Authorization", "Bearer "+key)
 	return req
 }
+
+// With two of three replicas down the system keyspace cannot reach its
+// read quorum. A gateway then trusts what it had cached (the key, the
+// tenant, the table) for requests the data's own quorum still allows, so
+// losing replicas does not lock tenants out; a key revoked before the
+// failure stays refused, and one never seen cannot be checked.
+func TestCachedAuthOutlivesLostSystemQuorum(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{Gateway: func(cfg *gateway.Config) {
+		cfg.KeyTTL, cfg.CatalogTTL = 100*time.Millisecond, 100*time.Millisecond
+	}})
+	ctx := context.Background()
+	cl := c.Client(0)
+	mustCreate(t, cl, client.Table{Name: "t", PartitionKey: "id"})
+	if _, err := cl.Put(ctx, "t", client.Key{PK: "a"}, []byte(`{"v":1}`), client.Options{W: 3}); err != nil {
+		t.Fatal(err)
+	}
+	nk, err := c.Admin(0).CreateKey(ctx, c.TenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked := c.ClientWithKey(0, nk.APIKey)
+	if _, err := revoked.Get(ctx, "t", client.Key{PK: "a"}, client.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Admin(0).RevokeKey(ctx, c.TenantID, nk.KeyID); err != nil {
+		t.Fatal(err)
+	}
+	c.Stop("n2")
+	c.Stop("n3")
+	time.Sleep(300 * time.Millisecond) // every cached entry is past its TTL
+	it, err := cl.Get(ctx, "t", client.Key{PK: "a"}, client.Options{R: 1})
+	if err != nil || len(it.Items) != 1 || string(it.Items[0].Value) != `{"v":1}` {
+		t.Fatalf("R=1 read with two of three nodes down: %+v, %v", it, err)
+	}
+	if _, err := revoked.Get(ctx, "t", client.Key{PK: "a"}, client.Options{R: 1}); err == nil {
+		t.Fatal("a key revoked before the failure was accepted")
+	}
+	never := c.ClientWithKey(0, tenants.NewSecret())
+	if _, err := never.Get(ctx, "t", client.Key{PK: "a"}, client.Options{R: 1}); err == nil {
+		t.Fatal("a key never seen was accepted")
+	}
+}
