@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -30,6 +31,7 @@ type benchCmd struct {
 	CSV         string        `help:"Append one result row per operation kind to this CSV file."`
 	Label       string        `help:"Label for the CSV rows." default:"ringtable"`
 	APIKey      string        `name:"api-key" help:"Tenant API key (default: ./ringtable-data/dev.key)." env:"RINGTABLE_API_KEY"`
+	CPUProfile  string        `name:"cpu-profile" help:"Write a CPU profile of the load generator itself to this file (it shares the machine with what it loads)." type:"path"`
 }
 
 func (b *benchCmd) Run(env *runEnv) error {
@@ -44,6 +46,17 @@ func (b *benchCmd) Run(env *runEnv) error {
 		return err
 	}
 	cl := client.New(b.Gateway, nil).WithAPIKey(key)
+	if b.CPUProfile != "" {
+		f, err := os.Create(b.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if cfg.Preload {
 		fmt.Fprintf(os.Stderr, "preloading %d keys...\n", cfg.Keys)
 	}

@@ -25,6 +25,7 @@ type devCmd struct {
 	NATSListen    string        `name:"nats-listen" help:"Embedded NATS server client address (port 0 picks one)." default:"127.0.0.1:4222"`
 	Nodes         int           `help:"Number of storage nodes." default:"3"`
 	FeedRetention time.Duration `name:"feed-retention" help:"How long change events are kept." default:"24h"`
+	Feeds         bool          `name:"feeds" help:"Publish a change event for every committed version (JetStream)." default:"true" negatable:""`
 }
 
 func (d *devCmd) Run(env *runEnv) error {
@@ -95,6 +96,7 @@ func (d *devCmd) Run(env *runEnv) error {
 		cfg.Logger = env.log
 		cfg.Registerer = prometheus.DefaultRegisterer
 		cfg.Bootstrap = ids
+		cfg.Feed.Disabled = !d.Feeds
 		cfg.Feed.Stream.Retention = d.FeedRetention
 		cfg.Feed.Stream.Replicas = 1 // one NATS server
 		cfg.Feed.Stream.Duplicates = min(cfg.Feed.Stream.Duplicates, d.FeedRetention)
