@@ -29,7 +29,11 @@ func Run(ctx context.Context, cl *client.Client, cfg Config, progress Progress) 
 	if _, err := cl.CreateTable(ctx, client.Table{Name: cfg.Table, PartitionKey: "k"}); err != nil && !client.IsStatus(err, http.StatusConflict) {
 		return nil, fmt.Errorf("loadgen: create table %q: %w", cfg.Table, err)
 	}
-	r := &runner{cl: cl, cfg: cfg, value: makeValue(cfg.ValueSize)}
+	it, err := newItems(cl, cfg.Table, cfg.Concurrency)
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{items: it, cfg: cfg, value: makeValue(cfg.ValueSize)}
 	for i := range r.ctxs {
 		r.ctxs[i].m = map[int]string{}
 	}
@@ -42,7 +46,7 @@ func Run(ctx context.Context, cl *client.Client, cfg Config, progress Progress) 
 }
 
 type runner struct {
-	cl    *client.Client
+	items *items
 	cfg   Config
 	value []byte
 	ctxs  [64]ctxShard // latest context per key, sharded
@@ -93,7 +97,7 @@ func (r *runner) preload(ctx context.Context) error {
 				if k >= r.cfg.Keys || ctx.Err() != nil {
 					return
 				}
-				tok, err := r.cl.Put(ctx, r.cfg.Table, client.Key{PK: keyName(k)}, r.value, client.Options{W: r.cfg.W})
+				tok, err := r.items.put(ctx, keyName(k), r.value, r.cfg.W, "")
 				if err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
@@ -174,21 +178,21 @@ func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
 		if zipf != nil {
 			k = int(zipf.Uint64())
 		}
-		key := client.Key{PK: keyName(k)}
+		key := keyName(k)
 		t0 := time.Now()
 		if rng.Float64() < r.cfg.ReadRatio {
-			it, err := r.cl.Get(ctx, r.cfg.Table, key, client.Options{R: r.cfg.R})
+			tok, err := r.items.get(ctx, key, r.cfg.R)
 			d := time.Since(t0)
 			switch {
 			case err == nil:
 				w.readLat = append(w.readLat, d)
-				r.remember(k, it.Context)
+				r.remember(k, tok)
 				r.reads.Add(1)
 			case client.IsStatus(err, http.StatusNotFound):
 				w.notFound++
 				w.readLat = append(w.readLat, d)
 				r.reads.Add(1)
-			case ctx.Err() != nil:
+			case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 				return
 			default:
 				w.readErr++
@@ -197,14 +201,14 @@ func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
 			}
 			continue
 		}
-		tok, err := r.cl.Put(ctx, r.cfg.Table, key, r.value, client.Options{W: r.cfg.W, Context: r.context(k)})
+		tok, err := r.items.put(ctx, key, r.value, r.cfg.W, r.context(k))
 		for try := 0; try < 5 && client.IsStatus(err, http.StatusConflict); try++ {
 			// Too many siblings: as an application would, read the item
 			// and write with the read's context, which resolves them
 			// (again if other writers added more in between).
 			w.resolved++
-			if it, gerr := r.cl.Get(ctx, r.cfg.Table, key, client.Options{R: r.cfg.R}); gerr == nil {
-				tok, err = r.cl.Put(ctx, r.cfg.Table, key, r.value, client.Options{W: r.cfg.W, Context: it.Context})
+			if rtok, gerr := r.items.get(ctx, key, r.cfg.R); gerr == nil {
+				tok, err = r.items.put(ctx, key, r.value, r.cfg.W, rtok)
 			}
 		}
 		d := time.Since(t0)
@@ -213,7 +217,7 @@ func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
 			w.writeLat = append(w.writeLat, d)
 			r.remember(k, tok)
 			r.writes.Add(1)
-		case ctx.Err() != nil:
+		case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 			return
 		default:
 			w.writeErr++

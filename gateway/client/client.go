@@ -51,6 +51,9 @@ func (c *Client) WithAPIKey(key string) *Client {
 // Base returns the gateway URL.
 func (c *Client) Base() string { return c.base }
 
+// APIKey returns the key c authenticates with.
+func (c *Client) APIKey() string { return c.apiKey }
+
 // Error is an error answer of the API.
 type Error struct {
 	Status  int
@@ -151,6 +154,13 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, hdr 
 	return resp, data, nil
 }
 
+// ParseError makes the Error of a refused request from its status and
+// body, for callers that send requests of their own.
+func ParseError(status int, body []byte) *Error {
+	e, _ := apiError(status, body)
+	return e
+}
+
 // apiError makes the Error of a refused request from its body; api says
 // whether the body was the API's JSON error (not, say, a router's 404).
 func apiError(status int, body []byte) (e *Error, api bool) {
@@ -162,6 +172,10 @@ func apiError(status int, body []byte) (e *Error, api bool) {
 	}
 	return &Error{Status: status, Code: http.StatusText(status), Message: strings.TrimSpace(string(body))}, false
 }
+
+// ItemPath is the URL path (and query, for keys a path cannot carry) of
+// an item.
+func ItemPath(table string, k Key) string { return itemPath(table, k) }
 
 func itemPath(table string, k Key) string {
 	if dotSegment(k.PK) || dotSegment(k.SK) {

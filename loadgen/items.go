@@ -1,0 +1,103 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/ringtable/ringtable/gateway/client"
+)
+
+// items sends the measured requests: a PUT or a GET of one item. It uses
+// fasthttp rather than net/http because the generator shares the machine
+// with what it loads, and every microsecond of CPU it spends on a request
+// is taken from the system it measures; fasthttp's client costs a
+// fraction of net/http's per request. It reads the context from the
+// X-Ringtable-Context header and does not decode the items (the body is
+// still read whole).
+type items struct {
+	hc      *fasthttp.HostClient
+	auth    string
+	table   string
+	timeout time.Duration
+}
+
+func newItems(cl *client.Client, table string, conns int) (*items, error) {
+	u, err := url.Parse(cl.Base())
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: gateway URL %q: %w", cl.Base(), err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("loadgen: gateway URL %q: want http://host:port or https://host:port", cl.Base())
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr += map[string]string{"http": ":80", "https": ":443"}[u.Scheme]
+	}
+	return &items{
+		hc: &fasthttp.HostClient{
+			Addr:                     addr,
+			IsTLS:                    u.Scheme == "https",
+			MaxConns:                 conns,
+			MaxConnWaitTimeout:       30 * time.Second,
+			NoDefaultUserAgentHeader: true,
+			// A retried PUT without a context would be a second version:
+			// failures are reported, never retried.
+			MaxIdemponentCallAttempts: 1,
+		},
+		auth:    "Bearer " + cl.APIKey(),
+		table:   table,
+		timeout: 30 * time.Second,
+	}, nil
+}
+
+// put writes value under key with the given context and returns the new
+// version's context.
+func (c *items) put(ctx context.Context, key string, value []byte, w int, vctx string) (string, error) {
+	return c.do(ctx, fasthttp.MethodPut, key, "w", w, vctx, value)
+}
+
+// get reads key and returns its context.
+func (c *items) get(ctx context.Context, key string, r int) (string, error) {
+	return c.do(ctx, fasthttp.MethodGet, key, "r", r, "", nil)
+}
+
+func (c *items) do(ctx context.Context, method, key, qname string, q int, vctx string, body []byte) (string, error) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	uri := client.ItemPath(c.table, client.Key{PK: key})
+	if q > 0 {
+		uri += "?" + qname + "=" + strconv.Itoa(q)
+	}
+	req.SetRequestURI(uri)
+	req.Header.SetHost(c.hc.Addr)
+	req.Header.SetMethod(method)
+	req.Header.Set("Authorization", c.auth)
+	if vctx != "" {
+		req.Header.Set(client.ContextHeader, vctx)
+	}
+	if body != nil {
+		req.Header.SetContentType("application/json")
+		req.SetBodyRaw(body)
+	}
+	timeout, bounded := c.timeout, false
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
+		timeout, bounded = time.Until(d), true
+	}
+	if err := c.hc.DoTimeout(req, resp, timeout); err != nil {
+		if bounded && errors.Is(err, fasthttp.ErrTimeout) {
+			return "", context.DeadlineExceeded // the run ended, not the gateway
+		}
+		return "", err
+	}
+	if code := resp.StatusCode(); code >= 300 {
+		return "", client.ParseError(code, resp.Body())
+	}
+	return string(resp.Header.Peek(client.ContextHeader)), nil
+}
