@@ -413,6 +413,18 @@ func FuzzSetSync(f *testing.F) {
 				}
 			}
 		}
+		// Sync's shortcuts for an empty side or one shared version give
+		// what the general merge gives.
+		for _, x := range []Set{a, b, c} {
+			for _, y := range []Set{a, b, c} {
+				if len(x) <= 1 && len(y) <= 1 {
+					all := append(append(Set{}, x...), y...)
+					if got, want := x.Sync(y), normalize(all); !eqSet(got, want) {
+						t.Fatalf("Sync(%v, %v) = %v, the general merge gives %v", x.Dots(), y.Dots(), got.Dots(), want.Dots())
+					}
+				}
+			}
+		}
 		if transitive(a, b, c) {
 			l, r := a.Sync(b).Sync(c), a.Sync(b.Sync(c))
 			if !eqSet(l, r) {
