@@ -1,6 +1,7 @@
 package query
 
 import (
+	"bytes"
 	"errors"
 	"regexp"
 	"slices"
@@ -124,4 +125,19 @@ func TestQuoteIdentRoundTrip(t *testing.T) {
 			t.Errorf("%q rendered as %s came back as %q", name, quoteIdent(name), cols)
 		}
 	}
+}
+
+// ValidateItem's one-scan path for valid items accepts exactly what the
+// diagnosing path accepts, and returns the same bytes.
+func FuzzValidateItem(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, "{ \"a\" : [1, 2] }", `[1]`, `{"a":1} {}`, `{"a":}`, `"x"`, ``, "{\"\xff\":1}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, item []byte) {
+		got, err := ValidateItem(item)
+		want, werr := checkItem(string(item), startPos, "invalid JSON item")
+		if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
+			t.Fatalf("ValidateItem(%q) = %q, %v; the diagnosing path gives %q, %v", item, got, err, want, werr)
+		}
+	})
 }
