@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ringtable/ringtable/gateway/coord"
+	"github.com/ringtable/ringtable/internal/jsonenc"
 	"github.com/ringtable/ringtable/messaging/wire"
 	"github.com/ringtable/ringtable/query"
 	"github.com/ringtable/ringtable/tenants"
@@ -118,35 +117,17 @@ func appendGetResponse(b []byte, vis vclock.Set, ctxTok string) []byte {
 		if v.Deleted {
 			b = append(b, `"deleted":true,`...)
 		}
-		b = append(b, `"modified":"`...)
-		b = time.UnixMilli(v.Modified).UTC().AppendFormat(b, time.RFC3339Nano)
-		b = append(b, '"')
+		b = append(b, `"modified":`...)
+		b = jsonenc.Time(b, time.UnixMilli(v.Modified).UTC())
 		if v.Expires != 0 {
-			b = append(b, `,"expires":"`...)
-			b = time.UnixMilli(v.Expires).UTC().AppendFormat(b, time.RFC3339Nano)
-			b = append(b, '"')
+			b = append(b, `,"expires":`...)
+			b = jsonenc.Time(b, time.UnixMilli(v.Expires).UTC())
 		}
 		b = append(b, '}')
 	}
 	b = append(b, `],"context":`...)
-	b = appendJSONString(b, ctxTok)
+	b = jsonenc.String(b, ctxTok)
 	return append(b, "}\n"...)
-}
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			_ = enc.Encode(s)
-			return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 func (g *Gateway) getItem(w http.ResponseWriter, r *http.Request, ten *tenants.Tenant) (int, error) {
