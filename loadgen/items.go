@@ -13,21 +13,23 @@ import (
 	"github.com/ringtable/ringtable/gateway/client"
 )
 
-// items sends the measured requests: a PUT or a GET of one item. It uses
+// Items sends the measured requests: a PUT or a GET of one item. It uses
 // fasthttp rather than net/http because the generator shares the machine
 // with what it loads, and every microsecond of CPU it spends on a request
 // is taken from the system it measures; fasthttp's client costs a
 // fraction of net/http's per request. It reads the context from the
 // X-Ringtable-Context header and does not decode the items (the body is
 // still read whole).
-type items struct {
+type Items struct {
 	hc      *fasthttp.HostClient
 	auth    string
 	table   string
 	timeout time.Duration
 }
 
-func newItems(cl *client.Client, table string, conns int) (*items, error) {
+// NewItems sends to cl's gateway, with cl's API key, over at most conns
+// connections.
+func NewItems(cl *client.Client, table string, conns int) (*Items, error) {
 	u, err := url.Parse(cl.Base())
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: gateway URL %q: %w", cl.Base(), err)
@@ -39,7 +41,7 @@ func newItems(cl *client.Client, table string, conns int) (*items, error) {
 	if u.Port() == "" {
 		addr += map[string]string{"http": ":80", "https": ":443"}[u.Scheme]
 	}
-	return &items{
+	return &Items{
 		hc: &fasthttp.HostClient{
 			Addr:                     addr,
 			IsTLS:                    u.Scheme == "https",
@@ -56,18 +58,18 @@ func newItems(cl *client.Client, table string, conns int) (*items, error) {
 	}, nil
 }
 
-// put writes value under key with the given context and returns the new
+// Put writes value under key with the given context and returns the new
 // version's context.
-func (c *items) put(ctx context.Context, key string, value []byte, w int, vctx string) (string, error) {
+func (c *Items) Put(ctx context.Context, key string, value []byte, w int, vctx string) (string, error) {
 	return c.do(ctx, fasthttp.MethodPut, key, "w", w, vctx, value)
 }
 
-// get reads key and returns its context.
-func (c *items) get(ctx context.Context, key string, r int) (string, error) {
+// Get reads key and returns its context.
+func (c *Items) Get(ctx context.Context, key string, r int) (string, error) {
 	return c.do(ctx, fasthttp.MethodGet, key, "r", r, "", nil)
 }
 
-func (c *items) do(ctx context.Context, method, key, qname string, q int, vctx string, body []byte) (string, error) {
+func (c *Items) do(ctx context.Context, method, key, qname string, q int, vctx string, body []byte) (string, error) {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)

@@ -29,7 +29,7 @@ func Run(ctx context.Context, cl *client.Client, cfg Config, progress Progress) 
 	if _, err := cl.CreateTable(ctx, client.Table{Name: cfg.Table, PartitionKey: "k"}); err != nil && !client.IsStatus(err, http.StatusConflict) {
 		return nil, fmt.Errorf("loadgen: create table %q: %w", cfg.Table, err)
 	}
-	it, err := newItems(cl, cfg.Table, cfg.Concurrency)
+	it, err := NewItems(cl, cfg.Table, cfg.Concurrency)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func Run(ctx context.Context, cl *client.Client, cfg Config, progress Progress) 
 }
 
 type runner struct {
-	items *items
+	items *Items
 	cfg   Config
 	value []byte
 	ctxs  [64]ctxShard // latest context per key, sharded
@@ -97,7 +97,7 @@ func (r *runner) preload(ctx context.Context) error {
 				if k >= r.cfg.Keys || ctx.Err() != nil {
 					return
 				}
-				tok, err := r.items.put(ctx, keyName(k), r.value, r.cfg.W, "")
+				tok, err := r.items.Put(ctx, keyName(k), r.value, r.cfg.W, "")
 				if err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
@@ -181,7 +181,7 @@ func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
 		key := keyName(k)
 		t0 := time.Now()
 		if rng.Float64() < r.cfg.ReadRatio {
-			tok, err := r.items.get(ctx, key, r.cfg.R)
+			tok, err := r.items.Get(ctx, key, r.cfg.R)
 			d := time.Since(t0)
 			switch {
 			case err == nil:
@@ -201,14 +201,14 @@ func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
 			}
 			continue
 		}
-		tok, err := r.items.put(ctx, key, r.value, r.cfg.W, r.context(k))
+		tok, err := r.items.Put(ctx, key, r.value, r.cfg.W, r.context(k))
 		for try := 0; try < 5 && client.IsStatus(err, http.StatusConflict); try++ {
 			// Too many siblings: as an application would, read the item
 			// and write with the read's context, which resolves them
 			// (again if other writers added more in between).
 			w.resolved++
-			if rtok, gerr := r.items.get(ctx, key, r.cfg.R); gerr == nil {
-				tok, err = r.items.put(ctx, key, r.value, r.cfg.W, rtok)
+			if rtok, gerr := r.items.Get(ctx, key, r.cfg.R); gerr == nil {
+				tok, err = r.items.Put(ctx, key, r.value, r.cfg.W, rtok)
 			}
 		}
 		d := time.Since(t0)

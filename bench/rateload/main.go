@@ -24,6 +24,7 @@ import (
 
 	"github.com/ringtable/ringtable/bench/internal/result"
 	"github.com/ringtable/ringtable/gateway/client"
+	"github.com/ringtable/ringtable/loadgen"
 )
 
 func main() {
@@ -48,7 +49,11 @@ func main() {
 	if err != nil && !client.IsStatus(err, http.StatusConflict) {
 		log.Fatalf("rateload: create table %q: %v", *table, err)
 	}
-	l := &loader{cl: cl, table: *table, value: result.Value(*valueSize), ctxs: map[int]string{},
+	items, err := loadgen.NewItems(cl, *table, *maxInflight)
+	if err != nil {
+		log.Fatal("rateload: ", err)
+	}
+	l := &loader{items: items, value: result.Value(*valueSize), ctxs: map[int]string{},
 		sem: make(chan struct{}, *maxInflight)}
 	elapsed, first := l.run(*rate, *duration, *keys)
 	s := l.rec.Summary(elapsed)
@@ -64,8 +69,7 @@ func main() {
 }
 
 type loader struct {
-	cl    *client.Client
-	table string
+	items *loadgen.Items
 	value []byte
 	sem   chan struct{}
 	rec   result.Recorder
@@ -113,7 +117,7 @@ func (l *loader) put(k int, due time.Time) {
 	l.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tok, err := l.cl.Put(ctx, l.table, client.Key{PK: "key" + strconv.Itoa(k)}, l.value, client.Options{Context: prev})
+	tok, err := l.items.Put(ctx, "key"+strconv.Itoa(k), l.value, 0, prev)
 	if err != nil {
 		l.fail(err)
 		return
