@@ -20,11 +20,13 @@
 package feed
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/ringtable/ringtable/internal/jsonenc"
 )
 
 // Operations of an event.
@@ -72,16 +74,52 @@ const MaxEvent = 1 << 20
 var ErrBadEvent = errors.New("feed: bad event")
 
 // Encode renders an event as JSON (HTML characters are not escaped, so a
-// value is carried as its writer sent it).
+// value is carried as its writer sent it). Every stamped write is encoded
+// once, so it is written by hand, in the field order and with the escaping
+// encoding/json gives the Event struct. Value must be JSON: the stored
+// item, which the gateway validated and compacted.
 func Encode(e *Event) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(e); err != nil {
-		// Only Value can fail, and values are validated JSON objects.
-		panic(fmt.Sprintf("feed: encoding an event: %v", err))
+	if len(e.Value) > 0 && !json.Valid(e.Value) {
+		// Only a corrupted store could do that.
+		panic(fmt.Sprintf("feed: encoding event %s: value is not JSON", e.ID))
 	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	b := make([]byte, 0, 256+len(e.Value)+len(e.PK)+len(e.SK)+len(e.Context))
+	b = append(b, '{')
+	if e.Seq != 0 {
+		b = append(b, `"seq":`...)
+		b = strconv.AppendUint(b, e.Seq, 10)
+		b = append(b, ',')
+	}
+	for _, f := range [...]struct{ name, v string }{{`"id":`, e.ID}, {`,"tenant":`, e.Tenant}, {`,"table":`, e.Table}, {`,"table_id":`, e.TableID}, {`,"pk":`, e.PK}} {
+		b = append(b, f.name...)
+		b = jsonenc.String(b, f.v)
+	}
+	if e.SK != "" {
+		b = append(b, `,"sk":`...)
+		b = jsonenc.String(b, e.SK)
+	}
+	b = append(b, `,"op":`...)
+	b = jsonenc.String(b, e.Op)
+	if len(e.Value) > 0 {
+		b = append(b, `,"value":`...)
+		b = append(b, e.Value...)
+	}
+	if e.Deleted {
+		b = append(b, `,"deleted":true`...)
+	}
+	b = append(b, `,"context":`...)
+	b = jsonenc.String(b, e.Context)
+	b = append(b, `,"siblings":`...)
+	b = strconv.AppendInt(b, int64(e.Siblings), 10)
+	b = append(b, `,"has_siblings":`...)
+	b = strconv.AppendBool(b, e.HasSiblings)
+	b = append(b, `,"time":`...)
+	b = jsonenc.Time(b, e.Time)
+	if e.Expires != nil {
+		b = append(b, `,"expires":`...)
+		b = jsonenc.Time(b, *e.Expires)
+	}
+	return append(b, '}')
 }
 
 // Decode parses an event.
