@@ -150,6 +150,7 @@ type publisher struct {
 	wake  chan struct{}
 
 	published, failed prometheus.Counter
+	publishTime       prometheus.Histogram
 
 	mu struct {
 		sync.Mutex
@@ -211,7 +212,12 @@ func (p *publisher) metrics() {
 		}
 		return 0
 	}
-	for _, c := range []prometheus.Collector{p.published, p.failed,
+	p.publishTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "ringtable_node_feed_publish_seconds", ConstLabels: labels,
+		Help:    "Time from publishing a batch of change events to the last PubAck (writes wait for it, up to AckWait).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
+	})
+	for _, c := range []prometheus.Collector{p.published, p.failed, p.publishTime,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "ringtable_node_feed_queued_events", ConstLabels: labels,
 			Help: "Committed change events waiting in memory to be published.",
@@ -381,7 +387,9 @@ func (p *publisher) run(ctx context.Context) {
 		for i, e := range batch {
 			pubs[i] = e.pub
 		}
+		t0 := time.Now()
 		errs := p.feeds.Publish(ctx, pubs)
+		p.publishTime.Observe(time.Since(t0).Seconds())
 		var acked []uint64
 		var failed []*outboxEntry
 		var firstErr error

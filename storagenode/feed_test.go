@@ -145,6 +145,9 @@ func TestOutboxRecoveredAtRestart(t *testing.T) {
 	c.Start("n1")
 	testcluster.WaitFor(t, 10*time.Second, "n1's outbox published", func() bool { return log.count() == len(held)+len(others) })
 	testcluster.WaitFor(t, 5*time.Second, "n1's published events counted", published(len(held)))
+	if n := metric("ringtable_node_feed_publish_seconds"); n == 0 {
+		t.Error("n1 published its outbox but timed no publish")
+	}
 	if n, _ := c.Node("n1").FeedBacklog(); n != len(held) {
 		t.Fatalf("n1's outbox holds %d events, want the %d published ones still", n, len(held))
 	}
@@ -214,7 +217,8 @@ func TestRetriedStampPublishesOnce(t *testing.T) {
 	}
 }
 
-// metricValue reads a counter or gauge with a single series from reg.
+// metricValue reads a counter or gauge with a single series from reg (a
+// histogram's: its count of observations).
 func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
@@ -228,6 +232,9 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 		m := mf.GetMetric()[0]
 		if c := m.GetCounter(); c != nil {
 			return c.GetValue()
+		}
+		if h := m.GetHistogram(); h != nil {
+			return float64(h.GetSampleCount())
 		}
 		return m.GetGauge().GetValue()
 	}
