@@ -47,8 +47,11 @@ type Config struct {
 	// (default 30s), so writes in flight when it was deleted land first;
 	// PurgeInterval is how often pending purges are retried (default 30s).
 	PurgeGrace, PurgeInterval time.Duration
-	Clock                     clock.Clock
-	Logger                    *slog.Logger
+	// ShutdownGrace is how long a shutdown waits for requests in flight
+	// (default 5s) before it closes the connections still open.
+	ShutdownGrace time.Duration
+	Clock         clock.Clock
+	Logger        *slog.Logger
 	// Registerer receives the gateway's metrics; Gatherer serves /metrics.
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
@@ -71,6 +74,7 @@ func DefaultConfig() Config {
 		UsageInterval: 5 * time.Second,
 		PurgeGrace:    30 * time.Second,
 		PurgeInterval: 30 * time.Second,
+		ShutdownGrace: 5 * time.Second,
 		Clock:         clock.Real{},
 	}
 }
@@ -91,6 +95,9 @@ func (c Config) Validate() error {
 	}
 	if c.Clock == nil {
 		return errors.New("gateway: Clock must be set")
+	}
+	if c.ShutdownGrace < 0 {
+		return errors.New("gateway: ShutdownGrace must not be negative")
 	}
 	if c.KeyTTL <= 0 || c.UsageInterval <= 0 || c.PurgeGrace < 0 || c.PurgeInterval <= 0 {
 		return errors.New("gateway: KeyTTL, UsageInterval and PurgeInterval must be positive")

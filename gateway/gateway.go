@@ -198,10 +198,16 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("gateway: shutdown: %w", err)
+		// What is left after the grace is closed: a request that ran too
+		// long, or a connection a client opened and never used (net/http
+		// waits 5s for those before it counts them as idle).
+		g.log.Warn("shutdown grace over: closing the connections left", "grace", g.cfg.ShutdownGrace)
+		if err := srv.Close(); err != nil {
+			return fmt.Errorf("gateway: shutdown: %w", err)
+		}
 	}
 	return nil
 }
