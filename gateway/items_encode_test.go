@@ -6,27 +6,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringtable/ringtable/gateway/client"
 	"github.com/ringtable/ringtable/vclock"
 )
 
-// The reflection-based shape the hand-written answer must match byte for
+// refGetResponse encodes the answer with encoding/json, from the
+// client's types: the shape the hand-written answer must match byte for
 // byte.
-type refItem struct {
-	Value    json.RawMessage `json:"value,omitempty"`
-	Deleted  bool            `json:"deleted,omitempty"`
-	Modified time.Time       `json:"modified"`
-	Expires  *time.Time      `json:"expires,omitempty"`
-}
-
-type refResponse struct {
-	Items   []refItem `json:"items"`
-	Context string    `json:"context"`
-}
-
 func refGetResponse(vis vclock.Set, ctxTok string) []byte {
-	out := refResponse{Context: ctxTok, Items: make([]refItem, len(vis))}
+	out := client.Item{Context: ctxTok, Items: make([]client.Version, len(vis))}
 	for i, v := range vis {
-		j := refItem{Deleted: v.Deleted, Modified: time.UnixMilli(v.Modified).UTC()}
+		j := client.Version{Deleted: v.Deleted, Modified: time.UnixMilli(v.Modified).UTC()}
 		if !v.Deleted {
 			j.Value = v.Value
 		}

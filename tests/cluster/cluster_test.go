@@ -127,13 +127,7 @@ func readAll(t *testing.T, cl *client.Client, keys []string, r int) {
 // gateway fails over to another server and the cluster keeps serving
 // reads and writes with N=3, W=2, R=2.
 func TestGatewayFailsOverWhenItsNATSServerDies(t *testing.T) {
-	c := newCluster(t)
-	bootstrap(t, c, 3)
-	g := c.addGateway("n1", "n2", "n3")
-	cl := c.tenant(g)
-	if _, err := cl.CreateTable(context.Background(), client.Table{Name: "t", PartitionKey: "id"}); err != nil {
-		t.Fatal(err)
-	}
+	c, g, cl := threeWithTable(t)
 	w := startWriter(cl, "a", 4)
 	time.Sleep(time.Second)
 	c.nodes["n1"].kill()
@@ -242,13 +236,7 @@ func TestJoinAndLeaveUnderLoadProcesses(t *testing.T) {
 // and an anti-entropy run refills it, proved by reading every key with
 // the two other nodes killed.
 func TestReplaceNodeWithEmptyDisk(t *testing.T) {
-	c := newCluster(t)
-	bootstrap(t, c, 3)
-	g := c.addGateway("n1", "n2", "n3")
-	cl := c.tenant(g)
-	if _, err := cl.CreateTable(context.Background(), client.Table{Name: "t", PartitionKey: "id"}); err != nil {
-		t.Fatal(err)
-	}
+	c, g, cl := threeWithTable(t)
 	put := func(k string) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

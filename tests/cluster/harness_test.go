@@ -221,6 +221,19 @@ func (c *cluster) addGateway(nodes ...string) *gw {
 	return g
 }
 
+// threeWithTable bootstraps three nodes, a gateway on all their NATS
+// servers and a tenant with a table "t" keyed by "id".
+func threeWithTable(t *testing.T) (*cluster, *gw, *client.Client) {
+	c := newCluster(t)
+	bootstrap(t, c, 3)
+	g := c.addGateway("n1", "n2", "n3")
+	cl := c.tenant(g)
+	if _, err := cl.CreateTable(context.Background(), client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	return c, g, cl
+}
+
 func (g *gw) base() string { return fmt.Sprintf("http://127.0.0.1:%d", g.port) }
 
 // tenant creates a tenant through gateway g and returns a client for it.
