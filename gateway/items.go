@@ -23,6 +23,13 @@ import (
 // writes, in on writes.
 const ContextHeader = "X-Ringtable-Context"
 
+// SiblingsHeader says, on a write's answer, how many versions the item
+// has after the write at the replica that stamped it. More than one means
+// concurrent writes left siblings: an application resolves them by
+// reading the item and writing with that read's context, before the
+// item grows to its table's sibling maximum.
+const SiblingsHeader = "X-Ringtable-Siblings"
+
 // itemRef is a resolved item address.
 type itemRef struct {
 	t   *Table
@@ -208,6 +215,7 @@ func (g *Gateway) write(w http.ResponseWriter, r *http.Request, ref itemRef, req
 		return 0, err
 	}
 	w.Header().Set(ContextHeader, encodeContext(res.Context))
+	w.Header().Set(SiblingsHeader, strconv.Itoa(res.Siblings))
 	w.WriteHeader(http.StatusNoContent)
 	return http.StatusNoContent, nil
 }

@@ -44,3 +44,35 @@ func TestSiblingMaximum(t *testing.T) {
 		t.Fatalf("after resolving: %v, %v", it, err)
 	}
 }
+
+// A write's answer says how many siblings the item has after it, so a
+// client learns of concurrent writes without reading: blind writes add
+// one each, and a write with the context of a read that showed them all
+// leaves one.
+func TestWriteAnswerCountsSiblings(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	ctx := context.Background()
+	cl := c.Client(0)
+	mustCreate(t, cl, client.Table{Name: "t", PartitionKey: "id"})
+	k := client.Key{PK: "k"}
+	first, err := cl.PutItem(ctx, "t", k, []byte(`{"i":0}`), client.Options{})
+	if err != nil || first.Siblings != 1 {
+		t.Fatalf("first write: %+v, %v; want 1 sibling", first, err)
+	}
+	for i := 1; i <= 2; i++ {
+		// Each write carries the first write's context: concurrent with
+		// the writes between.
+		w, err := cl.PutItem(ctx, "t", k, []byte(fmt.Sprintf(`{"i":%d}`, i)), client.Options{Context: first.Context})
+		if err != nil || w.Siblings != i {
+			t.Fatalf("write %d: %+v, %v; want %d siblings", i, w, err, i)
+		}
+	}
+	it, err := cl.Get(ctx, "t", k, client.Options{R: 3})
+	if err != nil || len(it.Items) != 2 {
+		t.Fatalf("read: %+v, %v; want 2 siblings", it, err)
+	}
+	w, err := cl.PutItem(ctx, "t", k, []byte(`{"i":"merged"}`), client.Options{Context: it.Context})
+	if err != nil || w.Siblings != 1 {
+		t.Fatalf("resolving write: %+v, %v; want 1 sibling", w, err)
+	}
+}

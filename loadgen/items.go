@@ -59,17 +59,18 @@ func NewItems(cl *client.Client, table string, conns int) (*Items, error) {
 }
 
 // Put writes value under key with the given context and returns the new
-// version's context.
-func (c *Items) Put(ctx context.Context, key string, value []byte, w int, vctx string) (string, error) {
+// version's context and how many siblings the item has now.
+func (c *Items) Put(ctx context.Context, key string, value []byte, w int, vctx string) (string, int, error) {
 	return c.do(ctx, fasthttp.MethodPut, key, "w", w, vctx, value)
 }
 
 // Get reads key and returns its context.
 func (c *Items) Get(ctx context.Context, key string, r int) (string, error) {
-	return c.do(ctx, fasthttp.MethodGet, key, "r", r, "", nil)
+	tok, _, err := c.do(ctx, fasthttp.MethodGet, key, "r", r, "", nil)
+	return tok, err
 }
 
-func (c *Items) do(ctx context.Context, method, key, qname string, q int, vctx string, body []byte) (string, error) {
+func (c *Items) do(ctx context.Context, method, key, qname string, q int, vctx string, body []byte) (string, int, error) {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
@@ -94,12 +95,13 @@ func (c *Items) do(ctx context.Context, method, key, qname string, q int, vctx s
 	}
 	if err := c.hc.DoTimeout(req, resp, timeout); err != nil {
 		if bounded && errors.Is(err, fasthttp.ErrTimeout) {
-			return "", context.DeadlineExceeded // the run ended, not the gateway
+			return "", 0, context.DeadlineExceeded // the run ended, not the gateway
 		}
-		return "", err
+		return "", 0, err
 	}
 	if code := resp.StatusCode(); code >= 300 {
-		return "", client.ParseError(code, resp.Body())
+		return "", 0, client.ParseError(code, resp.Body())
 	}
-	return string(resp.Header.Peek(client.ContextHeader)), nil
+	siblings, _ := strconv.Atoi(string(resp.Header.Peek(client.SiblingsHeader)))
+	return string(resp.Header.Peek(client.ContextHeader)), siblings, nil
 }

@@ -49,6 +49,35 @@ func TestHotKeyResolvesSiblings(t *testing.T) {
 	t.Logf("%d writes to one key from 8 writers, %d of them resolved siblings first", rep.Writes.Ops, rep.Resolved)
 }
 
+// Writers racing on one hot key of a table with the default sibling
+// maximum (100): each write's answer says whether the item has siblings,
+// and the next write of the key reads it and resolves them, so the item
+// holds about as many siblings as there are writers instead of a pile
+// that grows until the maximum refuses writes.
+func TestHotKeySiblingsStayFew(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	cfg := loadgen.DefaultConfig()
+	cfg.Table, cfg.Concurrency, cfg.Keys, cfg.ReadRatio, cfg.Duration = "hot", 8, 1, 0, 3*time.Second
+	rep, err := loadgen.Run(context.Background(), c.Client(0), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Writes.Ops == 0 || rep.Writes.Errors != 0 || rep.Resolved == 0 {
+		t.Fatalf("report: %+v errors %v", rep, rep.Errors)
+	}
+	// Racing writers do leave siblings (the answers said so), and they
+	// stay of the order of the writers.
+	if rep.MaxSiblings < 2 || rep.MaxSiblings > 2*cfg.Concurrency {
+		t.Fatalf("writes reported at most %d siblings with %d writers", rep.MaxSiblings, cfg.Concurrency)
+	}
+	it, err := c.Client(0).Get(context.Background(), "hot", client.Key{PK: "key0"}, client.Options{R: 3})
+	if err != nil || len(it.Items) > 2*cfg.Concurrency {
+		t.Fatalf("after the run: %v siblings, %v", len(it.Items), err)
+	}
+	t.Logf("%d writes to one key from %d writers: %d resolved siblings first, at most %d siblings, %d at the end",
+		rep.Writes.Ops, cfg.Concurrency, rep.Resolved, rep.MaxSiblings, len(it.Items))
+}
+
 func TestConfigValidate(t *testing.T) {
 	bad := []func(*loadgen.Config){
 		func(c *loadgen.Config) { c.Concurrency = 0 },

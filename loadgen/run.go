@@ -35,7 +35,7 @@ func Run(ctx context.Context, cl *client.Client, cfg Config, progress Progress) 
 	}
 	r := &runner{items: it, cfg: cfg, value: makeValue(cfg.ValueSize)}
 	for i := range r.ctxs {
-		r.ctxs[i].m = map[int]string{}
+		r.ctxs[i].m = map[int]keyState{}
 	}
 	if cfg.Preload {
 		if err := r.preload(ctx); err != nil {
@@ -56,23 +56,39 @@ type runner struct {
 
 type ctxShard struct {
 	mu sync.Mutex
-	m  map[int]string
+	m  map[int]keyState
 }
 
-func (r *runner) context(k int) string {
+// keyState is what the writers know of a key.
+type keyState struct {
+	tok      string // the latest context seen
+	siblings bool   // the last write's answer said the item has siblings
+}
+
+// context returns the context the next write of k carries, and whether
+// that writer should first read k to resolve its siblings. Only one
+// writer is told to: the others go on with the latest context.
+func (r *runner) context(k int) (tok string, resolve bool) {
 	s := &r.ctxs[k%len(r.ctxs)]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.m[k]
+	st := s.m[k]
+	if st.siblings {
+		s.m[k] = keyState{tok: st.tok}
+	}
+	return st.tok, st.siblings
 }
 
-func (r *runner) remember(k int, tok string) {
+// remember records a context seen for k and, for a write's answer,
+// whether the item has siblings (reads see them all: their context
+// resolves them).
+func (r *runner) remember(k int, tok string, siblings int) {
 	if tok == "" {
 		return
 	}
 	s := &r.ctxs[k%len(r.ctxs)]
 	s.mu.Lock()
-	s.m[k] = tok
+	s.m[k] = keyState{tok: tok, siblings: siblings > 1}
 	s.mu.Unlock()
 }
 
@@ -97,12 +113,12 @@ func (r *runner) preload(ctx context.Context) error {
 				if k >= r.cfg.Keys || ctx.Err() != nil {
 					return
 				}
-				tok, err := r.items.Put(ctx, keyName(k), r.value, r.cfg.W, "")
+				tok, siblings, err := r.items.Put(ctx, keyName(k), r.value, r.cfg.W, "")
 				if err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
 				}
-				r.remember(k, tok)
+				r.remember(k, tok, siblings)
 			}
 		}()
 	}
@@ -117,7 +133,8 @@ type worker struct {
 	readLat, writeLat []time.Duration
 	readErr, writeErr int
 	notFound          int
-	resolved          int // writes that had to read and resolve siblings first
+	resolved          int // writes that read the item first to resolve its siblings
+	maxSiblings       int // the most siblings a write's answer reported
 	errs              map[string]int
 }
 
@@ -160,6 +177,7 @@ loop:
 		re, we = re+w.readErr, we+w.writeErr
 		rep.NotFound += w.notFound
 		rep.Resolved += w.resolved
+		rep.MaxSiblings = max(rep.MaxSiblings, w.maxSiblings)
 		for k, v := range w.errs {
 			rep.Errors[k] += v
 		}
@@ -186,7 +204,7 @@ func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
 			switch {
 			case err == nil:
 				w.readLat = append(w.readLat, d)
-				r.remember(k, tok)
+				r.remember(k, tok, 1)
 				r.reads.Add(1)
 			case client.IsStatus(err, http.StatusNotFound):
 				w.notFound++
@@ -201,21 +219,32 @@ func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
 			}
 			continue
 		}
-		tok, err := r.items.Put(ctx, key, r.value, r.cfg.W, r.context(k))
-		for try := 0; try < 5 && client.IsStatus(err, http.StatusConflict); try++ {
-			// Too many siblings: as an application would, read the item
-			// and write with the read's context, which resolves them
-			// (again if other writers added more in between).
+		vctx, resolve := r.context(k)
+		if resolve {
+			// An earlier write's answer said the item has siblings: as an
+			// application would, read it and write with the read's
+			// context, which resolves them, rather than let them pile up
+			// to the table's maximum.
 			w.resolved++
 			if rtok, gerr := r.items.Get(ctx, key, r.cfg.R); gerr == nil {
-				tok, err = r.items.Put(ctx, key, r.value, r.cfg.W, rtok)
+				vctx = rtok
+			}
+		}
+		tok, siblings, err := r.items.Put(ctx, key, r.value, r.cfg.W, vctx)
+		for try := 0; try < 5 && client.IsStatus(err, http.StatusConflict); try++ {
+			// Too many siblings even so (other writers added more in
+			// between): read and resolve again.
+			w.resolved++
+			if rtok, gerr := r.items.Get(ctx, key, r.cfg.R); gerr == nil {
+				tok, siblings, err = r.items.Put(ctx, key, r.value, r.cfg.W, rtok)
 			}
 		}
 		d := time.Since(t0)
 		switch {
 		case err == nil:
 			w.writeLat = append(w.writeLat, d)
-			r.remember(k, tok)
+			w.maxSiblings = max(w.maxSiblings, siblings)
+			r.remember(k, tok, siblings)
 			r.writes.Add(1)
 		case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 			return

@@ -39,9 +39,15 @@ type Report struct {
 	Elapsed  time.Duration
 	Reads    OpStats
 	Writes   OpStats
-	NotFound int            // reads of keys never written (not errors)
-	Resolved int            // writes refused for too many siblings, then resolved by a read and a write with its context
-	Errors   map[string]int // error kind → count
+	NotFound int // reads of keys never written (not errors)
+	// Resolved counts writes that read the item first and wrote with the
+	// read's context, which resolves its siblings: because an earlier
+	// write's answer said it had some, or because the table's sibling
+	// maximum refused the write.
+	Resolved int
+	// MaxSiblings is the most siblings a write's answer reported.
+	MaxSiblings int
+	Errors      map[string]int // error kind → count
 }
 
 // Total is the rate of all successful operations.

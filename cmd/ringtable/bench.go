@@ -107,6 +107,9 @@ func printReport(r *loadgen.Report) {
 	if r.Resolved > 0 {
 		fmt.Printf("writes that resolved siblings first (read, then write with its context): %d\n", r.Resolved)
 	}
+	if r.MaxSiblings > 1 {
+		fmt.Printf("most siblings a write left: %d\n", r.MaxSiblings)
+	}
 	for k, v := range r.Errors {
 		fmt.Printf("errors %-40s %d\n", k, v)
 	}

@@ -20,6 +20,10 @@ import (
 // ContextHeader carries an item's causal context.
 const ContextHeader = "X-Ringtable-Context"
 
+// SiblingsHeader carries, on a write's answer, how many versions the item
+// has after the write.
+const SiblingsHeader = "X-Ringtable-Siblings"
+
 // Client talks to one gateway.
 type Client struct {
 	base   string
@@ -258,12 +262,33 @@ func writeQuery(o Options) (url.Values, http.Header) {
 // Put writes an item (a JSON object) and returns the new version's
 // context.
 func (c *Client) Put(ctx context.Context, table string, k Key, value []byte, o Options) (string, error) {
-	q, h := writeQuery(o)
-	resp, _, err := c.do(ctx, http.MethodPut, itemPath(table, k), q, h, value)
+	w, err := c.PutItem(ctx, table, k, value, o)
 	if err != nil {
 		return "", err
 	}
-	return resp.Header.Get(ContextHeader), nil
+	return w.Context, nil
+}
+
+// Written is a write's answer.
+type Written struct {
+	// Context is the new version's context.
+	Context string
+	// Siblings is how many versions the item has after the write (1: no
+	// concurrent ones); 0 when the gateway did not say.
+	Siblings int
+}
+
+// PutItem writes like Put and also says whether the item now has
+// siblings, which the caller resolves by reading it and writing with
+// the read's context.
+func (c *Client) PutItem(ctx context.Context, table string, k Key, value []byte, o Options) (*Written, error) {
+	q, h := writeQuery(o)
+	resp, _, err := c.do(ctx, http.MethodPut, itemPath(table, k), q, h, value)
+	if err != nil {
+		return nil, err
+	}
+	n, _ := strconv.Atoi(resp.Header.Get(SiblingsHeader))
+	return &Written{Context: resp.Header.Get(ContextHeader), Siblings: n}, nil
 }
 
 // Get reads an item. A missing item is an *Error with status 404.
