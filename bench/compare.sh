@@ -310,11 +310,16 @@ stop_etcd() { local p; for p in "${ETCD_PIDS[@]}"; do stop_pid "$p"; forget_pid 
 # --- the comparison ----------------------------------------------------------
 
 ensure_etcd
+# Other work on the machine takes the cores every case here shares.
+if awk -v n="$(nproc)" '{ exit !($1 > n / 2) }' /proc/loadavg; then
+  note "load average $(cut -d' ' -f1 /proc/loadavg) at start on $(nproc) CPUs: something else is running, and every figure will be lower for it"
+fi
+THP=$(grep -o '\[[a-z]*\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null | tr -d '[]' || true)
 {
   echo "# ringtable comparison, $(date -u +'%Y-%m-%d %H:%M UTC')"
   echo
   echo "- settings: $RUNS run(s) of $DURATION per case$([[ $QUICK == 1 ]] && echo ' (--quick)'), $KEYS keys, medians over the runs; sweeps measured once"
-  echo "- machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(go version | cut -d' ' -f3-4); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(go version | cut -d' ' -f3-4); load average at start: $(cut -d' ' -f1-3 /proc/loadavg); transparent huge pages: ${THP:-unknown}"
   echo "- ringtable: $([[ -n $RT_BIN ]] && echo "binary $RT_BIN" || echo "built from the work tree at commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)")"
   echo "- etcd: $([[ $ETCD_OK == 1 ]] && echo "$ETCD_VERSION, 3 members on loopback, loaded by bench/etcdload (64 clients over 8 gRPC connections, round-robin over the members)" || echo "not run")"
   echo "- everything (servers and load generators) shares this machine"
