@@ -70,6 +70,11 @@ func Connect(ctx context.Context, c ClientConfig) (*Conn, error) {
 		nats.MaxPingsOutstanding(2),
 		nats.RetryOnFailedConnect(true),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err == nil {
+				// Our own Close at shutdown, not a lost server.
+				log.Debug("NATS connection closed")
+				return
+			}
 			log.Warn("NATS disconnected", "err", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
