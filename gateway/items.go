@@ -90,7 +90,7 @@ func visible(t *Table, s vclock.Set, now int64) vclock.Set {
 		return nil
 	}
 	if len(live) == len(s) {
-		return oncePerWrite(live)
+		return live.OncePerWrite()
 	}
 	var out vclock.Set
 	for _, v := range s {
@@ -98,36 +98,7 @@ func visible(t *Table, s vclock.Set, now int64) vclock.Set {
 			out = append(out, v)
 		}
 	}
-	return oncePerWrite(out)
-}
-
-// oncePerWrite shows each client write once. A coordinator that gave up
-// on a slow stamper has another replica stamp the same request; when the
-// first stamp lands too, the item holds two versions of one write (the
-// same request ID, value and past, two dots). They are not a conflict
-// anyone made, so a read shows the first; its context still covers both,
-// and a write with it replaces both.
-func oncePerWrite(s vclock.Set) vclock.Set {
-	var out vclock.Set // made at the first repeat
-	for i, v := range s {
-		repeat := false
-		for _, u := range s[:i] {
-			if v.Write != 0 && u.Write == v.Write {
-				repeat = true
-				break
-			}
-		}
-		switch {
-		case repeat && out == nil:
-			out = append(make(vclock.Set, 0, len(s)-1), s[:i]...)
-		case !repeat && out != nil:
-			out = append(out, v)
-		}
-	}
-	if out == nil {
-		return s
-	}
-	return out
+	return out.OncePerWrite()
 }
 
 // appendGetResponse appends a read's answer:

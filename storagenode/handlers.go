@@ -87,7 +87,7 @@ func (n *Node) handlePut(m *messaging.Msg, req *wire.PutRequest) {
 				r.Code, r.Message = wire.CodeOf(err), err.Error()
 			} else {
 				r.Context = res.Set.WriteContext(stamped)
-				r.Count = uint32(len(res.Set))
+				r.Count = uint32(len(res.Set.OncePerWrite())) // siblings as a read shows them
 				if req.WantSet {
 					r.Set = res.Set
 				}

@@ -181,6 +181,31 @@ func (s Set) ByWrite(w uint64) (Version, bool) {
 	return Version{}, false
 }
 
+// OncePerWrite returns the set with each client request's versions after
+// the first left out (versions without a request ID all stay), in the
+// set's order; s itself is not changed. A coordinator that gave up on a
+// slow stamper has another replica stamp the same request, and when the
+// first stamp lands too the item holds two versions of one write: the
+// same request ID, value and past, two dots. Nobody made that conflict,
+// so it is shown and counted once, while the set keeps both, and the
+// set's context, which covers both, replaces both when written with.
+func (s Set) OncePerWrite() Set {
+	var out Set // made at the first repeat
+	for i, v := range s {
+		_, repeat := s[:i].ByWrite(v.Write)
+		switch {
+		case repeat && out == nil:
+			out = append(make(Set, 0, len(s)-1), s[:i]...)
+		case !repeat && out != nil:
+			out = append(out, v)
+		}
+	}
+	if out == nil {
+		return s
+	}
+	return out
+}
+
 // MaxCounter returns the largest counter of actor a in any dot or past of
 // the set, so a stamping actor can stay above everything the item has seen.
 func (s Set) MaxCounter(a Actor) uint64 {

@@ -564,3 +564,83 @@ func TestSetByWrite(t *testing.T) {
 		t.Errorf("ByWrite on the empty set reported ok")
 	}
 }
+
+// One client write that two replicas stamped (a coordinator's retry) is
+// shown once; distinct writes, and versions without a request ID, are
+// all shown, in the set's order.
+func TestSetOncePerWrite(t *testing.T) {
+	v := func(actor string, write uint64) Version {
+		return Version{Clock: Clock{Dot: Dot{Actor: Actor(actor), Counter: 1}}, Value: []byte(`{}`), Write: write}
+	}
+	for _, tc := range []struct {
+		name string
+		in   Set
+		want []string // actors of the versions shown
+	}{
+		{"empty", nil, nil},
+		{"one", Set{v("a", 7)}, []string{"a"}},
+		{"distinct writes", Set{v("a", 7), v("b", 8), v("c", 9)}, []string{"a", "b", "c"}},
+		{"no request IDs", Set{v("a", 0), v("b", 0)}, []string{"a", "b"}},
+		{"one write stamped twice", Set{v("a", 7), v("b", 7)}, []string{"a"}},
+		{"stamped twice among others", Set{v("a", 5), v("b", 7), v("c", 6), v("d", 7), v("e", 0)}, []string{"a", "b", "c", "e"}},
+		{"stamped three times", Set{v("a", 7), v("b", 7), v("c", 7), v("d", 8)}, []string{"a", "d"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := append(Set(nil), tc.in...)
+			got := tc.in.OncePerWrite()
+			var actors []string
+			for _, x := range got {
+				actors = append(actors, string(x.Clock.Dot.Actor))
+			}
+			if len(actors) != len(tc.want) {
+				t.Fatalf("shown %v, want %v", actors, tc.want)
+			}
+			for i := range actors {
+				if actors[i] != tc.want[i] {
+					t.Fatalf("shown %v, want %v", actors, tc.want)
+				}
+			}
+			for i := range in {
+				if in[i].Clock.Dot != tc.in[i].Clock.Dot {
+					t.Fatalf("the stored set was changed: %v, was %v", tc.in, in)
+				}
+			}
+		})
+	}
+}
+
+// FuzzSetOncePerWrite: the result keeps the set's order, leaves out only
+// versions whose request ID came earlier, keeps every request ID, and
+// does not change the set.
+func FuzzSetOncePerWrite(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{3, 0, 1, 0, 1, 2, 0, 0, 0, 1, 1, 1, 2, 4, 0, 1, 1, 3, 0, 2, 2, 1, 1, 5, 0, 3, 1})
+	f.Add([]byte{7, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 7, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		src := &byteSource{b: data}
+		s := src.set()
+		for i := range s {
+			s[i].Write = uint64(src.next() % 4) // few IDs, so they repeat; 0 is none
+		}
+		frozen := cloneSet(s)
+		got := s.OncePerWrite()
+		if !eqSet(s, frozen) {
+			t.Fatalf("OncePerWrite changed the set")
+		}
+		seen, j := map[uint64]bool{}, 0
+		for _, v := range s {
+			repeat := v.Write != 0 && seen[v.Write]
+			seen[v.Write] = true
+			if repeat {
+				continue
+			}
+			if j >= len(got) || got[j].Clock.Dot != v.Clock.Dot {
+				t.Fatalf("OncePerWrite(%v) = %v: %v missing or out of order", s.Dots(), got.Dots(), v.Clock.Dot)
+			}
+			j++
+		}
+		if j != len(got) {
+			t.Fatalf("OncePerWrite(%v) = %v: kept a repeat", s.Dots(), got.Dots())
+		}
+	})
+}
