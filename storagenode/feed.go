@@ -11,8 +11,9 @@ package storagenode
 //     the same Badger batch as the version: both are durable, or neither.
 //  2. Once the batch is synced, the event joins the publisher's queue, in
 //     commit order. The publisher sends queued events to the JetStream
-//     feed stream in that order, with the version's dot as message ID, and
-//     deletes each outbox entry once its PubAck arrived. After a crash the
+//     feed stream in that order, with the version's client request and key
+//     as message ID (its dot when it has no request), and deletes each
+//     outbox entry once its PubAck arrived. After a crash the
 //     outbox still holds what was not acknowledged, and is published again
 //     at start; the stream's duplicate window (2 min by default) drops
 //     what had been stored already.
@@ -33,7 +34,10 @@ package storagenode
 // by a causally later write whose event is stored first.
 //
 // A retried stamp that finds its request's version already stored stages
-// nothing: that version's event was staged by the stamp that made it.
+// nothing: that version's event was staged by the stamp that made it. One
+// that does not find it (the first stamper's forward has not arrived)
+// stamps the request a second time, and that version's event, with the
+// same message ID, is dropped by the stream as a duplicate.
 //
 // NB: a stamper that crashes between an event's PubAck and the deletion of
 // its outbox entry (one batch later), and stays down for longer than the
@@ -46,6 +50,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"sync"
 	"time"
 
@@ -272,7 +278,7 @@ func (p *publisher) stage(tx *engine.Tx, req *wire.PutRequest, next vclock.Set, 
 		t := time.UnixMilli(v.Expires).UTC()
 		ev.Expires = &t
 	}
-	e := &outboxEntry{seq: v.Clock.Dot.Counter, pub: messaging.FeedPub{Tenant: req.Key.Tenant, Table: req.TableName, ID: ev.ID, Data: feed.Encode(ev)}}
+	e := &outboxEntry{seq: v.Clock.Dot.Counter, pub: messaging.FeedPub{Tenant: req.Key.Tenant, Table: req.TableName, ID: pubID(req.Key, v), Data: feed.Encode(ev)}}
 	tx.Set(tenants.OutboxKey(e.seq), e.encode())
 	if prev != nil {
 		e.deletes = prev.deletes
@@ -285,6 +291,30 @@ func (p *publisher) stage(tx *engine.Tx, req *wire.PutRequest, next vclock.Set, 
 		tx.Delete(tenants.OutboxKey(seq))
 	}
 	return e
+}
+
+// pubID names a version's event for the stream's duplicate window. A
+// client write is named by its request and its key, not by its dot: a
+// coordinator that retried it on a second stamper before the first one's
+// forward arrived had it stamped twice, and the second event is then
+// dropped as a duplicate, as a read shows such a write once. The request
+// ID is the gateway's random 64 bits; the key's hash keeps two items'
+// events apart even if two requests drew the same bits.
+func pubID(k tenants.Key, v vclock.Version) string {
+	if v.Write == 0 {
+		return v.Clock.Dot.String()
+	}
+	h := fnv.New64a()
+	for _, s := range []string{k.Tenant, k.Table, k.PK, k.SK} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	var b [34]byte
+	out := append(b[:0], 'w')
+	out = strconv.AppendUint(out, v.Write, 16)
+	out = append(out, '-')
+	out = strconv.AppendUint(out, h.Sum64(), 16)
+	return string(out)
 }
 
 // abandon takes back the removals an entry that will not be committed

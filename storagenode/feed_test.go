@@ -217,6 +217,52 @@ func TestRetriedStampPublishesOnce(t *testing.T) {
 	}
 }
 
+// A coordinator that retries a write on a second stamper before the
+// first one's forward arrived has it stamped twice, with two dots (a
+// read shows it once, as one request): its feed shows it once too.
+func TestWriteStampedTwicePublishesOnce(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	ctx := context.Background()
+	if _, err := c.Client(0).CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	log := readFeed(t, c, "t")
+	pks := keysStampedBy(c, "n1", 2)
+	conn := c.Connect("coordinator")
+	stamp := func(node, pk string, write uint64) string {
+		t.Helper()
+		req := &wire.PutRequest{Key: c.ItemKey(c.TenantID, "t", pk, ""), Value: []byte(`{"v":1}`), Write: write, TableName: "t"}
+		data, err := conn.Request(ctx, conn.Subjects().NodeOp(node, "put"), wire.Encode(req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := wire.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := m.(*wire.Reply)
+		if r.Err() != nil {
+			t.Fatal(r.Err())
+		}
+		return r.Context.String()
+	}
+	// No forward rides on these requests, so n2 does not hold n1's
+	// version when the same request reaches it.
+	first, second := stamp("n1", pks[0], 77), stamp("n2", pks[0], 77)
+	if first == second {
+		t.Fatalf("the second stamper acknowledged the first one's version (context %s): no double stamp to test", first)
+	}
+	// Another key written with the same request ID is another event.
+	stamp("n1", pks[1], 77)
+	testcluster.WaitFor(t, 5*time.Second, "the events", func() bool { return log.count() >= 2 })
+	time.Sleep(300 * time.Millisecond)
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if log.n != 2 || log.pks[pks[0]] != 1 || log.pks[pks[1]] != 1 {
+		t.Errorf("events per key %v (%d in all): want one per key", log.pks, log.n)
+	}
+}
+
 // metricValue reads a counter or gauge with a single series from reg (a
 // histogram's: its count of observations).
 func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
