@@ -28,7 +28,7 @@ func (n *Node) dispatch(m *messaging.Msg) {
 		*wire.MerkleRequest, *wire.BucketRequest, *wire.GCRequest:
 		n.readsMu.RLock()
 		if !n.readsClosed {
-			n.reads <- m
+			n.reads <- readReq{m: m, req: msg}
 		}
 		n.readsMu.RUnlock()
 	default:
@@ -193,8 +193,13 @@ func (n *Node) handleReplicate(m *messaging.Msg, req *wire.ReplicateRequest) {
 	})
 }
 
-func (n *Node) serveRead(m *messaging.Msg) {
-	msg, _ := wire.Decode(m.Data) // dispatch decoded it once already
+// readReq is a decoded request waiting for a read worker.
+type readReq struct {
+	m   *messaging.Msg
+	req wire.Message
+}
+
+func (n *Node) serveRead(m *messaging.Msg, msg wire.Message) {
 	switch req := msg.(type) {
 	case *wire.GetRequest:
 		r := &wire.Reply{Tag: req.Tag}

@@ -30,7 +30,7 @@ type Node struct {
 	cancel  context.CancelFunc
 
 	sub         *messaging.Subscription
-	reads       chan *messaging.Msg
+	reads       chan readReq
 	readsMu     sync.RWMutex // guards readsClosed against dispatch racing Close
 	readsClosed bool
 	wg          sync.WaitGroup
@@ -60,7 +60,7 @@ func Start(cfg Config, conn *messaging.Conn) (*Node, error) {
 		subj:  conn.Subjects(),
 		log:   log,
 		m:     newMetrics(cfg.Registerer, cfg.ID, eng),
-		reads: make(chan *messaging.Msg, cfg.ReadWorkers*16),
+		reads: make(chan readReq, cfg.ReadWorkers*16),
 	}
 	n.limits = newLimits(cfg.TransferRate, cfg.HintRate, cfg.AAERate)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
@@ -143,7 +143,7 @@ func (n *Node) Close() error {
 
 func (n *Node) readWorker() {
 	defer n.wg.Done()
-	for m := range n.reads {
-		n.serveRead(m)
+	for r := range n.reads {
+		n.serveRead(r.m, r.req)
 	}
 }
