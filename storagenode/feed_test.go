@@ -196,19 +196,7 @@ func TestRetriedStampPublishesOnce(t *testing.T) {
 	req := &wire.PutRequest{Key: c.ItemKey(c.TenantID, "t", pk, ""), Value: []byte(`{"v":1}`), Write: 42, TableName: "t"}
 	var ctxs []string
 	for range 3 {
-		data, err := conn.Request(ctx, conn.Subjects().NodeOp("n1", "put"), wire.Encode(req))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := wire.Decode(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := m.(*wire.Reply)
-		if r.Err() != nil {
-			t.Fatal(r.Err())
-		}
-		ctxs = append(ctxs, r.Context.String())
+		ctxs = append(ctxs, stampAt(t, conn, "n1", req).Context.String())
 	}
 	testcluster.WaitFor(t, 5*time.Second, "the event", func() bool { return log.count() == 1 })
 	time.Sleep(300 * time.Millisecond)
@@ -232,19 +220,7 @@ func TestWriteStampedTwicePublishesOnce(t *testing.T) {
 	stamp := func(node, pk string, write uint64) string {
 		t.Helper()
 		req := &wire.PutRequest{Key: c.ItemKey(c.TenantID, "t", pk, ""), Value: []byte(`{"v":1}`), Write: write, TableName: "t"}
-		data, err := conn.Request(ctx, conn.Subjects().NodeOp(node, "put"), wire.Encode(req))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := wire.Decode(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := m.(*wire.Reply)
-		if r.Err() != nil {
-			t.Fatal(r.Err())
-		}
-		return r.Context.String()
+		return stampAt(t, conn, node, req).Context.String()
 	}
 	// No forward rides on these requests, so n2 does not hold n1's
 	// version when the same request reaches it.
@@ -261,6 +237,25 @@ func TestWriteStampedTwicePublishesOnce(t *testing.T) {
 	if log.n != 2 || log.pks[pks[0]] != 1 || log.pks[pks[1]] != 1 {
 		t.Errorf("events per key %v (%d in all): want one per key", log.pks, log.n)
 	}
+}
+
+// stampAt sends req to node as a coordinator's stamp request, with no
+// forward, and returns the node's successful reply.
+func stampAt(t *testing.T, conn *messaging.Conn, node string, req *wire.PutRequest) *wire.Reply {
+	t.Helper()
+	data, err := conn.Request(context.Background(), conn.Subjects().NodeOp(node, "put"), wire.Encode(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := wire.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := m.(*wire.Reply)
+	if r.Err() != nil {
+		t.Fatal(r.Err())
+	}
+	return r
 }
 
 // metricValue reads a counter or gauge with a single series from reg (a
