@@ -185,12 +185,7 @@ func TestOutboxRecoveredAtRestart(t *testing.T) {
 // acknowledged with the first stamp's version, and publishes no second
 // event.
 func TestRetriedStampPublishesOnce(t *testing.T) {
-	c := testcluster.New(t, testcluster.Options{})
-	ctx := context.Background()
-	if _, err := c.Client(0).CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
-		t.Fatal(err)
-	}
-	log := readFeed(t, c, "t")
+	c, log := clusterWithFeed(t)
 	pk := keysStampedBy(c, "n1", 1)[0]
 	conn := c.Connect("coordinator")
 	req := &wire.PutRequest{Key: c.ItemKey(c.TenantID, "t", pk, ""), Value: []byte(`{"v":1}`), Write: 42, TableName: "t"}
@@ -209,12 +204,7 @@ func TestRetriedStampPublishesOnce(t *testing.T) {
 // first one's forward arrived has it stamped twice, with two dots (a
 // read shows it once, as one request): its feed shows it once too.
 func TestWriteStampedTwicePublishesOnce(t *testing.T) {
-	c := testcluster.New(t, testcluster.Options{})
-	ctx := context.Background()
-	if _, err := c.Client(0).CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
-		t.Fatal(err)
-	}
-	log := readFeed(t, c, "t")
+	c, log := clusterWithFeed(t)
 	pks := keysStampedBy(c, "n1", 2)
 	conn := c.Connect("coordinator")
 	stamp := func(node, pk string, write uint64) string {
@@ -237,6 +227,16 @@ func TestWriteStampedTwicePublishesOnce(t *testing.T) {
 	if log.n != 2 || log.pks[pks[0]] != 1 || log.pks[pks[1]] != 1 {
 		t.Errorf("events per key %v (%d in all): want one per key", log.pks, log.n)
 	}
+}
+
+// clusterWithFeed starts a cluster with a table "t" and reads its feed.
+func clusterWithFeed(t *testing.T) (*testcluster.Cluster, *feedLog) {
+	t.Helper()
+	c := testcluster.New(t, testcluster.Options{})
+	if _, err := c.Client(0).CreateTable(context.Background(), client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	return c, readFeed(t, c, "t")
 }
 
 // stampAt sends req to node as a coordinator's stamp request, with no
