@@ -140,25 +140,46 @@ type FeedPub struct {
 // acknowledgements. errs[i] is nil when event i is stored (or had been
 // already). It waits at most about 5 seconds.
 func (f *Feeds) Publish(ctx context.Context, evs []FeedPub) []error {
-	errs := make([]error, len(evs))
-	futs := make([]jetstream.PubAckFuture, len(evs))
-	for i, e := range evs {
-		m := &nats.Msg{Subject: f.conn.subj.FeedLog(e.Tenant, e.Table), Data: e.Data, Header: nats.Header{}}
-		futs[i], errs[i] = f.js.PublishMsgAsync(m, jetstream.WithMsgID(e.ID), jetstream.WithExpectStream(f.name))
-	}
-	for i, fut := range futs {
-		if fut == nil {
-			continue
-		}
-		select {
-		case <-fut.Ok():
-		case err := <-fut.Err():
-			errs[i] = err
-		case <-ctx.Done():
-			errs[i] = ctx.Err()
-		}
+	acks := f.PublishAsync(evs)
+	errs := make([]error, len(acks))
+	for i, a := range acks {
+		errs[i] = a.Wait(ctx)
 	}
 	return errs
+}
+
+// PublishAsync publishes events, in order, without waiting for the
+// stream: each one's acknowledgement is awaited with its FeedAck, so a
+// publisher can send more while earlier events are being stored.
+func (f *Feeds) PublishAsync(evs []FeedPub) []FeedAck {
+	acks := make([]FeedAck, len(evs))
+	for i, e := range evs {
+		m := &nats.Msg{Subject: f.conn.subj.FeedLog(e.Tenant, e.Table), Data: e.Data, Header: nats.Header{}}
+		acks[i].fut, acks[i].err = f.js.PublishMsgAsync(m, jetstream.WithMsgID(e.ID), jetstream.WithExpectStream(f.name))
+	}
+	return acks
+}
+
+// FeedAck is the stream's answer to one published event.
+type FeedAck struct {
+	fut jetstream.PubAckFuture
+	err error // the publish itself failed
+}
+
+// Wait returns nil once the event is stored (or had been already), the
+// stream's error, or ctx's. It waits at most about 5 seconds.
+func (a FeedAck) Wait(ctx context.Context) error {
+	if a.fut == nil {
+		return a.err
+	}
+	select {
+	case <-a.fut.Ok():
+		return nil
+	case err := <-a.fut.Err():
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // FeedStart says where a reader starts: at sequence Seq, else at time
