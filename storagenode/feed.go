@@ -13,7 +13,11 @@ package storagenode
 //     commit order. The publisher sends queued events to the JetStream
 //     feed stream in that order, with the version's client request and key
 //     as message ID (its dot when it has no request), and deletes each
-//     outbox entry once its PubAck arrived. After a crash the
+//     outbox entry once its PubAck arrived. It sends the next batch
+//     without waiting for the last one's PubAcks (a few batches are in
+//     flight at most): NATS keeps one connection's messages in order, and
+//     a write waiting on a stop-and-wait publisher would wait for the
+//     batch before its own as well. After a crash the
 //     outbox still holds what was not acknowledged, and is published again
 //     at start; the stream's duplicate window (2 min by default) drops
 //     what had been stored already.
@@ -370,6 +374,19 @@ func (p *publisher) run(ctx context.Context) {
 		<-ctx.Done()
 		return
 	}
+	flights := make(chan flight, maxFlights)
+	failed := make(chan error, 1)
+	acked := make(chan struct{})
+	go func() {
+		defer close(acked)
+		p.acker(ctx, flights, failed)
+	}()
+	defer func() {
+		// Before stop releases what is queued: the acker puts failed
+		// events back in the queue.
+		close(flights)
+		<-acked
+	}()
 	ensured, backoff := false, 100*time.Millisecond
 	// A stream created while the NATS cluster was forming may have fewer
 	// replicas than wanted: it is updated again now and then.
@@ -406,6 +423,19 @@ func (p *publisher) run(ctx context.Context) {
 			ensured = false
 			continue
 		}
+		select {
+		case err := <-failed:
+			// Events of flights sent meanwhile may be stored before the
+			// failed ones, which go again from the head of the queue: order
+			// across an outage is best effort (see the top of this file).
+			p.n.log.Warn("change events not published; retrying", "err", err)
+			ensured = false
+			if !pause() {
+				return
+			}
+			continue
+		default:
+		}
 		batch, ok := p.next(ctx)
 		if !ok {
 			return
@@ -417,38 +447,61 @@ func (p *publisher) run(ctx context.Context) {
 		for i, e := range batch {
 			pubs[i] = e.pub
 		}
-		t0 := time.Now()
-		errs := p.feeds.Publish(ctx, pubs)
-		p.publishTime.Observe(time.Since(t0).Seconds())
+		if p.isHealthy() {
+			backoff = 100 * time.Millisecond
+		}
+		f := flight{batch: batch, start: time.Now(), acks: p.feeds.PublishAsync(pubs)}
+		select {
+		case flights <- f:
+		case <-ctx.Done():
+			flights <- f // the acker drains what is left, failing it
+			return
+		}
+	}
+}
+
+// maxFlights bounds the batches whose PubAcks are awaited at once (one
+// more is with the acker): enough to keep the stream busy, and below the
+// NATS client's limit of pending asynchronous publishes (4000).
+const maxFlights = 3
+
+// flight is a published batch whose PubAcks are awaited.
+type flight struct {
+	batch []*outboxEntry
+	acks  []messaging.FeedAck
+	start time.Time
+}
+
+// acker awaits the flights' PubAcks in publishing order, releases each
+// write when its own event is stored (not when its whole batch is), and
+// reports the first failure of a flight to the publishing loop.
+func (p *publisher) acker(ctx context.Context, flights <-chan flight, failed chan<- error) {
+	for f := range flights {
 		var acked []uint64
-		var failed []*outboxEntry
+		var lost []*outboxEntry
 		var firstErr error
-		for i, e := range batch {
-			if errs[i] == nil {
-				acked = append(acked, e.seq)
+		for i, e := range f.batch {
+			if err := f.acks[i].Wait(ctx); err != nil {
+				lost = append(lost, e)
+				firstErr = cmp.Or(firstErr, err)
 			} else {
-				failed = append(failed, e)
-				firstErr = cmp.Or(firstErr, errs[i])
+				acked = append(acked, e.seq)
 			}
 			e.finish()
 		}
+		p.publishTime.Observe(time.Since(f.start).Seconds())
 		p.published.Add(float64(len(acked)))
-		p.failed.Add(float64(len(failed)))
-		p.requeue(failed, len(batch))
+		p.failed.Add(float64(len(lost)))
 		p.remove(acked)
-		if len(failed) > 0 {
-			if ctx.Err() != nil {
-				return
-			}
-			p.n.log.Warn("change events not published; retrying", "events", len(failed), "err", firstErr)
-			ensured = false
-			if !pause() {
-				return
+		if len(lost) > 0 {
+			p.requeue(lost)
+			select {
+			case failed <- firstErr:
+			default:
 			}
 			continue
 		}
 		p.setHealthy(true)
-		backoff = 100 * time.Millisecond
 	}
 }
 
@@ -458,14 +511,20 @@ func (p *publisher) ensure(ctx context.Context) (int, error) {
 	return p.feeds.Ensure(ctx)
 }
 
+func (p *publisher) isHealthy() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.healthy
+}
+
 func (p *publisher) setHealthy(h bool) {
 	p.mu.Lock()
 	p.mu.healthy = h
 	p.mu.Unlock()
 }
 
-// next returns the next events to publish (without removing them from the
-// queue), waiting a second at most; false once ctx ends.
+// next takes the next events to publish from the queue, waiting a second
+// at most; false once ctx ends.
 func (p *publisher) next(ctx context.Context) ([]*outboxEntry, bool) {
 	for {
 		p.mu.Lock()
@@ -476,6 +535,7 @@ func (p *publisher) next(ctx context.Context) ([]*outboxEntry, bool) {
 		}
 		if n := min(len(p.mu.queue), p.cfg.MaxBatch); n > 0 {
 			batch := p.mu.queue[:n:n]
+			p.mu.queue = p.mu.queue[n:]
 			p.mu.Unlock()
 			return batch, true
 		}
@@ -533,15 +593,11 @@ func (p *publisher) loadLocked() error {
 	return nil
 }
 
-// requeue puts the failed events of the batch (the first n of the queue)
-// back at the head of the queue, in order.
-func (p *publisher) requeue(failed []*outboxEntry, n int) {
+// requeue puts events whose publish failed back at the head of the
+// queue, in order.
+func (p *publisher) requeue(failed []*outboxEntry) {
 	p.mu.Lock()
-	if len(failed) == 0 {
-		p.mu.queue = p.mu.queue[n:]
-	} else {
-		p.mu.queue = append(failed, p.mu.queue[n:]...)
-	}
+	p.mu.queue = append(failed, p.mu.queue...)
 	p.mu.Unlock()
 }
 

@@ -282,3 +282,99 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("metric %s not found", name)
 	return 0
 }
+
+// While the feed stream is gone (deleted twice as writes go on), the
+// stampers' publishes fail and writes are still acknowledged; once the
+// stream is back (a stamper recreates it), every write's event reaches
+// the feed and the outboxes empty.
+func TestFeedStreamOutageRetried(t *testing.T) {
+	var mu sync.Mutex
+	regs := map[string]*prometheus.Registry{}
+	c := testcluster.New(t, testcluster.Options{Node: func(cfg *storagenode.Config) {
+		r := prometheus.NewRegistry()
+		cfg.Registerer = r
+		mu.Lock()
+		regs[cfg.ID] = r
+		mu.Unlock()
+	}})
+	ctx := context.Background()
+	cl := c.Client(0)
+	if _, err := cl.CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	// The stream's republished events, read without a consumer of the
+	// stream (which its deletion would end).
+	conn := c.Connect("feed-watcher")
+	seen := map[string]int{}
+	sub, err := conn.Subscribe(conn.Subjects().Feed(c.TenantID, "t"), func(m *messaging.Msg) {
+		ev, err := feed.Decode(m.Data)
+		if err != nil {
+			t.Errorf("bad event: %v", err)
+			return
+		}
+		mu.Lock()
+		seen[ev.PK]++
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	deleteStream := func() {
+		t.Helper()
+		name := messaging.FeedStreamName(conn.Subjects().Prefix())
+		resp, err := conn.Request(ctx, "$JS.API.STREAM.DELETE."+name, nil)
+		if err != nil {
+			t.Fatalf("deleting the feed stream: %v", err)
+		}
+		t.Logf("deleted stream %s: %s", name, resp)
+	}
+
+	const n = 300
+	var done atomic.Int32
+	werr := make(chan error, 1)
+	go func() {
+		defer close(werr)
+		for i := range n {
+			if _, err := cl.Put(ctx, "t", client.Key{PK: fmt.Sprintf("k%d", i)}, []byte(`{"v":1}`), client.Options{}); err != nil {
+				werr <- fmt.Errorf("write %d: %w", i, err)
+				return
+			}
+			done.Add(1)
+		}
+	}()
+	for _, at := range []int32{50, 150} {
+		testcluster.WaitFor(t, 30*time.Second, fmt.Sprintf("%d writes", at), func() bool { return done.Load() >= at })
+		deleteStream()
+	}
+	if err := <-werr; err != nil {
+		t.Fatalf("a write failed while the feed stream was gone: %v", err)
+	}
+	testcluster.WaitFor(t, 30*time.Second, "every write's event and empty outboxes", func() bool {
+		mu.Lock()
+		all := len(seen) == n
+		mu.Unlock()
+		for _, id := range c.NodeIDs {
+			if b, err := c.Node(id).FeedBacklog(); err != nil || b != 0 {
+				return false
+			}
+		}
+		return all
+	})
+	var failures, published float64
+	mu.Lock()
+	for _, r := range regs {
+		failures += metricValue(t, r, "ringtable_node_feed_publish_failures_total")
+		published += metricValue(t, r, "ringtable_node_feed_events_published_total")
+	}
+	dups := 0
+	for _, k := range seen {
+		dups += k - 1
+	}
+	mu.Unlock()
+	t.Logf("%d writes, the stream deleted twice: %d publishes failed and were retried, %v events stored, every key's event seen (%d twice)",
+		n, int(failures), published, dups)
+	if failures == 0 {
+		t.Error("no publish failed: the stream's deletion was not seen, nothing was retried")
+	}
+}
