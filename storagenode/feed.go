@@ -55,6 +55,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -593,11 +595,14 @@ func (p *publisher) loadLocked() error {
 	return nil
 }
 
-// requeue puts events whose publish failed back at the head of the
-// queue, in order.
+// requeue puts events whose publish failed back in the queue in commit
+// (sequence) order: ahead of the events not sent yet, behind those of an
+// earlier flight that failed too.
 func (p *publisher) requeue(failed []*outboxEntry) {
 	p.mu.Lock()
-	p.mu.queue = append(failed, p.mu.queue...)
+	q := p.mu.queue
+	i := sort.Search(len(q), func(i int) bool { return q[i].seq > failed[0].seq })
+	p.mu.queue = slices.Concat(q[:i], failed, q[i:])
 	p.mu.Unlock()
 }
 
