@@ -462,9 +462,11 @@ func (p *publisher) run(ctx context.Context) {
 	}
 }
 
-// maxFlights bounds the batches whose PubAcks are awaited at once (one
-// more is with the acker): enough to keep the stream busy, and below the
-// NATS client's limit of pending asynchronous publishes (4000).
+// maxFlights bounds the batches whose PubAcks are awaited: queued for the
+// acker, plus the one it waits on and one being handed over, 5 batches of
+// at most MaxBatch events. That keeps the stream busy and, with the
+// default MaxBatch (512), below the NATS client's limit of pending
+// asynchronous publishes (4000), past which a publish stalls and fails.
 const maxFlights = 3
 
 // flight is a published batch whose PubAcks are awaited.
