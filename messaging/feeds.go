@@ -136,18 +136,6 @@ type FeedPub struct {
 	Data []byte
 }
 
-// Publish publishes events, in order, and waits for their
-// acknowledgements. errs[i] is nil when event i is stored (or had been
-// already). It waits at most about 5 seconds.
-func (f *Feeds) Publish(ctx context.Context, evs []FeedPub) []error {
-	acks := f.PublishAsync(evs)
-	errs := make([]error, len(acks))
-	for i, a := range acks {
-		errs[i] = a.Wait(ctx)
-	}
-	return errs
-}
-
 // PublishAsync publishes events, in order, without waiting for the
 // stream: each one's acknowledgement is awaited with its FeedAck, so a
 // publisher can send more while earlier events are being stored.

@@ -63,7 +63,7 @@ func TestFeedStreamStoresAndRepublishesOnce(t *testing.T) {
 	_ = c.Flush(ctx)
 	evs := []FeedPub{{Tenant: "ten1", Table: "t", ID: "a:1", Data: []byte(`{"n":1}`)}, {Tenant: "ten1", Table: "t", ID: "a:2", Data: []byte(`{"n":2}`)}}
 	for round := range 2 {
-		for i, err := range f.Publish(ctx, evs) {
+		for i, err := range publish(ctx, f, evs) {
 			if err != nil {
 				t.Fatalf("round %d: publish %d: %v", round, i, err)
 			}
@@ -139,7 +139,7 @@ func TestTenantCredentialsIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = nc.Flush()
-	for _, err := range f.Publish(ctx, []FeedPub{{Tenant: "ten1", Table: "t", ID: "a:1", Data: []byte(`{}`)}, {Tenant: "ten2", Table: "t", ID: "a:2", Data: []byte(`{}`)}}) {
+	for _, err := range publish(ctx, f, []FeedPub{{Tenant: "ten1", Table: "t", ID: "a:1", Data: []byte(`{}`)}, {Tenant: "ten2", Table: "t", ID: "a:2", Data: []byte(`{}`)}}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,10 +250,19 @@ func TestExternalServerConfig(t *testing.T) {
 	if _, err := f.Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if errs := f.Publish(ctx, []FeedPub{{Tenant: "ten1", Table: "t", ID: "a:1", Data: []byte(`{}`)}}); errs[0] != nil {
+	if errs := publish(ctx, f, []FeedPub{{Tenant: "ten1", Table: "t", ID: "a:1", Data: []byte(`{}`)}}); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
 	if _, err := c.IssueFeedCredentials(ctx, "ten1", DefaultTenantLimits()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// publish publishes evs in order and waits for each one's acknowledgement.
+func publish(ctx context.Context, f *Feeds, evs []FeedPub) []error {
+	var errs []error
+	for _, a := range f.PublishAsync(evs) {
+		errs = append(errs, a.Wait(ctx))
+	}
+	return errs
 }
