@@ -105,6 +105,13 @@ func startWriter(cl *client.Client, prefix string, clients int) *writer {
 	return w
 }
 
+// count is how many writes have been acknowledged so far.
+func (w *writer) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.acked)
+}
+
 func (w *writer) finish() []string {
 	close(w.stop)
 	w.wg.Wait()
@@ -133,11 +140,9 @@ func TestGatewayFailsOverWhenItsNATSServerDies(t *testing.T) {
 	c.nodes["n1"].kill()
 	killed := time.Now()
 	// The cluster keeps serving: writes succeed again after the fail-over.
-	before := len(w.acked)
+	before := w.count()
 	waitFor(t, 20*time.Second, "writes to succeed after the kill", func() bool {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return len(w.acked) > before+50
+		return w.count() > before+50
 	})
 	t.Logf("writes served again %v after kill -9 of n1 (%d writes failed meanwhile)", time.Since(killed).Round(time.Millisecond), w.failed.Load())
 	time.Sleep(time.Second)
