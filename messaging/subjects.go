@@ -80,9 +80,11 @@ func ValidToken(s string) bool {
 // Prefix returns the prefix.
 func (s Subjects) Prefix() string { return s.prefix }
 
-// NodeOp is the subject of operation op on node.
+// NodeOp is the subject of operation op on node. It is built for every
+// replica request, so by concatenation (one allocation) rather than
+// fmt.Sprintf; subjNodeOpT is its shape.
 func (s Subjects) NodeOp(node, op string) string {
-	return fmt.Sprintf(subjNodeOpT, s.prefix, node, op)
+	return s.prefix + ".node." + node + "." + op
 }
 
 // NodeAll matches every operation of node.
