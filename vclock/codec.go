@@ -187,6 +187,15 @@ func (d *Decoder) Bytes(max int) []byte {
 // String reads a length-prefixed string of at most max bytes.
 func (d *Decoder) String(max int) string { return string(d.Bytes(max)) }
 
+// actor reads an actor's name.
+func (d *Decoder) actor() Actor {
+	b := d.Bytes(MaxActorLen)
+	if len(b) == 0 {
+		return ""
+	}
+	return actorOf(b)
+}
+
 // VV reads a version vector.
 func (d *Decoder) VV() VV {
 	n := d.Uvarint()
@@ -202,7 +211,7 @@ func (d *Decoder) VV() VV {
 	}
 	v := make(VV, 0, n)
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		v = append(v, Entry{Actor: Actor(d.String(MaxActorLen)), Counter: d.Uvarint(), Stamp: d.Varint()})
+		v = append(v, Entry{Actor: d.actor(), Counter: d.Uvarint(), Stamp: d.Varint()})
 	}
 	if d.err == nil && !v.Valid() {
 		d.fail("version vector not sorted or has zero entries")
@@ -232,7 +241,7 @@ func (d *Decoder) Context() Context {
 
 // Dot reads a dot.
 func (d *Decoder) Dot() Dot {
-	return Dot{Actor: Actor(d.String(MaxActorLen)), Counter: d.Uvarint(), Stamp: d.Varint()}
+	return Dot{Actor: d.actor(), Counter: d.Uvarint(), Stamp: d.Varint()}
 }
 
 // Set reads a sibling set; values may be up to maxValue bytes each.
