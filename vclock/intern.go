@@ -8,12 +8,12 @@ import (
 
 // Decoded actor names are interned. A cluster has a handful of actors (one
 // per node incarnation) and every decoded version names several of them,
-// in its dot and its past: as fresh strings they were a tenth of the
-// allocations of a read through the gateway.
+// in its dot and its past, on every replica and gateway a request passes:
+// as fresh strings they took 6 of a coordinated read's 281 allocations.
 //
 // The table is copied on write and read without a lock. It is bounded, as
-// contexts come from clients: past the bound, names decode into fresh
-// strings as they would without the table.
+// contexts come from clients: once full, names it lacks decode into fresh
+// strings, as they would without it, and without taking its lock.
 const maxInterned = 1024
 
 var interned struct {
@@ -31,10 +31,14 @@ func internedNames() map[string]Actor {
 // actorOf returns the actor named b, sharing the string with earlier
 // decodes of the same name.
 func actorOf(b []byte) Actor {
-	if a, ok := internedNames()[string(b)]; ok {
+	names := internedNames()
+	if a, ok := names[string(b)]; ok {
 		return a
 	}
 	a := Actor(b)
+	if len(names) >= maxInterned {
+		return a
+	}
 	interned.mu.Lock()
 	defer interned.mu.Unlock()
 	old := internedNames()
