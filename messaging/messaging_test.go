@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -34,6 +35,10 @@ func TestSubjects(t *testing.T) {
 	s := MustSubjects("")
 	if got := s.NodeOp("n1", "get"); got != "rt.node.n1.get" {
 		t.Fatalf("NodeOp = %q", got)
+	}
+	// NodeOp concatenates rather than formats its template: they agree.
+	if p := MustSubjects("acme"); p.NodeOp("n9", "replicate") != fmt.Sprintf(subjNodeOpT, "acme", "n9", "replicate") {
+		t.Fatalf("NodeOp = %q, template gives %q", p.NodeOp("n9", "replicate"), fmt.Sprintf(subjNodeOpT, "acme", "n9", "replicate"))
 	}
 	if node, op, ok := s.ParseNodeOp("rt.node.n1.get"); !ok || node != "n1" || op != "get" {
 		t.Fatalf("ParseNodeOp = %q %q %v", node, op, ok)
