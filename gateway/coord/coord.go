@@ -143,6 +143,7 @@ type Machine struct {
 	// Put.
 	attempt  int
 	down     map[string]bool // failed in this round (cfg.Down: believed down before it)
+	slow     map[string]bool // silent as stamper in this round: maybe only late
 	stamper  string
 	owner    map[string]string // target → the replica it stands in for ("" itself)
 	used     map[string]bool   // fallbacks already given a role
@@ -168,7 +169,7 @@ func New(cfg Config) *Machine {
 func (m *Machine) Start() Ready {
 	switch m.cfg.Op {
 	case OpPut:
-		m.down = map[string]bool{}
+		m.down, m.slow = map[string]bool{}, map[string]bool{}
 		return m.stampAttempt()
 	default:
 		m.down, m.used, m.expect = map[string]bool{}, map[string]bool{}, map[string]bool{}

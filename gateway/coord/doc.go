@@ -16,7 +16,8 @@
 //     acknowledge to the coordinator directly. Success needs the stamper's
 //     acknowledgement and W acknowledgements in all (the stamper's counts).
 //     A stamper that does not answer within a tick is replaced by the next
-//     node; replies to an abandoned attempt are ignored.
+//     node (and still sent the write, last, if no fallback takes its
+//     place); replies to an abandoned attempt are ignored.
 //   - Get: all N replicas are asked; the answer is given after R replies,
 //     and once every replica answered (or a tick passed) the replicas that
 //     answered with a stale set are sent the reconciled one.

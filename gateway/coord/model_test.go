@@ -343,12 +343,17 @@ func describe(rd coord.Ready) string {
 //     in which case the next fallback neither believed down nor already
 //     holding a copy holds it (not in a strict round). A replica the caller
 //     believed down that no fallback can hold is held by itself, after all
-//     the others: the belief may be stale. One that failed in this round
-//     is dropped.
+//     the others: the belief may be stale. After those comes a replica
+//     whose stamp went unanswered in this round and that no fallback can
+//     hold: only its answer may have been lost. One that failed otherwise
+//     in this round is dropped.
 //   - The first target stamps (with a hint when it holds another's copy)
-//     and forwards to the rest and to the extra nodes.
-//   - A stamper that fails before acknowledging is believed down, and a new
-//     attempt starts; one that refuses the write ends the round.
+//     and forwards to the rest and to the extra nodes. A replica whose
+//     stamp went unanswered never stamps again in the round: with no other
+//     target, the round fails.
+//   - A stamper that fails before acknowledging is believed down (only
+//     suspected when it was silent until a tick), and a new attempt
+//     starts; one that refuses the write ends the round.
 //   - A target that fails (or is silent at the tick after the stamper
 //     acknowledged) hands its copy to the next fallback, by a replicate of
 //     the stamped set, once that set is known.
@@ -357,6 +362,7 @@ func describe(rd coord.Ready) string {
 type putModel struct {
 	cfg      coord.Config
 	believed map[string]bool // failed in this round
+	suspect  map[string]bool // silent as stamper in this round
 	tag      uint32
 	holds    map[string]string // target → the replica whose copy it holds
 	order    []string          // the attempt's targets, in the order they got a copy
@@ -370,12 +376,12 @@ type putModel struct {
 }
 
 func newPutModel(cfg coord.Config) *putModel {
-	return &putModel{cfg: cfg, believed: map[string]bool{}}
+	return &putModel{cfg: cfg, believed: map[string]bool{}, suspect: map[string]bool{}}
 }
 
 func (p *putModel) stamper() string { return p.order[0] }
 
-func (p *putModel) down(n string) bool { return p.believed[n] || p.cfg.Down[n] }
+func (p *putModel) down(n string) bool { return p.believed[n] || p.suspect[n] || p.cfg.Down[n] }
 
 // fallback gives the next free fallback a copy of owner's.
 func (p *putModel) fallback(owner string) string {
@@ -403,14 +409,17 @@ func (p *putModel) attempt() coord.Ready {
 	p.tag++
 	p.holds, p.order = map[string]string{}, nil
 	p.acked, p.failed, p.waiting, p.stamp, p.ticks = map[string]bool{}, map[string]bool{}, nil, nil, 0
-	var stale []string
+	var stale, suspects []string
 	for _, r := range p.cfg.Replicas {
 		switch {
 		case !p.down(r):
 			p.holds[r] = r
 			p.order = append(p.order, r)
 		case p.fallback(r) != "":
-		case !p.believed[r]:
+		case p.believed[r]:
+		case p.suspect[r]:
+			suspects = append(suspects, r)
+		default:
 			stale = append(stale, r)
 		}
 	}
@@ -420,6 +429,10 @@ func (p *putModel) attempt() coord.Ready {
 	}
 	if len(p.order) == 0 {
 		return p.fail()
+	}
+	for _, r := range suspects {
+		p.holds[r] = r
+		p.order = append(p.order, r)
 	}
 	req := *p.cfg.Put
 	req.Tag, req.Hint, req.WantSet = p.tag, p.hint(p.stamper()), p.cfg.Put.WantSet || (!p.cfg.Strict && len(p.cfg.Fallbacks) > 0)
@@ -442,8 +455,12 @@ func (p *putModel) fail() coord.Ready {
 	return coord.Ready{Done: true, Result: &coord.Result{Err: &coord.QuorumError{Op: coord.OpPut, Needed: p.cfg.W, Answered: len(p.acked)}}}
 }
 
-func (p *putModel) restamp() coord.Ready {
-	p.believed[p.stamper()] = true
+func (p *putModel) restamp(silent bool) coord.Ready {
+	if silent {
+		p.suspect[p.stamper()] = true
+	} else {
+		p.believed[p.stamper()] = true
+	}
 	return p.attempt()
 }
 
@@ -490,7 +507,7 @@ func (p *putModel) step(ev *coord.Event) coord.Ready {
 	switch {
 	case ev.Kind == coord.EvTick:
 		if p.stamp == nil {
-			return p.restamp()
+			return p.restamp(true)
 		}
 		if p.ticks++; p.ticks > 1 && !p.answered {
 			return p.fail()
@@ -508,7 +525,7 @@ func (p *putModel) step(ev *coord.Event) coord.Ready {
 		return coord.Ready{}
 	case ev.Kind == coord.EvNoResponders:
 		if ev.From == p.stamper() && p.stamp == nil {
-			return p.restamp()
+			return p.restamp(false)
 		}
 		sends = p.lose(ev.From)
 	case ev.Reply == nil || ev.Reply.Tag != p.tag:
@@ -516,7 +533,7 @@ func (p *putModel) step(ev *coord.Event) coord.Ready {
 	case ev.Reply.Err() != nil:
 		if ev.From == p.stamper() && p.stamp == nil {
 			if c := ev.Reply.Code; c == wire.CodeUnavailable || c == wire.CodeInternal {
-				return p.restamp()
+				return p.restamp(false)
 			}
 			p.done = true
 			return coord.Ready{Done: true, Result: &coord.Result{Err: ev.Reply.Err(), Answered: []string{ev.From}}}

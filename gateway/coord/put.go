@@ -13,7 +13,7 @@ func (m *Machine) nextFallback() string {
 		return ""
 	}
 	for _, f := range m.cfg.Fallbacks {
-		if !m.used[f] && !m.down[f] && !m.cfg.Down[f] {
+		if !m.used[f] && !m.down[f] && !m.slow[f] && !m.cfg.Down[f] {
 			m.used[f] = true
 			return f
 		}
@@ -23,22 +23,30 @@ func (m *Machine) nextFallback() string {
 
 // stampAttempt assigns the round's targets (each replica, or a fallback in
 // place of a replica believed down) and asks the first to stamp the write.
+// A replica with no fallback to stand in for it still gets the write, last,
+// unless it failed for certain in this round. First come those believed
+// down before the round (the belief may be stale), then those whose stamp
+// went unanswered in it (the request or its answer may only have been
+// lost, as when the gateway's NATS server dies under a request). Those
+// believed down stamp only once no other node is left; those whose stamp
+// went unanswered never stamp again in the round.
 func (m *Machine) stampAttempt() Ready {
 	m.attempt++
 	m.owner, m.used = map[string]string{}, map[string]bool{}
 	m.expect, m.acked, m.failed = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	m.waiting, m.ticks, m.stampOK, m.stampRep = nil, 0, false, nil
-	var targets, stale []string
+	var targets, stale, slow []string
 	for _, r := range m.cfg.Replicas {
-		if !m.down[r] && !m.cfg.Down[r] {
+		if !m.down[r] && !m.slow[r] && !m.cfg.Down[r] {
 			targets = append(targets, r)
 			m.owner[r] = ""
 		} else if f := m.nextFallback(); f != "" {
 			targets = append(targets, f)
 			m.owner[f] = r
+		} else if m.slow[r] {
+			slow = append(slow, r)
+			m.owner[r] = ""
 		} else if !m.down[r] {
-			// Believed down before the round, with no fallback for it: the
-			// belief may be stale, so it gets the write too, last.
 			stale = append(stale, r)
 			m.owner[r] = ""
 		}
@@ -48,6 +56,7 @@ func (m *Machine) stampAttempt() Ready {
 		m.done = true
 		return m.finish(Ready{Done: true}, &Result{Err: &QuorumError{Op: OpPut, Needed: m.cfg.W, Answered: 0}})
 	}
+	targets = append(targets, slow...)
 	m.stamper = targets[0]
 	req := *m.cfg.Put
 	req.Tag = uint32(m.attempt)
@@ -71,10 +80,15 @@ func (m *Machine) stampAttempt() Ready {
 	return Ready{Sends: []Send{{To: m.stamper, Msg: &req}}}
 }
 
-// restamp abandons the attempt whose stamper failed: it is believed down
-// from now on, and the targets are assigned again.
-func (m *Machine) restamp() Ready {
-	m.down[m.stamper] = true
+// restamp abandons the attempt whose stamper failed and assigns the
+// targets again. A stamper that refused or had no responders is down; one
+// that was silent for a round timeout is only suspected (see stampAttempt).
+func (m *Machine) restamp(silent bool) Ready {
+	if silent {
+		m.slow[m.stamper] = true
+	} else {
+		m.down[m.stamper] = true
+	}
 	return m.stampAttempt()
 }
 
@@ -110,7 +124,7 @@ func (m *Machine) stepPut(ev Event) Ready {
 	switch ev.Kind {
 	case EvTick:
 		if !m.stampOK {
-			return m.restamp()
+			return m.restamp(true)
 		}
 		m.ticks++
 		if m.ticks > 1 && m.result == nil {
@@ -133,7 +147,7 @@ func (m *Machine) stepPut(ev Event) Ready {
 			return Ready{}
 		}
 		if ev.From == m.stamper && !m.stampOK {
-			return m.restamp()
+			return m.restamp(false)
 		}
 		rd = m.fail(ev.From)
 	case EvReply:
@@ -145,7 +159,7 @@ func (m *Machine) stepPut(ev Event) Ready {
 			if ev.From == m.stamper && !m.stampOK {
 				switch r.Code {
 				case wire.CodeUnavailable, wire.CodeInternal:
-					return m.restamp()
+					return m.restamp(false)
 				default:
 					// The write itself is refused (bad request, sibling
 					// limit): another stamper would refuse it too.
