@@ -3,6 +3,8 @@ package messaging
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -126,5 +128,25 @@ func TestConnectGivesUpWithContext(t *testing.T) {
 	}
 	if _, err := Connect(context.Background(), ClientConfig{}); err == nil {
 		t.Fatal("connected without URLs")
+	}
+}
+
+// A port already taken must fail the start with the listener's error, not
+// a bare "not ready" after the readiness wait runs out.
+func TestStartServerReportsTakenPort(t *testing.T) {
+	first := startServer(t)
+	u, err := url.Parse(first.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultServerConfig()
+	cfg.Listen = u.Host
+	s, err := StartServer(cfg)
+	if err == nil {
+		s.Shutdown()
+		t.Fatalf("a second server started on %s", u.Host)
+	}
+	if !strings.Contains(err.Error(), "listening on port") || !strings.Contains(err.Error(), u.Host) {
+		t.Fatalf("error %q does not give the listener's failure and address", err)
 	}
 }

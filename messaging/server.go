@@ -1,6 +1,7 @@
 package messaging
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -131,16 +133,32 @@ func StartServer(c ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("messaging: embedded NATS server: %w", err)
 	}
-	if c.Logger != nil {
-		ns.SetLoggerV2(&natsLogger{c.Logger}, false, false, false)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
+	logger := &natsLogger{l: c.Logger}
+	ns.SetLoggerV2(logger, false, false, false)
+	// Start returns once its listeners are open, or as soon as one fails
+	// (it reports that through Fatalf and returns), so a busy machine
+	// only makes it slow, and a taken port fails at once with its cause
+	// rather than after a timeout.
+	ns.Start()
+	if err := logger.fatal(); err != nil {
 		ns.Shutdown()
-		return nil, errors.New("messaging: embedded NATS server did not become ready in 10s")
+		return nil, fmt.Errorf("messaging: embedded NATS server: %w", err)
+	}
+	// The route listener opens in its own goroutine.
+	if !ns.ReadyForConnections(readyTimeout) {
+		ns.Shutdown()
+		if err := logger.fatal(); err != nil {
+			return nil, fmt.Errorf("messaging: embedded NATS server: %w", err)
+		}
+		return nil, fmt.Errorf("messaging: embedded NATS server not ready in %v", readyTimeout)
 	}
 	return &Server{ns: ns}, nil
 }
+
+// readyTimeout bounds the wait for listeners Start leaves opening. It is
+// generous: on a loaded two-core machine a route listener has been seen
+// to take seconds.
+const readyTimeout = 60 * time.Second
 
 // ClusterURL is the route URL peers use to reach this server, "" when
 // standalone.
@@ -164,15 +182,42 @@ func (s *Server) Shutdown() {
 	s.ns.WaitForShutdown()
 }
 
-// natsLogger adapts slog to the server's logger interface.
-type natsLogger struct{ l *slog.Logger }
+// natsLogger adapts slog to the server's logger interface (l nil: the
+// lines are dropped) and keeps the first fatal error, which the server
+// reports only through its logger.
+type natsLogger struct {
+	l *slog.Logger
 
-func (n *natsLogger) Noticef(f string, v ...any) { n.l.Debug(fmt.Sprintf(f, v...)) }
-func (n *natsLogger) Warnf(f string, v ...any)   { n.l.Warn(fmt.Sprintf(f, v...)) }
-func (n *natsLogger) Fatalf(f string, v ...any)  { n.l.Error(fmt.Sprintf(f, v...)) }
-func (n *natsLogger) Errorf(f string, v ...any)  { n.l.Error(fmt.Sprintf(f, v...)) }
-func (n *natsLogger) Debugf(f string, v ...any)  { n.l.Debug(fmt.Sprintf(f, v...)) }
-func (n *natsLogger) Tracef(f string, v ...any)  { n.l.Debug(fmt.Sprintf(f, v...)) }
+	mu       sync.Mutex
+	firstErr error
+}
+
+func (n *natsLogger) fatal() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.firstErr
+}
+
+func (n *natsLogger) log(level slog.Level, f string, v []any) {
+	if n.l != nil && n.l.Enabled(context.Background(), level) {
+		n.l.Log(context.Background(), level, fmt.Sprintf(f, v...))
+	}
+}
+
+func (n *natsLogger) Fatalf(f string, v ...any) {
+	n.mu.Lock()
+	if n.firstErr == nil {
+		n.firstErr = fmt.Errorf(f, v...)
+	}
+	n.mu.Unlock()
+	n.log(slog.LevelError, f, v)
+}
+
+func (n *natsLogger) Noticef(f string, v ...any) { n.log(slog.LevelDebug, f, v) }
+func (n *natsLogger) Warnf(f string, v ...any)   { n.log(slog.LevelWarn, f, v) }
+func (n *natsLogger) Errorf(f string, v ...any)  { n.log(slog.LevelError, f, v) }
+func (n *natsLogger) Debugf(f string, v ...any)  { n.log(slog.LevelDebug, f, v) }
+func (n *natsLogger) Tracef(f string, v ...any)  { n.log(slog.LevelDebug, f, v) }
 
 // configureStore enables JetStream and accounts as configured.
 func (c ServerConfig) configureStore(opts *server.Options) error {

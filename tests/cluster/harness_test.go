@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -40,15 +41,34 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// freePort returns a loopback port nobody listens on.
+// Ports handed to processes come from below the kernel's ephemeral range
+// (32768 and up by default). A port from there, closed and handed on,
+// can be taken by any outgoing connection before the process binds it,
+// and the processes here open many (routes, clients) while others start.
+const (
+	portLow  = 20000
+	portHigh = 32000
+)
+
+var nextPort atomic.Int64
+
+func init() { nextPort.Store(int64(portLow + os.Getpid()%(portHigh-portLow))) }
+
+// freePort returns a loopback port nobody listens on now, none returned
+// before by this process.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range portHigh - portLow {
+		port := portLow + int(nextPort.Add(1))%(portHigh-portLow)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatalf("no free loopback port in [%d, %d)", portLow, portHigh)
+	return 0
 }
 
 // proc is one ringtable process.
