@@ -87,7 +87,7 @@ func (t *tracer) traceEvent(ev coord.Event) {
 	}
 	switch ev.Kind {
 	case coord.EvTick:
-		t.add("", "timeout", "round timeout: unanswered replicas are given up")
+		t.add("", "timeout", "round timeout: the unanswered are asked again, replaced or given up")
 	case coord.EvNoResponders:
 		t.add(ev.From, "no responders", "the node is down")
 	case coord.EvReply:

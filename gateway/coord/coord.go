@@ -158,6 +158,7 @@ type Machine struct {
 	// Get and scan.
 	replies map[string]*wire.Reply
 	seen    []string
+	reasked bool // the silent were asked again at a tick
 }
 
 // New returns a machine for one round.

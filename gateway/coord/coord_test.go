@@ -157,8 +157,8 @@ func TestStepAfterDoneIsIgnored(t *testing.T) {
 		{"put failed", putConfig(2), []coord.Event{gone("n1"), gone("n2"), gone("n3")}},
 		{"put refused", putConfig(2), []coord.Event{fail("n1", 1, wire.CodeBadRequest)}},
 		{"get all answered", getConfig(2), []coord.Event{ok("n1", 0), ok("n2", 0), ok("n3", 0)}},
-		{"get tick", getConfig(2), []coord.Event{ok("n1", 0), tick}},
-		{"scan tick", scan, []coord.Event{tick}},
+		{"get second tick", getConfig(2), []coord.Event{ok("n1", 0), tick, tick}},
+		{"scan second tick", scan, []coord.Event{tick, tick}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m, res := run(t, tt.cfg, tt.events...)

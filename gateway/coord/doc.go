@@ -20,6 +20,9 @@
 //     place); replies to an abandoned attempt are ignored.
 //   - Get: all N replicas are asked; the answer is given after R replies,
 //     and once every replica answered (or a tick passed) the replicas that
-//     answered with a stale set are sent the reconciled one.
+//     answered with a stale set are sent the reconciled one. Short of R at
+//     the first tick, those still silent are asked once more (a request
+//     lost with a dying NATS server is then not a failed read), and the
+//     second tick ends the round.
 //   - Scan: as Get, item by item over one partition key's sort-key range.
 package coord

@@ -577,14 +577,16 @@ func (p *putModel) step(ev *coord.Event) coord.Ready {
 // responders (while unanswered); the answer comes after R replies, or
 // when nothing is pending; the round ends then or at a tick, and repairs
 // go to the preference-list replicas that answered with less than the
-// reconciled set.
+// reconciled set. Short of R at the first tick, it asks those still
+// silent once more (in name order) and ends at the next tick instead.
 type readModel struct {
-	cfg    coord.Config
-	asked  []string
-	used   map[string]bool
-	got    map[string]vclock.Set // nodes that answered, with their sets
-	order  []string              // ... in order of arrival
-	failed map[string]bool
+	cfg     coord.Config
+	asked   []string
+	used    map[string]bool
+	got     map[string]vclock.Set // nodes that answered, with their sets
+	order   []string              // ... in order of arrival
+	failed  map[string]bool
+	reasked bool
 }
 
 func newReadModel(cfg coord.Config) *readModel {
@@ -630,6 +632,30 @@ func (r *readModel) step(c *roundChecker, ev *coord.Event, rd coord.Ready) {
 		return
 	}
 	var want []coord.Send
+	if ev.Kind == coord.EvTick && (c.result == nil || rd.Result != nil) && !r.reasked {
+		r.reasked = true
+		silent := slices.Clone(r.asked)
+		slices.Sort(silent)
+		for _, n := range silent {
+			if _, answered := r.got[n]; answered || r.failed[n] {
+				continue
+			}
+			switch {
+			case !slices.Contains(r.cfg.Replicas, n):
+				want = append(want, coord.Send{To: n, Msg: &wire.GetRequest{Key: testKey, Hints: true}})
+			case r.cfg.Op == coord.OpGet:
+				want = append(want, coord.Send{To: n, Msg: r.cfg.Get})
+			default:
+				want = append(want, coord.Send{To: n, Msg: r.cfg.Scan})
+			}
+		}
+		if len(want) > 0 {
+			if !reflect.DeepEqual(rd.Sends, want) || rd.Result != nil || rd.Done {
+				c.fatalf(ev, "got %s, want the silent asked again: %v", describe(rd), want)
+			}
+			return
+		}
+	}
 	_, answered := r.got[ev.From]
 	if slices.Contains(r.asked, ev.From) && !answered && !r.failed[ev.From] {
 		switch {

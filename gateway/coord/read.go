@@ -21,6 +21,16 @@ func (m *Machine) stepRead(ev Event) Ready {
 	var sub []Send
 	switch ev.Kind {
 	case EvTick:
+		if m.result == nil && !m.reasked {
+			// Short of R after a round timeout. The requests or their
+			// answers may only have been lost, as when the gateway's NATS
+			// server dies under them: those still silent are asked once
+			// more, and get one more round timeout.
+			m.reasked = true
+			if sub = m.reaskSilent(); len(sub) > 0 {
+				return Ready{Sends: sub}
+			}
+		}
 		// Whoever has not answered by now will not be waited for.
 		return m.readOver()
 	case EvNoResponders:
@@ -60,6 +70,23 @@ func (m *Machine) stepRead(ev Event) Ready {
 		return over
 	}
 	return rd
+}
+
+// reaskSilent asks again every node asked in this round that has neither
+// answered nor failed.
+func (m *Machine) reaskSilent() []Send {
+	var sends []Send
+	for _, n := range sortedKeys(m.expect) {
+		if m.replies[n] != nil || m.failed[n] {
+			continue
+		}
+		if m.isPrimary(n) {
+			sends = append(sends, Send{To: n, Msg: m.readRequest()})
+		} else {
+			sends = append(sends, m.askFallback(n))
+		}
+	}
+	return sends
 }
 
 // isReplica reports whether n was asked in this round (a replica, or a
