@@ -136,10 +136,19 @@ func StartServer(c ServerConfig) (*Server, error) {
 	logger := &natsLogger{l: c.Logger}
 	ns.SetLoggerV2(logger, false, false, false)
 	// Start returns once its listeners are open, or as soon as one fails
-	// (it reports that through Fatalf and returns), so a busy machine
-	// only makes it slow, and a taken port fails at once with its cause
-	// rather than after a timeout.
-	ns.Start()
+	// (it reports that through Fatalf and returns): a taken port fails at
+	// once with its cause, and a busy machine only makes it slow.
+	started := make(chan struct{})
+	go func() {
+		ns.Start()
+		close(started)
+	}()
+	select {
+	case <-started:
+	case <-time.After(readyTimeout):
+		ns.Shutdown()
+		return nil, fmt.Errorf("messaging: embedded NATS server did not start in %v", readyTimeout)
+	}
 	if err := logger.fatal(); err != nil {
 		ns.Shutdown()
 		return nil, fmt.Errorf("messaging: embedded NATS server: %w", err)
@@ -155,9 +164,10 @@ func StartServer(c ServerConfig) (*Server, error) {
 	return &Server{ns: ns}, nil
 }
 
-// readyTimeout bounds the wait for listeners Start leaves opening. It is
-// generous: on a loaded two-core machine a route listener has been seen
-// to take seconds.
+// readyTimeout bounds the server's start and then the wait for the route
+// listener it opens in the background. It is generous because running
+// out of it fails the process, and a loaded two-core machine can slow a
+// start by seconds.
 const readyTimeout = 60 * time.Second
 
 // ClusterURL is the route URL peers use to reach this server, "" when
