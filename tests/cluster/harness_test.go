@@ -52,7 +52,7 @@ const (
 
 var nextPort atomic.Int64
 
-func init() { nextPort.Store(int64(portLow + os.Getpid()%(portHigh-portLow))) }
+func init() { nextPort.Store(int64(os.Getpid() % (portHigh - portLow))) }
 
 // freePort returns a loopback port nobody listens on now, none returned
 // before by this process.
