@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,8 +114,12 @@ type Engine struct {
 	usage             map[usageKey]int64
 	dirtyUsage        map[usageKey]bool
 	trees             map[uint32]*merkle.Tree
-	bigValue          bool            // the batch being staged holds a value-log value
-	syncedOld         map[string]bool // owned by the syncer: rotated logs synced since rotation
+	bigValue          bool // the batch being staged holds a value-log value
+	// Owned by the syncer: the newest memtable log, kept open, and the
+	// older logs synced since they stopped receiving writes.
+	wal       *os.File
+	walID     int
+	syncedOld map[int]bool
 	// TrackTrees off skips Merkle maintenance (for measuring its cost).
 	noTrees bool
 
@@ -132,6 +137,8 @@ type Stats struct {
 	CommitNanos atomic.Uint64
 	SyncNanos   atomic.Uint64
 	Syncs       atomic.Uint64
+	// SyncedLog is the ID of the memtable log the last sync covered.
+	SyncedLog atomic.Int64
 }
 
 var (

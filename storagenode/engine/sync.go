@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,11 @@ type syncBatch struct {
 
 func (e *Engine) syncLoop() {
 	defer close(e.done)
+	defer func() {
+		if e.wal != nil {
+			e.wal.Close()
+		}
+	}()
 	for b := range e.syncq {
 		batches := []syncBatch{b}
 	drain:
@@ -78,32 +84,76 @@ func (e *Engine) syncLoop() {
 }
 
 // syncFiles makes everything committed so far durable. Only the newest
-// memtable log receives writes; an older one is synced once more after
-// it stopped being the newest (it may hold writes from just before the
-// rotation) and then left alone, since each sync is a device flush.
+// memtable log receives writes. The syncer keeps it open and, before each
+// sync, looks for the log Badger creates when the memtable rotates (their
+// IDs are consecutive): one stat, where listing the directory and opening
+// the log cost five system calls a sync. After a rotation it lists the
+// directory, syncs each older log once more (it may hold writes from just
+// before the rotation) and then leaves it alone, since each sync is a
+// device flush.
 func (e *Engine) syncFiles(vlog bool) error {
+	if e.wal == nil || e.rotated() {
+		if err := e.rescanLogs(); err != nil {
+			return err
+		}
+	}
+	if err := unix.Fdatasync(int(e.wal.Fd())); err != nil {
+		return fmt.Errorf("engine: sync %s: %w", e.wal.Name(), err)
+	}
+	e.stats.SyncedLog.Store(int64(e.walID))
+	if vlog {
+		if err := e.db.Sync(); err != nil {
+			return fmt.Errorf("engine: sync value log: %w", err)
+		}
+	}
+	return nil
+}
+
+// memLog is the path of memtable log id, named as Badger names it.
+func (e *Engine) memLog(id int) string {
+	return filepath.Join(e.cfg.Dir, fmt.Sprintf("%05d.mem", id))
+}
+
+// rotated reports whether Badger has started a newer memtable log than
+// the one the syncer holds.
+func (e *Engine) rotated() bool {
+	_, err := os.Stat(e.memLog(e.walID + 1))
+	return err == nil || !os.IsNotExist(err)
+}
+
+// rescanLogs syncs the older memtable logs not synced since they stopped
+// receiving writes and opens the newest for the syncs that follow.
+func (e *Engine) rescanLogs() error {
+	if e.wal != nil {
+		e.wal.Close()
+		e.wal = nil
+	}
 	ents, err := os.ReadDir(e.cfg.Dir)
 	if err != nil {
 		return fmt.Errorf("engine: sync: %w", err)
 	}
-	var mems []string
+	var ids []int
 	for _, ent := range ents {
-		if strings.HasSuffix(ent.Name(), ".mem") {
-			mems = append(mems, ent.Name())
+		name, ok := strings.CutSuffix(ent.Name(), ".mem")
+		if !ok {
+			continue
+		}
+		if id, err := strconv.Atoi(name); err == nil {
+			ids = append(ids, id)
 		}
 	}
-	sort.Strings(mems) // zero-padded file IDs: the last is the newest
-	var todo []string
-	if n := len(mems); n > 0 {
-		todo = append(todo, mems[n-1])
-		for _, m := range mems[:n-1] {
-			if !e.syncedOld[m] {
-				todo = append(todo, m)
-			}
-		}
+	if len(ids) == 0 {
+		return fmt.Errorf("engine: sync: no memtable log in %s", e.cfg.Dir)
 	}
-	for _, name := range todo {
-		f, err := os.Open(filepath.Join(e.cfg.Dir, name))
+	slices.Sort(ids)
+	newest := ids[len(ids)-1]
+	old := map[int]bool{}
+	for _, id := range ids[:len(ids)-1] {
+		old[id] = true
+		if e.syncedOld[id] {
+			continue
+		}
+		f, err := os.Open(e.memLog(id))
 		if os.IsNotExist(err) {
 			continue // flushed to a table and deleted meanwhile
 		}
@@ -113,21 +163,15 @@ func (e *Engine) syncFiles(vlog bool) error {
 		err = unix.Fdatasync(int(f.Fd()))
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("engine: sync %s: %w", name, err)
+			return fmt.Errorf("engine: sync %s: %w", f.Name(), err)
 		}
 	}
 	// Remember which older logs are done; forget those Badger deleted.
-	old := map[string]bool{}
-	for i, m := range mems {
-		if i < len(mems)-1 {
-			old[m] = true
-		}
-	}
 	e.syncedOld = old
-	if vlog {
-		if err := e.db.Sync(); err != nil {
-			return fmt.Errorf("engine: sync value log: %w", err)
-		}
+	f, err := os.Open(e.memLog(newest))
+	if err != nil {
+		return fmt.Errorf("engine: sync: %w", err)
 	}
+	e.wal, e.walID = f, newest
 	return nil
 }
