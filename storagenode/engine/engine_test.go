@@ -227,3 +227,21 @@ func TestSyncFollowsMemtableRotation(t *testing.T) {
 		}
 	}
 }
+
+func TestStaggeredMemtableSizes(t *testing.T) {
+	const base = 64 << 20
+	seen := map[int64]string{}
+	for _, id := range []string{"n1", "n2", "n3", "n4", "n5"} {
+		got := staggered(base, id)
+		if got < base || got > base+base*15/32 {
+			t.Errorf("%s: memtable of %d bytes, want %d to %d", id, got, base, base+base*15/32)
+		}
+		if got != staggered(base, id) {
+			t.Errorf("%s: size changes between calls", id)
+		}
+		if other, ok := seen[got]; ok {
+			t.Errorf("%s and %s get the same memtable size %d: their flushes would coincide", id, other, got)
+		}
+		seen[got] = id
+	}
+}
