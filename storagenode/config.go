@@ -31,9 +31,13 @@ type Config struct {
 	// SiblingWarn is the sibling count above which a stamped write is
 	// logged and counted (default 25); tables may ask for less.
 	SiblingWarn int
-	// ReadWorkers serve gets and scans concurrently (default 4 per CPU):
-	// Badger reads block on I/O, and one subscription delivers in order.
+	// ReadWorkers serve scans and the other long reads concurrently
+	// (default 4 per CPU), and gets while many of them are slow: Badger
+	// reads block on I/O, and one subscription delivers in order.
 	ReadWorkers int
+	// SlowGet is how long a get answered on the subscription's goroutine
+	// may take without counting as slow (default 250µs; see getPlacer).
+	SlowGet time.Duration
 	// Membership: Bootstrap lists the initial members of a new cluster
 	// (each node of it must be given the same list); Seeds are nodes to
 	// contact to join an existing one. A node with neither starts a
@@ -83,6 +87,7 @@ func DefaultConfig(id, dataDir string) Config {
 		PruneLimit:     50,
 		SiblingWarn:    25,
 		ReadWorkers:    4 * runtime.GOMAXPROCS(0),
+		SlowGet:        250 * time.Microsecond,
 		AutoJoin:       true,
 		GossipInterval: time.Second,
 		TransferN:      3,
@@ -114,8 +119,8 @@ func (c Config) Validate() error {
 	if c.GossipInterval <= 0 || c.TransferN < 1 || c.TransferRate <= 0 || c.Weight < 0 {
 		return errors.New("storagenode: GossipInterval, TransferN and TransferRate must be positive")
 	}
-	if c.PruneLimit < 1 || c.ReadWorkers < 1 || c.Clock == nil {
-		return errors.New("storagenode: PruneLimit, ReadWorkers and Clock must be set")
+	if c.PruneLimit < 1 || c.ReadWorkers < 1 || c.SlowGet <= 0 || c.Clock == nil {
+		return errors.New("storagenode: PruneLimit, ReadWorkers, SlowGet and Clock must be set")
 	}
 	if err := c.Feed.validate(); err != nil {
 		return err

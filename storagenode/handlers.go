@@ -2,6 +2,7 @@ package storagenode
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/ringtable/ringtable/messaging"
 	"github.com/ringtable/ringtable/messaging/wire"
@@ -11,7 +12,8 @@ import (
 )
 
 // dispatch runs on the subscription's goroutine: writes go straight to the
-// engine's queue (they never block on disk here), reads to the workers.
+// engine's queue (they never block on disk here), gets are answered here
+// while they are fast (see getPlacer), other reads go to the workers.
 func (n *Node) dispatch(m *messaging.Msg) {
 	msg, err := wire.Decode(m.Data)
 	if err != nil {
@@ -23,17 +25,43 @@ func (n *Node) dispatch(m *messaging.Msg) {
 		n.handlePut(m, req)
 	case *wire.ReplicateRequest:
 		n.handleReplicate(m, req)
-	case *wire.GetRequest, *wire.ScanRequest, *wire.UsageRequest, *wire.PurgeRequest,
+	case *wire.GetRequest:
+		if n.gets.inline() {
+			n.serveInline(m, msg)
+			return
+		}
+		n.m.deferredGets.Inc()
+		n.toWorkers(m, msg)
+	case *wire.ScanRequest, *wire.UsageRequest, *wire.PurgeRequest,
 		*wire.TransferRequest, *wire.StatusRequest, *wire.AdminRequest,
 		*wire.MerkleRequest, *wire.BucketRequest, *wire.GCRequest:
-		n.readsMu.RLock()
-		if !n.readsClosed {
-			n.reads <- readReq{m: m, req: msg}
-		}
-		n.readsMu.RUnlock()
+		n.toWorkers(m, msg)
 	default:
 		n.reply(m, &wire.Reply{Code: wire.CodeBadRequest, Message: fmt.Sprintf("unexpected %v message", msg.Type())}, "decode")
 	}
+}
+
+// serveInline answers a get on the subscription's goroutine. Close waits
+// for it as for the workers: the store closes after.
+func (n *Node) serveInline(m *messaging.Msg, msg wire.Message) {
+	n.readsMu.RLock()
+	defer n.readsMu.RUnlock()
+	if n.readsClosed {
+		return
+	}
+	start := time.Now()
+	n.serveRead(m, msg)
+	if n.gets.took(time.Since(start)) {
+		n.m.slowGets.Inc()
+	}
+}
+
+func (n *Node) toWorkers(m *messaging.Msg, msg wire.Message) {
+	n.readsMu.RLock()
+	if !n.readsClosed {
+		n.reads <- readReq{m: m, req: msg}
+	}
+	n.readsMu.RUnlock()
 }
 
 func (n *Node) closeReads() {

@@ -14,6 +14,8 @@ type metrics struct {
 	siblingWarn    prometheus.Counter
 	siblingRefused prometheus.Counter
 	hintsDelivered prometheus.Counter
+	slowGets       prometheus.Counter
+	deferredGets   prometheus.Counter
 }
 
 // add registers a collector owned by another part of the node.
@@ -45,8 +47,14 @@ func newMetrics(reg prometheus.Registerer, node string, eng *engine.Engine) *met
 	m.hintsDelivered = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "ringtable_node_hints_delivered_total", Help: "Hinted keys delivered to their owner and forgotten.", ConstLabels: labels,
 	})
+	m.slowGets = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ringtable_node_slow_inline_gets_total", Help: "Gets answered on the subscription's goroutine that took longer than the node's SlowGet.", ConstLabels: labels,
+	})
+	m.deferredGets = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ringtable_node_deferred_gets_total", Help: "Gets handed to the read workers because too many inline gets were slow.", ConstLabels: labels,
+	})
 	st := eng.Stats()
-	m.cs = []prometheus.Collector{m.requests, m.siblings, m.siblingWarn, m.siblingRefused, m.hintsDelivered,
+	m.cs = []prometheus.Collector{m.requests, m.siblings, m.siblingWarn, m.siblingRefused, m.hintsDelivered, m.slowGets, m.deferredGets,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "ringtable_node_commit_batches_total", Help: "Group commits (one sync each).", ConstLabels: labels,
 		}, func() float64 { return float64(st.Batches.Load()) }),

@@ -30,6 +30,7 @@ type Node struct {
 	cancel  context.CancelFunc
 
 	sub         *messaging.Subscription
+	gets        getPlacer // owned by the subscription's goroutine
 	reads       chan readReq
 	readsMu     sync.RWMutex // guards readsClosed against dispatch racing Close
 	readsClosed bool
@@ -61,6 +62,7 @@ func Start(cfg Config, conn *messaging.Conn) (*Node, error) {
 		log:   log,
 		m:     newMetrics(cfg.Registerer, cfg.ID, eng),
 		reads: make(chan readReq, cfg.ReadWorkers*16),
+		gets:  getPlacer{slow: cfg.SlowGet},
 	}
 	n.limits = newLimits(cfg.TransferRate, cfg.HintRate, cfg.AAERate)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
