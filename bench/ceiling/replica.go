@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"runtime"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -13,12 +12,12 @@ import (
 const maxBatch = 1024
 
 // replica is one Badger store serving puts through a group-committing
-// writer and gets through a pool of readers.
+// writer and gets on its subscription's goroutine, as a storage node
+// answers gets while they are fast.
 type replica struct {
 	conn   *messaging.Conn
 	db     *badger.DB
 	writes chan *messaging.Msg
-	reads  chan *messaging.Msg
 	done   chan struct{}
 }
 
@@ -39,15 +38,11 @@ func startReplica(conn *messaging.Conn, id, dir string) (*replica, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &replica{conn: conn, db: db, writes: make(chan *messaging.Msg, maxBatch*4),
-		reads: make(chan *messaging.Msg, 1024), done: make(chan struct{})}
+	r := &replica{conn: conn, db: db, writes: make(chan *messaging.Msg, maxBatch*4), done: make(chan struct{})}
 	go r.writer()
-	for range 4 * runtime.GOMAXPROCS(0) { // storagenode's default ReadWorkers
-		go r.reader()
-	}
 	s := conn.Subjects()
-	for op, ch := range map[string]chan *messaging.Msg{"put": r.writes, "get": r.reads} {
-		if _, err := conn.Subscribe(s.NodeOp(id, op), func(m *messaging.Msg) { ch <- m }); err != nil {
+	for op, h := range map[string]func(*messaging.Msg){"put": func(m *messaging.Msg) { r.writes <- m }, "get": r.get} {
+		if _, err := conn.Subscribe(s.NodeOp(id, op), h); err != nil {
 			r.close()
 			return nil, err
 		}
@@ -111,18 +106,16 @@ func (r *replica) commit(batch []*messaging.Msg) error {
 	return txn.Commit()
 }
 
-func (r *replica) reader() {
-	for m := range r.reads {
-		var v []byte
-		_ = r.db.View(func(txn *badger.Txn) error {
-			it, err := txn.Get(m.Data)
-			if err == nil {
-				v, err = it.ValueCopy(nil)
-			}
-			return err
-		})
-		_ = r.conn.Respond(m, v)
-	}
+func (r *replica) get(m *messaging.Msg) {
+	var v []byte
+	_ = r.db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get(m.Data)
+		if err == nil {
+			v, err = it.ValueCopy(nil)
+		}
+		return err
+	})
+	_ = r.conn.Respond(m, v)
 }
 
 // close drains the connection first, so no handler is left to send on the
@@ -131,6 +124,5 @@ func (r *replica) close() {
 	r.conn.Close()
 	close(r.writes)
 	<-r.done
-	close(r.reads)
 	_ = r.db.Close()
 }
