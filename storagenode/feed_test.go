@@ -258,6 +258,41 @@ func stampAt(t *testing.T, conn *messaging.Conn, node string, req *wire.PutReque
 	return r
 }
 
+// nodeRegistries gives every node a metrics registry of its own (a
+// restarted node a new one), kept by node ID.
+type nodeRegistries struct {
+	mu   sync.Mutex
+	regs map[string]*prometheus.Registry
+}
+
+// register is for testcluster.Options.Node.
+func (n *nodeRegistries) register(cfg *storagenode.Config) {
+	r := prometheus.NewRegistry()
+	cfg.Registerer = r
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.regs == nil {
+		n.regs = map[string]*prometheus.Registry{}
+	}
+	n.regs[cfg.ID] = r
+}
+
+func (n *nodeRegistries) of(id string) *prometheus.Registry {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.regs[id]
+}
+
+func (n *nodeRegistries) all() []*prometheus.Registry {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []*prometheus.Registry
+	for _, r := range n.regs {
+		out = append(out, r)
+	}
+	return out
+}
+
 // metricValue reads a counter or gauge with a single series from reg (a
 // histogram's: its count of observations).
 func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
@@ -289,14 +324,8 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // the feed and the outboxes empty.
 func TestFeedStreamOutageRetried(t *testing.T) {
 	var mu sync.Mutex
-	regs := map[string]*prometheus.Registry{}
-	c := testcluster.New(t, testcluster.Options{Node: func(cfg *storagenode.Config) {
-		r := prometheus.NewRegistry()
-		cfg.Registerer = r
-		mu.Lock()
-		regs[cfg.ID] = r
-		mu.Unlock()
-	}})
+	var regs nodeRegistries
+	c := testcluster.New(t, testcluster.Options{Node: regs.register})
 	ctx := context.Background()
 	cl := c.Client(0)
 	if _, err := cl.CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
@@ -363,7 +392,7 @@ func TestFeedStreamOutageRetried(t *testing.T) {
 	})
 	var failures, published float64
 	mu.Lock()
-	for _, r := range regs {
+	for _, r := range regs.all() {
 		failures += metricValue(t, r, "ringtable_node_feed_publish_failures_total")
 		published += metricValue(t, r, "ringtable_node_feed_events_published_total")
 	}

@@ -3,7 +3,6 @@ package storagenode_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,18 +19,13 @@ import (
 // node soon sends its gets to the workers, trying one in 64 inline; with
 // SlowGet at a second none is.
 func TestSlowGetsGoToTheWorkers(t *testing.T) {
-	var mu sync.Mutex
-	regs := map[string]*prometheus.Registry{}
+	var regs nodeRegistries
 	c := testcluster.New(t, testcluster.Options{Node: func(cfg *storagenode.Config) {
 		cfg.SlowGet = time.Second
 		if cfg.ID == "n1" {
 			cfg.SlowGet = 1 // every inline get is slow
 		}
-		r := prometheus.NewRegistry()
-		cfg.Registerer = r
-		mu.Lock()
-		regs[cfg.ID] = r
-		mu.Unlock()
+		regs.register(cfg)
 	}})
 	ctx := context.Background()
 	cl := c.Client(0)
@@ -57,19 +51,17 @@ func TestSlowGetsGoToTheWorkers(t *testing.T) {
 			}
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	// Every node holds every item (N=3 of 3) and was asked every get (and
 	// a few more, of the table's definition). All of n1's inline gets
 	// were slow, so its two counters add up to its gets.
-	deferred := metricValue(t, regs["n1"], "ringtable_node_deferred_gets_total")
-	total := deferred + metricValue(t, regs["n1"], "ringtable_node_slow_inline_gets_total")
+	deferred := metricValue(t, regs.of("n1"), "ringtable_node_deferred_gets_total")
+	total := deferred + metricValue(t, regs.of("n1"), "ringtable_node_slow_inline_gets_total")
 	if total < items*rounds || deferred < total*3/4 {
 		t.Fatalf("n1 (every get slow): %v of %v gets sent to the workers, want most", deferred, total)
 	}
 	for _, id := range []string{"n2", "n3"} {
-		served := getsServed(t, regs[id])
-		if d := metricValue(t, regs[id], "ringtable_node_deferred_gets_total"); d != 0 || served < items*rounds {
+		served := getsServed(t, regs.of(id))
+		if d := metricValue(t, regs.of(id), "ringtable_node_deferred_gets_total"); d != 0 || served < items*rounds {
 			t.Errorf("%s (no get slow): %v of %v gets sent to the workers, want none of at least %d", id, d, served, items*rounds)
 		}
 	}
