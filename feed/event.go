@@ -83,7 +83,39 @@ func Encode(e *Event) []byte {
 		// Only a corrupted store could do that.
 		panic(fmt.Sprintf("feed: encoding event %s: value is not JSON", e.ID))
 	}
-	b := make([]byte, 0, 256+len(e.Value)+len(e.PK)+len(e.SK)+len(e.Context))
+	b, _ := encode(e, e.Value)
+	return b
+}
+
+// EncodeSplit encodes e as Encode does but without its value, and returns
+// where Splice puts the value back. A stamper's outbox keeps events so,
+// next to the stored item that holds the value, rather than a second copy
+// of every item.
+func EncodeSplit(e *Event) (b []byte, at int) {
+	return encode(e, nil)
+}
+
+// Splice returns the encoding of an event from EncodeSplit's parts with
+// value (compact JSON, or empty for none) as its value.
+func Splice(b []byte, at int, value []byte) []byte {
+	if len(value) == 0 {
+		return b
+	}
+	if !json.Valid(value) {
+		// Only a corrupted store could do that.
+		panic("feed: splicing an event: value is not JSON")
+	}
+	out := make([]byte, 0, len(b)+len(`,"value":`)+len(value))
+	out = append(out, b[:at]...)
+	out = append(out, `,"value":`...)
+	out = append(out, value...)
+	return append(out, b[at:]...)
+}
+
+// encode renders e with value as its value, and returns where the value
+// belongs.
+func encode(e *Event, value []byte) ([]byte, int) {
+	b := make([]byte, 0, 256+len(value)+len(e.PK)+len(e.SK)+len(e.Context))
 	b = append(b, '{')
 	if e.Seq != 0 {
 		b = append(b, `"seq":`...)
@@ -100,9 +132,10 @@ func Encode(e *Event) []byte {
 	}
 	b = append(b, `,"op":`...)
 	b = jsonenc.String(b, e.Op)
-	if len(e.Value) > 0 {
+	at := len(b)
+	if len(value) > 0 {
 		b = append(b, `,"value":`...)
-		b = append(b, e.Value...)
+		b = append(b, value...)
 	}
 	if e.Deleted {
 		b = append(b, `,"deleted":true`...)
@@ -119,7 +152,7 @@ func Encode(e *Event) []byte {
 		b = append(b, `,"expires":`...)
 		b = jsonenc.Time(b, *e.Expires)
 	}
-	return append(b, '}')
+	return append(b, '}'), at
 }
 
 // Decode parses an event.

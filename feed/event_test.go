@@ -65,3 +65,29 @@ func FuzzEncodeMatchesReflection(f *testing.F) {
 		}
 	})
 }
+
+func FuzzSpliceMatchesEncode(f *testing.F) {
+	f.Add("n1~a:3", "<a&b>", "", []byte(`{"html":"<b>"}`), false, int64(0))
+	f.Add("n2~b:1", "é\x00", "sk\"", []byte(`7`), false, int64(1700000000000))
+	f.Add("n2~b:2", "k", "", []byte(nil), true, int64(0))
+	f.Fuzz(func(t *testing.T, id, pk, sk string, value []byte, deleted bool, expires int64) {
+		if len(value) > 0 && !json.Valid(value) {
+			return
+		}
+		e := &Event{ID: id, Tenant: "t", Table: "u", TableID: "u-id", PK: pk, SK: sk, Op: OpPut,
+			Value: value, Deleted: deleted, Context: "AQ", Siblings: 1, Time: time.UnixMilli(1700000000123).UTC()}
+		if expires > 0 && expires < 253402300799999 {
+			x := time.UnixMilli(expires).UTC()
+			e.Expires = &x
+		}
+		bare := *e
+		bare.Value = nil
+		b, at := EncodeSplit(&bare)
+		if !bytes.Equal(b, Encode(&bare)) {
+			t.Fatalf("EncodeSplit without a value differs from Encode:\n%s\n%s", b, Encode(&bare))
+		}
+		if got, want := Splice(b, at, value), Encode(e); !bytes.Equal(got, want) {
+			t.Fatalf("\n got %s\nwant %s", got, want)
+		}
+	})
+}
