@@ -294,6 +294,9 @@ func (e *Engine) stage(txn *badger.Txn, o *op) (int64, error) {
 		return 0, err
 	}
 	o.res = Result{Set: next, Written: write}
+	if write && e.dropped != nil {
+		e.noteDrops(tx, o.Key, cur, next)
+	}
 	p := pending{extra: tx.extra, oldSize: oldSize, cur: cur}
 	if write && len(next) > 0 {
 		p.val = vclock.AppendSet(make([]byte, 0, vclock.EncodedSize(next)), next)
@@ -311,6 +314,37 @@ func (e *Engine) stage(txn *badger.Txn, o *op) (int64, error) {
 		est += estimate(o.Key, p.val)
 	}
 	return est, nil
+}
+
+// OnDrop has fn called, on the writer goroutine, for every version of
+// this engine's actor that an update removes from its key's set
+// (superseded, merged away, or deleted with the key): fn may stage writes
+// in the same batch with tx. A stamper's outbox refers to the versions it
+// stamped until their events are published.
+func (e *Engine) OnDrop(fn func(tx *Tx, key []byte, v vclock.Version)) error {
+	return e.onWriter(func() error {
+		e.dropped = fn
+		return nil
+	})
+}
+
+func (e *Engine) noteDrops(tx *Tx, key []byte, cur, next vclock.Set) {
+	for _, v := range cur {
+		d := v.Clock.Dot
+		if d.Actor != e.actor {
+			continue
+		}
+		kept := false
+		for _, w := range next {
+			if w.Clock.Dot.Actor == d.Actor && w.Clock.Dot.Counter == d.Counter {
+				kept = true
+				break
+			}
+		}
+		if !kept {
+			e.dropped(tx, key, v)
+		}
+	}
 }
 
 // expiresAt lets Badger drop a set once every version in it has expired

@@ -100,7 +100,9 @@ type Engine struct {
 	cfg   Config
 	db    *badger.DB
 	actor vclock.Actor
-	log   *slog.Logger
+	// dropped is OnDrop's hook, owned by the writer goroutine.
+	dropped func(tx *Tx, key []byte, v vclock.Version)
+	log     *slog.Logger
 
 	mu         sync.RWMutex // guards closed against Update racing Close
 	closed     bool

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dgraph-io/badger/v4"
+
 	"github.com/ringtable/ringtable/vclock"
 )
 
@@ -243,5 +245,69 @@ func TestStaggeredMemtableSizes(t *testing.T) {
 			t.Errorf("%s and %s get the same memtable size %d: their flushes would coincide", id, other, got)
 		}
 		seen[got] = id
+	}
+}
+
+// OnDrop reports exactly the versions of the engine's own actor that an
+// update removes, and what its hook stages is written in the same batch.
+func TestOnDropReportsOwnVersionsRemoved(t *testing.T) {
+	e := open(t, t.TempDir(), "n1")
+	defer e.Close()
+	var got []string
+	if err := e.OnDrop(func(tx *Tx, key []byte, v vclock.Version) {
+		got = append(got, fmt.Sprintf("%s:%s", key, v.Value))
+		tx.Set([]byte("dropped/"+string(v.Value)), []byte(key))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	foreign := vclock.Version{Clock: vclock.Clock{Dot: vclock.Dot{Actor: "n9~x", Counter: 1}}, Value: []byte("f")}
+	apply := func(key string, fn UpdateFunc) {
+		t.Helper()
+		if _, err := e.Apply([]byte(key), fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stamp := func(val string, ctx vclock.Context) UpdateFunc {
+		return func(tx *Tx, cur vclock.Set) (vclock.Set, bool, error) {
+			d := vclock.Dot{Actor: tx.Actor(), Counter: tx.NextCounter(0)}
+			return cur.Update(ctx, vclock.Version{Clock: vclock.Clock{Dot: d}, Value: []byte(val)}, 10), true, nil
+		}
+	}
+	steps := []struct {
+		name string
+		key  string
+		fn   UpdateFunc
+		want []string
+	}{
+		{"a first version drops nothing", "a", stamp("a1", vclock.Context{}), nil},
+		{"a concurrent one keeps it", "a", stamp("a2", vclock.Context{}), nil},
+		{"one that covers both drops both", "a", func(tx *Tx, cur vclock.Set) (vclock.Set, bool, error) {
+			return stamp("a3", cur.Context())(tx, cur)
+		}, []string{"a:a1", "a:a2"}},
+		{"not writing drops nothing", "a", func(tx *Tx, cur vclock.Set) (vclock.Set, bool, error) { return nil, false, nil }, nil},
+		{"another actor's version", "b", func(tx *Tx, cur vclock.Set) (vclock.Set, bool, error) {
+			return vclock.Set{foreign}, true, nil
+		}, nil},
+		{"dropping another actor's version", "b", func(tx *Tx, cur vclock.Set) (vclock.Set, bool, error) {
+			return stamp("b1", cur.Context())(tx, cur)
+		}, nil},
+		{"deleting the key", "a", func(tx *Tx, cur vclock.Set) (vclock.Set, bool, error) { return nil, true, nil }, []string{"a:a3"}},
+	}
+	for _, s := range steps {
+		got = nil
+		apply(s.key, s.fn)
+		if fmt.Sprint(got) != fmt.Sprint(s.want) {
+			t.Errorf("%s: dropped %v, want %v", s.name, got, s.want)
+		}
+	}
+	for _, k := range []string{"a1", "a2", "a3"} {
+		var v []byte
+		if err := e.DB().View(func(txn *badger.Txn) error {
+			var err error
+			v, err = getRaw(txn, []byte("dropped/"+k))
+			return err
+		}); err != nil || string(v) != "a" {
+			t.Errorf("the hook's write for %s: %q, %v", k, v, err)
+		}
 	}
 }
