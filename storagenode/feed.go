@@ -9,6 +9,8 @@ package storagenode
 //  1. The stamp's update function stages the event in the outbox
 //     (tenants.OutboxKey, keyed by the version's counter) with Tx.Set, in
 //     the same Badger batch as the version: both are durable, or neither.
+//     Most entries hold the event without its value and refer to the
+//     item for it (outbox.go).
 //  2. Once the batch is synced, the event joins the publisher's queue, in
 //     commit order. The publisher sends queued events to the JetStream
 //     feed stream in that order, with the version's client request and key
@@ -51,7 +53,6 @@ package storagenode
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -110,50 +111,6 @@ func (c FeedConfig) validate() error {
 	return c.Stream.Validate()
 }
 
-// outboxEntry is one staged event.
-type outboxEntry struct {
-	seq   uint64
-	pub   messaging.FeedPub
-	done  func() // acknowledges the write; nil when nobody waits
-	timer *time.Timer
-	// deletes are published entries whose removal rides in this entry's
-	// batch.
-	deletes []uint64
-}
-
-// finish releases the write waiting for this event, if any.
-func (e *outboxEntry) finish() {
-	if e.timer != nil {
-		e.timer.Stop()
-	}
-	if e.done != nil {
-		e.done()
-	}
-}
-
-func (e *outboxEntry) encode() []byte {
-	b := make([]byte, 0, 32+len(e.pub.Data))
-	for _, s := range []string{e.pub.Tenant, e.pub.Table, e.pub.ID} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
-	b = binary.AppendUvarint(b, uint64(len(e.pub.Data)))
-	return append(b, e.pub.Data...)
-}
-
-func decodeOutboxEntry(seq uint64, b []byte) (*outboxEntry, error) {
-	d := vclock.NewDecoder(b)
-	e := &outboxEntry{seq: seq}
-	e.pub.Tenant = d.String(tenants.MaxIDLen)
-	e.pub.Table = d.String(wire.MaxTableName)
-	e.pub.ID = d.String(1024)
-	e.pub.Data = d.Bytes(feed.MaxEvent)
-	if d.Err() == nil && len(d.Rest()) != 0 {
-		return nil, fmt.Errorf("outbox entry %d: %d trailing bytes", seq, len(d.Rest()))
-	}
-	return e, d.Err()
-}
-
 // publisher owns a node's outbox.
 type publisher struct {
 	n     *Node
@@ -161,8 +118,8 @@ type publisher struct {
 	feeds *messaging.Feeds
 	wake  chan struct{}
 
-	published, failed prometheus.Counter
-	publishTime       prometheus.Histogram
+	published, failed, rewritten prometheus.Counter
+	publishTime                  prometheus.Histogram
 
 	mu struct {
 		sync.Mutex
@@ -173,6 +130,9 @@ type publisher struct {
 		healthy bool   // the last publish succeeded: writes wait for PubAcks
 		stopped bool
 		deletes []uint64 // published entries still in the outbox
+		// refs are the entries stored by reference whose events are not
+		// stored in the stream yet, by sequence (outbox.go).
+		refs map[uint64]*outboxEntry
 	}
 }
 
@@ -182,7 +142,14 @@ func newPublisher(n *Node) (*publisher, error) {
 		return nil, err
 	}
 	p := &publisher{n: n, cfg: n.cfg.Feed, feeds: feeds, wake: make(chan struct{}, 1)}
+	p.mu.refs = map[uint64]*outboxEntry{}
 	p.metrics()
+	if err := p.wholeOutbox(); err != nil {
+		return nil, fmt.Errorf("storagenode: reading the outbox: %w", err)
+	}
+	if err := n.eng.OnDrop(p.dropped); err != nil {
+		return nil, err
+	}
 	// What a previous life left in the outbox goes first, before any
 	// write this life stamps.
 	p.mu.Lock()
@@ -229,7 +196,11 @@ func (p *publisher) metrics() {
 		Help:    "Time from publishing a batch of change events to the last PubAck (writes wait for it, up to AckWait).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
 	})
-	for _, c := range []prometheus.Collector{p.published, p.failed, p.publishTime,
+	p.rewritten = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ringtable_node_feed_entries_rewritten_total", ConstLabels: labels,
+		Help: "Outbox entries that referred to their item for the value and were rewritten whole because an update dropped the version before its event was stored.",
+	})
+	for _, c := range []prometheus.Collector{p.published, p.failed, p.rewritten, p.publishTime,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "ringtable_node_feed_queued_events", ConstLabels: labels,
 			Help: "Committed change events waiting in memory to be published.",
@@ -261,38 +232,51 @@ func validSubjectToken(s string) bool {
 	return true
 }
 
-// stage puts the event of version v (just stamped into next) in the
-// outbox of tx's batch, with the removal of published entries. prev is
-// what an earlier run of the same update staged (Badger may make the
-// engine run an update again in a fresh transaction). It runs on the
+// stage puts the event of version v (just stamped into next, under key)
+// in the outbox of tx's batch, with the removal of published entries.
+// prev is what an earlier run of the same update staged (Badger may make
+// the engine run an update again in a fresh transaction). It runs on the
 // engine's writer goroutine.
-func (p *publisher) stage(tx *engine.Tx, req *wire.PutRequest, next vclock.Set, v vclock.Version, prev *outboxEntry) *outboxEntry {
+func (p *publisher) stage(tx *engine.Tx, req *wire.PutRequest, key []byte, next vclock.Set, v vclock.Version, prev *outboxEntry) *outboxEntry {
 	if p == nil || req.Key.Kind != tenants.KindData || !validSubjectToken(req.TableName) {
 		p.abandon(prev)
 		return nil
 	}
 	ev := &feed.Event{
 		ID: v.Clock.Dot.String(), Tenant: req.Key.Tenant, Table: req.TableName, TableID: req.Key.Table,
-		PK: req.Key.PK, SK: req.Key.SK, Op: feed.OpPut, Value: v.Value, Deleted: v.Deleted,
+		PK: req.Key.PK, SK: req.Key.SK, Op: feed.OpPut, Deleted: v.Deleted,
 		Context: vclock.EncodeToken(next.WriteContext(v)), Siblings: len(next), HasSiblings: len(next) > 1,
 		Time: time.UnixMilli(v.Clock.Dot.Stamp).UTC(),
 	}
 	if v.Deleted {
-		ev.Op, ev.Value = feed.OpDelete, nil
+		ev.Op = feed.OpDelete
 	}
 	if v.Expires != 0 {
 		t := time.UnixMilli(v.Expires).UTC()
 		ev.Expires = &t
 	}
-	e := &outboxEntry{seq: v.Clock.Dot.Counter, pub: messaging.FeedPub{Tenant: req.Key.Tenant, Table: req.TableName, ID: pubID(req.Key, v), Data: feed.Encode(ev)}}
-	tx.Set(tenants.OutboxKey(e.seq), e.encode())
+	e := &outboxEntry{seq: v.Clock.Dot.Counter, pub: messaging.FeedPub{Tenant: req.Key.Tenant, Table: req.TableName, ID: pubID(req.Key, v)}}
+	p.mu.Lock()
+	p.forgetLocked(prev)
+	if p.byRefLocked(req, v) {
+		bare, at := feed.EncodeSplit(ev)
+		e.ref = &eventRef{key: key, bare: bare, at: at}
+		e.pub.Data = feed.Splice(bare, at, v.Value)
+		p.mu.refs[e.seq] = e
+	}
 	if prev != nil {
 		e.deletes = prev.deletes
 	} else {
-		p.mu.Lock()
 		e.deletes, p.mu.deletes = p.mu.deletes, nil
-		p.mu.Unlock()
 	}
+	p.mu.Unlock()
+	if e.ref == nil {
+		if !v.Deleted {
+			ev.Value = v.Value
+		}
+		e.pub.Data = feed.Encode(ev)
+	}
+	tx.Set(tenants.OutboxKey(e.seq), e.encode(false))
 	for _, seq := range e.deletes {
 		tx.Delete(tenants.OutboxKey(seq))
 	}
@@ -326,10 +310,11 @@ func pubID(k tenants.Key, v vclock.Version) string {
 // abandon takes back the removals an entry that will not be committed
 // was to carry.
 func (p *publisher) abandon(e *outboxEntry) {
-	if p == nil || e == nil || len(e.deletes) == 0 {
+	if p == nil || e == nil {
 		return
 	}
 	p.mu.Lock()
+	p.forgetLocked(e)
 	p.mu.deletes = append(p.mu.deletes, e.deletes...)
 	p.mu.Unlock()
 	e.deletes = nil
@@ -578,6 +563,15 @@ func (p *publisher) loadLocked() error {
 				p.n.log.Error("dropping an undecodable outbox entry", "seq", seq, "err", err)
 				continue
 			}
+			if e.ref != nil {
+				// Every entry by reference on disk is tracked until its
+				// event is stored (outbox.go): an untracked one was.
+				r := p.mu.refs[seq]
+				if r == nil {
+					continue
+				}
+				e.pub.Data = r.pub.Data
+			}
 			out = append(out, e)
 		}
 		return nil
@@ -613,12 +607,17 @@ func (p *publisher) requeue(failed []*outboxEntry) {
 // own (an idle node writes them alone after a second); an entry that
 // survives a crash is published again and dropped as a duplicate.
 func (p *publisher) remove(seqs []uint64) {
-	if len(seqs) == 0 || p.cfg.KeepOutbox {
+	if len(seqs) == 0 {
 		return
 	}
 	p.mu.Lock()
-	p.mu.deletes = append(p.mu.deletes, seqs...)
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	for _, s := range seqs {
+		delete(p.mu.refs, s)
+	}
+	if !p.cfg.KeepOutbox {
+		p.mu.deletes = append(p.mu.deletes, seqs...)
+	}
 }
 
 // flushDeletes writes the pending removals in an update of their own.

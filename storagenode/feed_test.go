@@ -21,9 +21,10 @@ import (
 // feedLog reads one table's events from the cluster's feed stream.
 type feedLog struct {
 	mu  sync.Mutex
-	ids map[string]int
-	pks map[string]int
-	n   int
+	ids  map[string]int
+	pks  map[string]int
+	vals map[string][]string // each event's value, by partition key
+	n    int
 }
 
 func readFeed(t *testing.T, c *testcluster.Cluster, table string) *feedLog {
@@ -38,7 +39,7 @@ func readFeed(t *testing.T, c *testcluster.Cluster, table string) *feedLog {
 		rd, err = f.Reader(context.Background(), c.TenantID, table, messaging.FeedStart{Seq: 1})
 		return err == nil
 	})
-	l := &feedLog{ids: map[string]int{}, pks: map[string]int{}}
+	l := &feedLog{ids: map[string]int{}, pks: map[string]int{}, vals: map[string][]string{}}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -58,6 +59,7 @@ func readFeed(t *testing.T, c *testcluster.Cluster, table string) *feedLog {
 			l.mu.Lock()
 			l.ids[ev.ID]++
 			l.pks[ev.PK]++
+			l.vals[ev.PK] = append(l.vals[ev.PK], string(ev.Value))
 			l.n++
 			l.mu.Unlock()
 		}

@@ -101,7 +101,7 @@ func (n *Node) handlePut(m *messaging.Msg, req *wire.PutRequest) {
 			stamped = v
 			dup := err == nil && v.Clock.Dot.Counter != 0 && len(cur) > 0 && cur.Same(next) && req.Write != 0
 			if prev := event; err == nil && !dup && !again {
-				event = n.feed.stage(tx, req, next, v, prev)
+				event = n.feed.stage(tx, req, key, next, v, prev)
 			} else {
 				n.feed.abandon(prev)
 				event = nil
