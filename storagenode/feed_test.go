@@ -20,7 +20,7 @@ import (
 
 // feedLog reads one table's events from the cluster's feed stream.
 type feedLog struct {
-	mu  sync.Mutex
+	mu   sync.Mutex
 	ids  map[string]int
 	pks  map[string]int
 	vals map[string][]string // each event's value, by partition key

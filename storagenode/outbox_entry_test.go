@@ -92,7 +92,9 @@ func TestOutboxEntryEncoding(t *testing.T) {
 func TestOutboxEntryResolveNeedsItsVersion(t *testing.T) {
 	bare, at := feed.EncodeSplit(&feed.Event{ID: "n1~a:7", Tenant: "t", Table: "u", PK: "k", Op: feed.OpPut})
 	e := &outboxEntry{seq: 7, ref: &eventRef{key: []byte("k"), bare: bare, at: at}}
-	dot := func(a vclock.Actor, c uint64) vclock.Clock { return vclock.Clock{Dot: vclock.Dot{Actor: a, Counter: c}} }
+	dot := func(a vclock.Actor, c uint64) vclock.Clock {
+		return vclock.Clock{Dot: vclock.Dot{Actor: a, Counter: c}}
+	}
 	for name, s := range map[string]vclock.Set{
 		"no item":                 nil,
 		"a later version":         {{Clock: dot("n1~a", 8), Value: []byte(`1`)}},
