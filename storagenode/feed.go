@@ -51,6 +51,7 @@ package storagenode
 // event's ID (its dot) lets consumers drop it.
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -62,7 +63,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ringtable/ringtable/feed"
@@ -544,37 +544,23 @@ func (p *publisher) next(ctx context.Context) ([]*outboxEntry, bool) {
 // loadLocked fills the queue from the outbox on disk.
 func (p *publisher) loadLocked() error {
 	var out []*outboxEntry
-	err := p.n.eng.DB().View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = tenants.OutboxPrefix()
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Seek(tenants.OutboxKey(p.mu.from)); it.Valid() && len(out) < p.cfg.MaxQueued; it.Next() {
-			seq, err := tenants.DecodeOutboxKey(it.Item().Key())
-			if err != nil {
-				return err
-			}
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			e, err := decodeOutboxEntry(seq, v)
-			if err != nil {
-				p.n.log.Error("dropping an undecodable outbox entry", "seq", seq, "err", err)
-				continue
-			}
-			if e.ref != nil {
-				// Every entry by reference on disk is tracked until its
-				// event is stored (outbox.go): an untracked one was.
-				r := p.mu.refs[seq]
-				if r == nil {
-					continue
-				}
-				e.pub.Data = r.pub.Data
-			}
-			out = append(out, e)
+	err := p.scanOutbox(p.mu.from, func(seq uint64, v []byte) bool {
+		e, err := decodeOutboxEntry(seq, bytes.Clone(v))
+		if err != nil {
+			p.n.log.Error("dropping an undecodable outbox entry", "seq", seq, "err", err)
+			return true
 		}
-		return nil
+		if e.ref != nil {
+			// Every entry by reference on disk is tracked until its
+			// event is stored (outbox.go): an untracked one was.
+			r := p.mu.refs[seq]
+			if r == nil {
+				return true
+			}
+			e.pub.Data = r.pub.Data
+		}
+		out = append(out, e)
+		return len(out) < p.cfg.MaxQueued
 	})
 	if err != nil {
 		return err

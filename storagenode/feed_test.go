@@ -97,12 +97,12 @@ func keysStampedBy(c *testcluster.Cluster, node string, n int) []string {
 	return out
 }
 
-// A stamper that crashes after its writes were durable but before their
-// events were published publishes them from its outbox when it restarts;
-// one that crashes after publishing but before clearing its outbox
-// publishes them again, and the stream drops them as duplicates.
-func TestOutboxRecoveredAtRestart(t *testing.T) {
-	var mode atomic.Int32                       // for n1: 1 holds its outbox, 2 keeps it
+// outboxCluster starts a cluster whose n1, at each start, holds its
+// outbox (mode 1: it never publishes, as a stamper that crashes before
+// its PubAcks) or keeps it (mode 2: it never clears published events, as
+// one that crashes right after), and reports each life's metrics apart.
+func outboxCluster(t *testing.T) (*testcluster.Cluster, *atomic.Int32, func(name string) float64) {
+	var mode atomic.Int32
 	var reg atomic.Pointer[prometheus.Registry] // n1's metrics, this life
 	c := testcluster.New(t, testcluster.Options{Node: func(cfg *storagenode.Config) {
 		if cfg.ID == "n1" {
@@ -113,7 +113,15 @@ func TestOutboxRecoveredAtRestart(t *testing.T) {
 			reg.Store(r)
 		}
 	}})
-	metric := func(name string) float64 { return metricValue(t, reg.Load(), name) }
+	return c, &mode, func(name string) float64 { return metricValue(t, reg.Load(), name) }
+}
+
+// A stamper that crashes after its writes were durable but before their
+// events were published publishes them from its outbox when it restarts;
+// one that crashes after publishing but before clearing its outbox
+// publishes them again, and the stream drops them as duplicates.
+func TestOutboxRecoveredAtRestart(t *testing.T) {
+	c, mode, metric := outboxCluster(t)
 	published := func(want int) func() bool {
 		return func() bool { return metric("ringtable_node_feed_events_published_total") == float64(want) }
 	}

@@ -175,40 +175,50 @@ func (p *publisher) dropped(tx *engine.Tx, key []byte, v vclock.Version) {
 	}
 }
 
+// scanOutbox calls fn with the outbox's entries from sequence from on,
+// in order, until fn returns false. v is valid only during the call.
+func (p *publisher) scanOutbox(from uint64, fn func(seq uint64, v []byte) bool) error {
+	return p.n.eng.DB().View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = tenants.OutboxPrefix()
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek(tenants.OutboxKey(from)); it.Valid(); it.Next() {
+			seq, err := tenants.DecodeOutboxKey(it.Item().Key())
+			if err != nil {
+				return err
+			}
+			more := true
+			if err := it.Item().Value(func(v []byte) error {
+				more = fn(seq, v)
+				return nil
+			}); err != nil {
+				return err
+			}
+			if !more {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
 // wholeOutbox rewrites whole the entries a previous life left by
 // reference, and deletes those whose version is gone (their events were
 // stored before the restart). It runs before the node stamps anything.
 func (p *publisher) wholeOutbox() error {
 	var refs []*outboxEntry
-	err := p.n.eng.DB().View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = tenants.OutboxPrefix()
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			err := it.Item().Value(func(b []byte) error {
-				if len(b) == 0 || b[0] != refMark {
-					return nil
-				}
-				seq, err := tenants.DecodeOutboxKey(it.Item().Key())
-				if err != nil {
-					return err
-				}
-				e, err := decodeOutboxEntry(seq, b)
-				if err != nil {
-					p.n.log.Error("dropping an undecodable outbox entry", "seq", seq, "err", err)
-					e = &outboxEntry{seq: seq} // deleted below
-				} else {
-					e.ref.bare = bytes.Clone(e.ref.bare)
-				}
-				refs = append(refs, e)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
+	err := p.scanOutbox(0, func(seq uint64, v []byte) bool {
+		if len(v) == 0 || v[0] != refMark {
+			return true
 		}
-		return nil
+		e, err := decodeOutboxEntry(seq, bytes.Clone(v))
+		if err != nil {
+			p.n.log.Error("dropping an undecodable outbox entry", "seq", seq, "err", err)
+			e = &outboxEntry{seq: seq} // deleted below
+		}
+		refs = append(refs, e)
+		return true
 	})
 	if err != nil || len(refs) == 0 {
 		return err

@@ -5,15 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/ringtable/ringtable/gateway/client"
 	"github.com/ringtable/ringtable/internal/testcluster"
-	"github.com/ringtable/ringtable/storagenode"
 )
 
 // An outbox entry that refers to its item for the value (outbox.go) is
@@ -22,18 +18,7 @@ import (
 // dropped is cleared at restart. Every version's event reaches the
 // stream once, with its own value.
 func TestOutboxEntriesReferToItems(t *testing.T) {
-	var mode atomic.Int32                       // for n1: 1 holds its outbox, 2 keeps it
-	var reg atomic.Pointer[prometheus.Registry] // n1's metrics, this life
-	c := testcluster.New(t, testcluster.Options{Node: func(cfg *storagenode.Config) {
-		if cfg.ID == "n1" {
-			cfg.Feed.HoldOutbox = mode.Load() == 1
-			cfg.Feed.KeepOutbox = mode.Load() == 2
-			r := prometheus.NewRegistry()
-			cfg.Registerer = r
-			reg.Store(r)
-		}
-	}})
-	metric := func(name string) float64 { return metricValue(t, reg.Load(), name) }
+	c, mode, metric := outboxCluster(t)
 	value := func(pk string, i int) string {
 		return fmt.Sprintf(`{"pk":%q,"i":%d,"pad":%q}`, pk, i, strings.Repeat("x", 200))
 	}
