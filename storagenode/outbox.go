@@ -152,8 +152,8 @@ func (p *publisher) byRefLocked(req *wire.PutRequest, v vclock.Version) bool {
 		!p.mu.stopped && len(p.mu.refs) < max(1, p.cfg.MaxQueued/2)
 }
 
-// forget stops tracking entries: their events are stored in the stream,
-// or they were never committed.
+// forgetLocked stops tracking e: its event is stored in the stream,
+// or it was never committed.
 func (p *publisher) forgetLocked(e *outboxEntry) {
 	if e != nil && e.ref != nil && p.mu.refs[e.seq] == e {
 		delete(p.mu.refs, e.seq)
