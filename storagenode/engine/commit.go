@@ -232,9 +232,12 @@ func (e *Engine) commit(batch []*op) {
 	}
 	if len(inTxn) > 0 {
 		flush()
-	} else {
-		txn.Discard()
 	}
+	// The transaction flush opened for what would come next, or the one
+	// that staged nothing. A transaction left open holds Badger's read
+	// watermark: no compaction would drop an overwritten version again,
+	// and every later transaction's mark would pile up behind it.
+	txn.Discard()
 	var durable []*op
 	for _, o := range batch {
 		if o.err != nil {

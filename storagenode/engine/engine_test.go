@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -309,5 +310,50 @@ func TestOnDropReportsOwnVersionsRemoved(t *testing.T) {
 		}); err != nil || string(v) != "a" {
 			t.Errorf("the hook's write for %s: %q, %v", k, v, err)
 		}
+	}
+}
+
+// Compaction keeps only an item's newest version: nothing the engine does
+// holds Badger's read watermark back, or every overwrite would stay on
+// disk for good and be rewritten by every compaction after.
+func TestCompactionDropsOverwrittenVersions(t *testing.T) {
+	e := open(t, t.TempDir(), "n1")
+	defer e.Close()
+	for i := range 30 {
+		put(t, e, "k", strconv.Itoa(i))
+	}
+	// Push those versions out of the memtables and through level 0's
+	// compaction (after 5 tables of at most 12 MiB), with values small
+	// enough to stay in the tree rather than the value log.
+	filler := strings.Repeat("x", 256<<10)
+	for i := range 360 {
+		put(t, e, fmt.Sprintf("f%03d", i%40), filler)
+	}
+	versions := func() (n int) {
+		err := e.db.View(func(txn *badger.Txn) error {
+			opts := badger.DefaultIteratorOptions
+			opts.AllVersions, opts.PrefetchValues, opts.Prefix = true, false, []byte("k")
+			it := txn.NewIterator(opts)
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for n := versions(); n != 1; n = versions() {
+		if time.Now().After(deadline) {
+			var levels []string
+			for _, l := range e.db.Levels() {
+				levels = append(levels, fmt.Sprintf("L%d: %d tables", l.Level, l.NumTables))
+			}
+			t.Fatalf("%d versions of k remain after its overwrites were compacted (%s), want 1", n, strings.Join(levels, ", "))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
