@@ -11,6 +11,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -18,7 +19,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +41,7 @@ func main() {
 	maxInflight := flag.Int("max-inflight", 4096, "requests in flight at most; beyond, due requests are dropped and counted as errors")
 	csvPath := flag.String("csv", "", "append one result row to this CSV file")
 	label := flag.String("label", "ringtable-rate", "label of the CSV row")
+	latencyLog := flag.String("latency-log", "", "write each request's due time and latency (ms since the start, CSV) to this file, to see when the slow ones happened")
 	flag.Parse()
 	if *apiKey == "" || *rate <= 0 || *keys < 1 || *maxInflight < 1 {
 		log.Fatal("rateload: need --api-key (or RINGTABLE_API_KEY), --rate > 0, --keys >= 1, --max-inflight >= 1")
@@ -54,8 +58,13 @@ func main() {
 		log.Fatal("rateload: ", err)
 	}
 	l := &loader{items: items, value: result.Value(*valueSize), ctxs: map[int]string{},
-		sem: make(chan struct{}, *maxInflight)}
+		sem: make(chan struct{}, *maxInflight), logLatency: *latencyLog != ""}
 	elapsed, first := l.run(*rate, *duration, *keys)
+	if *latencyLog != "" {
+		if err := l.writeLatencies(*latencyLog); err != nil {
+			log.Fatal("rateload: latency log: ", err)
+		}
+	}
 	s := l.rec.Summary(elapsed)
 	row := result.Row{Label: *label, Op: "write", Concurrency: *maxInflight, Keys: *keys, Dist: "uniform", ValueSize: *valueSize}
 	fmt.Printf("target %.0f PUT/s for %v: ", *rate, *duration)
@@ -74,9 +83,26 @@ type loader struct {
 	sem   chan struct{}
 	rec   result.Recorder
 
-	mu       sync.Mutex
-	ctxs     map[int]string // the latest context of each key
-	firstErr error
+	logLatency bool
+	start      time.Time
+
+	mu        sync.Mutex
+	ctxs      map[int]string // the latest context of each key
+	firstErr  error
+	latencies []sample // when logLatency
+}
+
+// sample is one answered request: when it was due and how long it took.
+type sample struct{ due, latency time.Duration }
+
+func (l *loader) writeLatencies(path string) error {
+	var b strings.Builder
+	b.WriteString("due_ms,latency_ms\n")
+	slices.SortFunc(l.latencies, func(a, b sample) int { return cmp.Compare(a.due, b.due) })
+	for _, s := range l.latencies {
+		fmt.Fprintf(&b, "%.3f,%.3f\n", s.due.Seconds()*1000, s.latency.Seconds()*1000)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 // run sends the requests on schedule and waits for the last answer.
@@ -85,6 +111,7 @@ func (l *loader) run(rate float64, duration time.Duration, keys int) (time.Durat
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	var wg sync.WaitGroup
 	start := time.Now()
+	l.start = start
 	for i := 0; ; i++ {
 		due := start.Add(time.Duration(i) * interval)
 		if due.Sub(start) >= duration {
@@ -124,9 +151,13 @@ func (l *loader) put(k int, due time.Time) {
 		l.fail(err)
 		return
 	}
-	l.rec.Ok(time.Since(due))
+	lat := time.Since(due)
+	l.rec.Ok(lat)
 	l.mu.Lock()
 	l.ctxs[k] = tok
+	if l.logLatency {
+		l.latencies = append(l.latencies, sample{due.Sub(l.start), lat})
+	}
 	l.mu.Unlock()
 }
 
