@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/ringtable/ringtable/messaging"
 )
@@ -29,11 +30,14 @@ func startReplica(conn *messaging.Conn, id, dir string) (*replica, error) {
 		WithSyncWrites(true).
 		WithDetectConflicts(false).
 		WithNumVersionsToKeep(1).
-		WithMemTableSize(64 << 20).
-		WithBlockCacheSize(64 << 20).
+		WithMemTableSize(16 << 20).
+		WithNumLevelZeroTables(10).
+		WithNumLevelZeroTablesStall(30).
+		WithBlockCacheSize(0).
 		WithValueLogFileSize(256 << 20).
 		WithLogger(nil).
-		WithMetricsEnabled(false)
+		WithMetricsEnabled(false).
+		WithCompression(options.None)
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, err
