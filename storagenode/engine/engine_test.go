@@ -322,13 +322,19 @@ func TestCompactionDropsOverwrittenVersions(t *testing.T) {
 	for i := range 30 {
 		put(t, e, "k", strconv.Itoa(i))
 	}
-	// Push those versions out of the memtables and through level 0's
-	// compaction (after 5 tables of at most 12 MiB), with values small
-	// enough to stay in the tree rather than the value log.
+	// Push those versions out of the memtables (of at most 12 MiB) and
+	// through level 0's compaction, with values small enough to stay in
+	// the tree rather than the value log.
 	filler := strings.Repeat("x", 256<<10)
-	for i := range 360 {
-		put(t, e, fmt.Sprintf("f%03d", i%40), filler)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range (level0Tables + 3) * 12 * 4 / 8 {
+				put(t, e, fmt.Sprintf("f%d-%03d", g, i%20), filler)
+			}
+		})
 	}
+	wg.Wait()
 	versions := func() (n int) {
 		err := e.db.View(func(txn *badger.Txn) error {
 			opts := badger.DefaultIteratorOptions
