@@ -15,10 +15,13 @@
 # The main comparison is measured --runs times (medians are reported), the
 # growth sweeps once. Every row goes to DIR/results.csv (the columns of
 # `ringtable bench --csv`), the report to DIR/summary.md, each tool's output
-# to DIR/logs/. Every process it starts is stopped when it exits.
+# to DIR/logs/, and each open-loop run's request latencies to
+# DIR/logs/ringtable-rate-runN.latency.csv (due time and latency in ms, to
+# tell a steady tail from stalls). Every process it starts is stopped when
+# it exits.
 set -euo pipefail
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 QUICK=0 DURATION="" RUNS="" KEYS="" PROFILE=0 NO_ETCD=0 RT_BIN="" OUT=""
@@ -260,7 +263,8 @@ ringtable_cases() { # the reference-shape cases on one fresh dev
   if ((rate > 0)); then
     echo "open-loop PUTs at $rate/s, half of this run's $max writes/s"
     run_case "ringtable-rate${RUN_TAG:-}" "$BIN/rateload" --gateway "$DEV_URL" --api-key "$DEV_KEY" --rate "$rate" --table rate \
-      --duration "$DURATION" --keys "$KEYS" --csv "$CSV" --label ringtable-rate || true
+      --duration "$DURATION" --keys "$KEYS" --csv "$CSV" --label ringtable-rate \
+      --latency-log "$LOGS/ringtable-rate${RUN_TAG:-}.latency.csv" || true
   else
     note "run $run: no write rate measured, so no run at half of it"
   fi
