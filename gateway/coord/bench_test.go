@@ -6,27 +6,17 @@ import (
 	"github.com/ringtable/ringtable/gateway/coord"
 )
 
-// A whole round, as the gateway drives it for every request: the machine's
-// own allocations, without the I/O.
+// Whole rounds, as the gateway drives one for every request: the
+// machine's own cost and allocations, without the I/O.
 func BenchmarkPutRound(b *testing.B) {
-	cfg := sloppyPut(2)
-	evs := []coord.Event{withSet(ok("n1", 1)), ok("n2", 1), ok("n3", 1)}
-	b.ReportAllocs()
-	for b.Loop() {
-		m := coord.New(cfg)
-		m.Start()
-		for _, ev := range evs {
-			m.Step(ev)
-		}
-		if !m.Done() {
-			b.Fatal("the round did not end")
-		}
-	}
+	benchRound(b, sloppyPut(2), withSet(ok("n1", 1)), ok("n2", 1), ok("n3", 1))
 }
 
 func BenchmarkGetRound(b *testing.B) {
-	cfg := sloppyGet(2)
-	evs := []coord.Event{ok("n1", 0), ok("n2", 0), ok("n3", 0)}
+	benchRound(b, sloppyGet(2), ok("n1", 0), ok("n2", 0), ok("n3", 0))
+}
+
+func benchRound(b *testing.B, cfg coord.Config, evs ...coord.Event) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m := coord.New(cfg)
