@@ -157,11 +157,11 @@ var (
 // at Badger's default of 5 level-0 tables (writes stalled at 15)
 // compactions fell behind and stalled writes for hundreds of
 // milliseconds; 10 (stalled at 30) keep up, now that compactions drop
-// overwritten versions (see commit). The price is in the tail: level 0 is
-// compacted every 10 flushes of 16 MiB instead of every 5 of 64 MiB, each
-// compaction rewrites the base level, and on a machine the nodes share,
-// a compaction's burst holds up every node (README, "Compactions and
-// memtables").
+// overwritten versions (see commit). The price can be in the tail: level
+// 0 is compacted every 10 flushes of 16 MiB instead of every 5 of 64 MiB,
+// each compaction rewrites the base level, and on a slow machine the
+// nodes share, a compaction's burst holds up every node; on a faster one
+// the p99 was the same (README, "Compactions and memtables").
 const (
 	level0Tables = 10
 	level0Stall  = 30
