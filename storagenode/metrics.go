@@ -70,6 +70,12 @@ func newMetrics(reg prometheus.Registerer, node string, eng *engine.Engine) *met
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "ringtable_node_committed_updates_total", Help: "Updates made durable.", ConstLabels: labels,
 		}, func() float64 { return float64(st.Updates.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ringtable_node_set_cache_hits_total", Help: "Reads of stored sets answered by the node's cache of recent sets.", ConstLabels: labels,
+		}, func() float64 { return float64(st.CacheHits.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ringtable_node_set_cache_misses_total", Help: "Reads of stored sets that went to Badger.", ConstLabels: labels,
+		}, func() float64 { return float64(st.CacheMisses.Load()) }),
 	}
 	if reg != nil {
 		for _, c := range m.cs {

@@ -188,6 +188,7 @@ func (e *Engine) commit(batch []*op) {
 		} else {
 			e.stats.Batches.Add(1)
 		}
+		e.publish(err == nil)
 		for _, o := range inTxn {
 			if o.err == nil {
 				o.err = err
@@ -264,6 +265,7 @@ func (e *Engine) forgetLease() { e.leaseEnd = e.counter }
 // redo re-stages the updates already in a discarded transaction so that
 // they are committed before the update that did not fit.
 func (e *Engine) redo(inTxn []*op, txn **badger.Txn, flush func()) {
+	clear(e.staged) // what the discarded transaction staged
 	*txn = e.db.NewTransaction(true)
 	for _, o := range inTxn {
 		if err := e.put(*txn, o); err != nil {
@@ -286,7 +288,7 @@ type pending struct {
 // stage runs the update function against txn's view and returns an
 // estimate of the bytes it will write.
 func (e *Engine) stage(txn *badger.Txn, o *op) (int64, error) {
-	cur, oldSize, err := e.getSized(txn, o.Key)
+	cur, oldSize, err := e.current(txn, o.Key)
 	if err != nil {
 		return 0, err
 	}
@@ -385,6 +387,7 @@ func (e *Engine) put(txn *badger.Txn, o *op) error {
 		if err != nil {
 			return err
 		}
+		e.stage1(w.k, stagedSet{unknown: true})
 	}
 	if o.res.Written {
 		var err error
@@ -396,6 +399,8 @@ func (e *Engine) put(txn *badger.Txn, o *op) error {
 		if err != nil {
 			return err
 		}
+		// A set that expires is left to Badger, which drops it.
+		e.stage1(o.Key, stagedSet{val: o.pending.val, unknown: o.pending.expires != 0})
 		e.account(o.Key, o.pending.oldSize, len(o.pending.val))
 		o.pending.oldSize = len(o.pending.val) // a redo must not count twice
 		if !e.noTrees {
@@ -406,4 +411,32 @@ func (e *Engine) put(txn *badger.Txn, o *op) error {
 		}
 	}
 	return nil
+}
+
+// stagedSet is a write of the open transaction to a cacheable key: its
+// encoded set (nil: deleted), or unknown when the cache must drop the key
+// instead (a set that expires, a key written as an extra).
+type stagedSet struct {
+	val     []byte
+	unknown bool
+}
+
+func (e *Engine) stage1(key []byte, st stagedSet) {
+	if e.cache != nil && cacheable(key) {
+		e.staged[string(key)] = st
+	}
+}
+
+// publish hands the staged writes to the cache once their transaction is
+// committed; if the commit failed, what Badger holds is unknown and the
+// keys are dropped from the cache.
+func (e *Engine) publish(committed bool) {
+	for k, st := range e.staged {
+		if committed && !st.unknown {
+			e.cache.publish(k, st.val)
+		} else {
+			e.cache.forget(k)
+		}
+	}
+	clear(e.staged)
 }

@@ -52,6 +52,9 @@ type Config struct {
 	// BlockCacheSize is Badger's block cache (default 0: tables are not
 	// compressed, so a read finds its block in the mapped table).
 	BlockCacheSize int64
+	// CacheSize bounds the cache of recently written and read sets
+	// (cache.go) in bytes; 0 or less turns it off.
+	CacheSize int64
 	// Logger receives Badger's warnings and errors.
 	Logger *slog.Logger
 }
@@ -67,6 +70,7 @@ func DefaultConfig(dir, nodeID string) Config {
 		ExpiredGrace:   time.Hour,
 		MemTableSize:   16 << 20,
 		BlockCacheSize: 0,
+		CacheSize:      32 << 20,
 	}
 }
 
@@ -119,6 +123,10 @@ type Engine struct {
 	dirtyUsage        map[usageKey]bool
 	trees             map[uint32]*merkle.Tree
 	bigValue          bool // the batch being staged holds a value-log value
+	// staged is what the open transaction has written to cacheable keys,
+	// published to cache once it commits.
+	staged map[string]stagedSet
+	cache  *setCache // nil: off
 	// Owned by the syncer: the newest memtable log, kept open, and the
 	// older logs synced since they stopped receiving writes.
 	wal       *os.File
@@ -143,6 +151,9 @@ type Stats struct {
 	Syncs       atomic.Uint64
 	// SyncedLog is the ID of the memtable log the last sync covered.
 	SyncedLog atomic.Int64
+	// CacheHits and CacheMisses count reads of cacheable keys (by Get and
+	// by updates) that found their set in the cache or went to Badger.
+	CacheHits, CacheMisses atomic.Uint64
 }
 
 var (
@@ -214,6 +225,8 @@ func Open(cfg Config) (*Engine, error) {
 		dirtyUsage: map[usageKey]bool{},
 		trees:      map[uint32]*merkle.Tree{},
 		noTrees:    cfg.NoTrees,
+		staged:     map[string]stagedSet{},
+		cache:      newSetCache(cfg.CacheSize),
 	}
 	if err := e.loadMeta(); err != nil {
 		db.Close()
@@ -300,22 +313,38 @@ func (e *Engine) DB() *badger.DB { return e.db }
 
 // Get returns the stored sibling set of key, nil if none.
 func (e *Engine) Get(key []byte) (vclock.Set, error) {
-	var s vclock.Set
+	c, gen := e.cache, uint64(0)
+	if c != nil && cacheable(key) {
+		v, hit, g := c.lookup(key)
+		if hit {
+			e.stats.CacheHits.Add(1)
+			s, _, err := e.decode(key, v)
+			return s, err
+		}
+		e.stats.CacheMisses.Add(1)
+		gen = g
+	} else {
+		c = nil
+	}
+	var v []byte
+	var expires uint64
 	err := e.db.View(func(txn *badger.Txn) error {
 		var err error
-		s, err = e.getSet(txn, key)
+		v, expires, err = readRaw(txn, key)
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	if c != nil && expires == 0 {
+		c.fill(key, v, gen)
+	}
+	s, _, err := e.decode(key, v)
 	return s, err
 }
 
-func (e *Engine) getSet(txn *badger.Txn, key []byte) (vclock.Set, error) {
-	s, _, err := e.getSized(txn, key)
-	return s, err
-}
-
-// getSized also returns the encoded size of the stored set.
-func (e *Engine) getSized(txn *badger.Txn, key []byte) (vclock.Set, int, error) {
+// readRaw returns key's stored bytes (nil if absent) and Badger expiry.
+func readRaw(txn *badger.Txn, key []byte) ([]byte, uint64, error) {
 	item, err := txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, 0, nil
@@ -327,11 +356,52 @@ func (e *Engine) getSized(txn *badger.Txn, key []byte) (vclock.Set, int, error) 
 	if err != nil {
 		return nil, 0, fmt.Errorf("engine: get: %w", err)
 	}
-	s, err := vclock.DecodeSet(v, e.cfg.MaxValue)
+	return v, item.ExpiresAt(), nil
+}
+
+// decode decodes a stored set (nil: absent) and returns its encoded size.
+// It decodes a copy: the decoded set's values alias what they are decoded
+// from, and v may be shared with the cache.
+func (e *Engine) decode(key, v []byte) (vclock.Set, int, error) {
+	if v == nil {
+		return nil, 0, nil
+	}
+	s, err := vclock.DecodeSet(append([]byte(nil), v...), e.cfg.MaxValue)
 	if err != nil {
 		return nil, 0, fmt.Errorf("engine: stored set of %x: %w", key, err)
 	}
 	return s, len(v), nil
+}
+
+// current is the writer's read of key: what the open transaction staged,
+// else the cache, else Badger through txn. It also returns the encoded size
+// of the set.
+func (e *Engine) current(txn *badger.Txn, key []byte) (vclock.Set, int, error) {
+	c, gen := e.cache, uint64(0)
+	if st, ok := e.staged[string(key)]; ok {
+		if !st.unknown {
+			return e.decode(key, st.val)
+		}
+		c = nil // txn holds the staged write
+	} else if c != nil && cacheable(key) {
+		v, hit, g := c.lookup(key)
+		if hit {
+			e.stats.CacheHits.Add(1)
+			return e.decode(key, v)
+		}
+		e.stats.CacheMisses.Add(1)
+		gen = g
+	} else {
+		c = nil
+	}
+	v, expires, err := readRaw(txn, key)
+	if err != nil {
+		return nil, 0, err
+	}
+	if c != nil && expires == 0 {
+		c.fill(key, v, gen)
+	}
+	return e.decode(key, v)
 }
 
 // ScanRange describes the keys of one prefix to visit.

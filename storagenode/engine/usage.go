@@ -122,6 +122,10 @@ func (e *Engine) Usage() ([]TableUsage, error) {
 // DropPrefix.
 func (e *Engine) Purge(prefixes [][]byte, tenant, table string) error {
 	return e.onWriter(func() error {
+		if e.cache != nil {
+			// DropPrefix removes keys behind the cache's back.
+			defer e.cache.clear()
+		}
 		// Only prefixes that hold keys: DropPrefix flushes and rewrites
 		// tables, and the trees of untouched partitions need no rebuild.
 		var present [][]byte
