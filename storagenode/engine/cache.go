@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math"
 	"sync"
+	"unsafe"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 
@@ -69,8 +70,14 @@ func cacheable(key []byte) bool {
 	return false
 }
 
+// shard hashes a key given as bytes or as a string alike (maphash hashes
+// the same content the same way).
 func (c *setCache) shard(key []byte) *cacheShard {
 	return &c.shards[maphash.Bytes(c.seed, key)%cacheShards]
+}
+
+func (c *setCache) shardOf(key string) *cacheShard {
+	return &c.shards[maphash.String(c.seed, key)%cacheShards]
 }
 
 // lookup returns key's cached set (nil val with hit: absent) or, on a
@@ -79,7 +86,8 @@ func (c *setCache) lookup(key []byte) (val []byte, hit bool, gen uint64) {
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	val, hit = s.lru.Get(string(key))
+	// The LRU does not keep the key it looks up: no copy of it is needed.
+	val, hit = s.lru.Get(unsafe.String(unsafe.SliceData(key), len(key)))
 	return val, hit, s.gen
 }
 
@@ -101,7 +109,7 @@ func (c *setCache) fill(key, val []byte, gen uint64) {
 // publish records the writer's committed set of key (nil: absent); forget
 // removes a key whose state the writer cannot vouch for.
 func (c *setCache) publish(key string, val []byte) {
-	s := c.shard([]byte(key))
+	s := c.shardOf(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gen++
@@ -113,7 +121,7 @@ func (c *setCache) publish(key string, val []byte) {
 }
 
 func (c *setCache) forget(key string) {
-	s := c.shard([]byte(key))
+	s := c.shardOf(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gen++
@@ -133,7 +141,9 @@ func (c *setCache) clear() {
 }
 
 func (s *cacheShard) add(key string, val []byte, limit int64) {
-	s.remove(key)
+	if old, ok := s.lru.Peek(key); ok {
+		s.bytes -= cost(key, old)
+	}
 	s.lru.Add(key, val)
 	s.bytes += cost(key, val)
 	for s.bytes > limit {

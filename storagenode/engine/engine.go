@@ -375,31 +375,24 @@ func (e *Engine) decode(key, v []byte) (vclock.Set, int, error) {
 
 // current is the writer's read of key: what the open transaction staged,
 // else the cache, else Badger through txn. It also returns the encoded size
-// of the set.
+// of the set. It does not fill the cache: a key the writer changes is
+// published once committed.
 func (e *Engine) current(txn *badger.Txn, key []byte) (vclock.Set, int, error) {
-	c, gen := e.cache, uint64(0)
 	if st, ok := e.staged[string(key)]; ok {
 		if !st.unknown {
 			return e.decode(key, st.val)
 		}
-		c = nil // txn holds the staged write
-	} else if c != nil && cacheable(key) {
-		v, hit, g := c.lookup(key)
-		if hit {
+		// Else txn holds the staged write.
+	} else if e.cache != nil && cacheable(key) {
+		if v, hit, _ := e.cache.lookup(key); hit {
 			e.stats.CacheHits.Add(1)
 			return e.decode(key, v)
 		}
 		e.stats.CacheMisses.Add(1)
-		gen = g
-	} else {
-		c = nil
 	}
-	v, expires, err := readRaw(txn, key)
+	v, _, err := readRaw(txn, key)
 	if err != nil {
 		return nil, 0, err
-	}
-	if c != nil && expires == 0 {
-		c.fill(key, v, gen)
 	}
 	return e.decode(key, v)
 }
