@@ -122,3 +122,20 @@ func (c *natsConfigCmd) Run(env *runEnv) error {
 	fmt.Print(conf)
 	return nil
 }
+
+// cacheFlags size a node's cache of recently written and read sets.
+type cacheFlags struct {
+	SetCacheMiB int `name:"set-cache-mib" help:"MiB of recently written and read items each storage node keeps in memory in front of its store (0: none)." default:"32"`
+}
+
+// Validate is called by kong once the flags are parsed.
+func (f cacheFlags) Validate() error {
+	if f.SetCacheMiB < 0 || f.SetCacheMiB > 1<<20 {
+		return fmt.Errorf("--set-cache-mib %d: must be between 0 and 1048576", f.SetCacheMiB)
+	}
+	return nil
+}
+
+func (f cacheFlags) apply(cfg *storagenode.Config) {
+	cfg.Engine.CacheSize = int64(f.SetCacheMiB) << 20
+}

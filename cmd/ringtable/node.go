@@ -37,6 +37,7 @@ type nodeCmd struct {
 
 	secretFlags
 	feedFlags
+	cacheFlags
 }
 
 func (c *nodeCmd) Run(env *runEnv) error {
@@ -80,6 +81,7 @@ func (c *nodeCmd) Run(env *runEnv) error {
 	cfg.Seeds, cfg.Bootstrap, cfg.AutoJoin, cfg.Weight = c.Seeds, c.Bootstrap, c.AutoJoin, c.Weight
 	cfg.GossipInterval = c.Gossip
 	c.feedFlags.apply(&cfg)
+	c.cacheFlags.apply(&cfg)
 	cfg.Logger = env.log
 	cfg.Registerer = prometheus.DefaultRegisterer
 	n, err := storagenode.Start(cfg, conn)
