@@ -387,7 +387,7 @@ func (e *Engine) put(txn *badger.Txn, o *op) error {
 		if err != nil {
 			return err
 		}
-		e.stage1(w.k, stagedSet{unknown: true})
+		e.noteStaged(w.k, stagedSet{unknown: true})
 	}
 	if o.res.Written {
 		var err error
@@ -400,7 +400,7 @@ func (e *Engine) put(txn *badger.Txn, o *op) error {
 			return err
 		}
 		// A set that expires is left to Badger, which drops it.
-		e.stage1(o.Key, stagedSet{val: o.pending.val, unknown: o.pending.expires != 0})
+		e.noteStaged(o.Key, stagedSet{val: o.pending.val, unknown: o.pending.expires != 0})
 		e.account(o.Key, o.pending.oldSize, len(o.pending.val))
 		o.pending.oldSize = len(o.pending.val) // a redo must not count twice
 		if !e.noTrees {
@@ -421,7 +421,7 @@ type stagedSet struct {
 	unknown bool
 }
 
-func (e *Engine) stage1(key []byte, st stagedSet) {
+func (e *Engine) noteStaged(key []byte, st stagedSet) {
 	if e.cache != nil && cacheable(key) {
 		e.staged[string(key)] = st
 	}
