@@ -233,7 +233,17 @@ func (n *Node) serveRead(m *messaging.Msg, msg wire.Message) {
 		r := &wire.Reply{Tag: req.Tag}
 		if err := req.Key.Validate(); err != nil {
 			r.Code, r.Message = wire.CodeBadRequest, err.Error()
-		} else if set, err := n.get(req.Key, req.Hints); err != nil {
+		} else if !req.Hints {
+			// The stored bytes are the set's wire form: no decoding and
+			// encoding again.
+			if raw, err := n.eng.GetEncoded(req.Key.Encode()); err != nil {
+				r.Code, r.Message = wire.CodeInternal, err.Error()
+			} else if raw != nil {
+				r.SetBytes = raw
+			} else {
+				r.Set = vclock.Set{}
+			}
+		} else if set, err := n.getWithHints(req.Key); err != nil {
 			r.Code, r.Message = wire.CodeInternal, err.Error()
 		} else {
 			r.Set = set
@@ -263,12 +273,12 @@ func (n *Node) serveRead(m *messaging.Msg, msg wire.Message) {
 	}
 }
 
-// get reads a key, with the hints kept for other replicas when asked as
-// a fallback.
-func (n *Node) get(k tenants.Key, hints bool) (vclock.Set, error) {
+// getWithHints reads a key with the hints kept for other replicas: how a
+// fallback answers in place of a replica that is down.
+func (n *Node) getWithHints(k tenants.Key) (vclock.Set, error) {
 	set, err := n.eng.Get(k.Encode())
-	if err != nil || !hints {
-		return set, err
+	if err != nil {
+		return nil, err
 	}
 	for _, owner := range n.cl.snap.Load().state.Alive() {
 		h, err := n.eng.Get(tenants.HintKey(owner, k))

@@ -52,7 +52,7 @@ func sizeHint(m Message) int {
 	case *ReplicateRequest:
 		n += vclock.EncodedSize(m.Set) + len(m.Key.PK) + len(m.Key.SK)
 	case *Reply:
-		n += vclock.EncodedSize(m.Set)
+		n += vclock.EncodedSize(m.Set) + len(m.SetBytes)
 		for _, it := range m.Items {
 			n += len(it.SK) + 8 + vclock.EncodedSize(it.Set)
 		}
@@ -404,7 +404,7 @@ func (m *Reply) appendBody(b []byte) []byte {
 	if !m.Context.IsEmpty() {
 		flags |= replyHasContext
 	}
-	if m.Set != nil {
+	if m.Set != nil || m.SetBytes != nil {
 		flags |= replyHasSet
 	}
 	if m.Items != nil {
@@ -423,7 +423,9 @@ func (m *Reply) appendBody(b []byte) []byte {
 	if !m.Context.IsEmpty() {
 		b = vclock.AppendContext(b, m.Context)
 	}
-	if m.Set != nil {
+	if m.SetBytes != nil {
+		b = append(b, m.SetBytes...)
+	} else if m.Set != nil {
 		b = vclock.AppendSet(b, m.Set)
 	}
 	if m.Items != nil {

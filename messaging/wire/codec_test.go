@@ -129,3 +129,21 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// A reply that carries a set as stored bytes is the reply that carries
+// the set itself, on the wire and once decoded.
+func TestReplySetBytes(t *testing.T) {
+	ctx := vclock.Context{VV: vclock.VV{{Actor: "n1~x", Counter: 2, Stamp: 1}}}
+	want := &Reply{Tag: 5, Node: "n2", Context: ctx, Count: 2, Set: testSet()}
+	raw := &Reply{Tag: 5, Node: "n2", Context: ctx, Count: 2, SetBytes: vclock.AppendSet(nil, testSet())}
+	if !bytes.Equal(Encode(raw), Encode(want)) {
+		t.Fatal("encoded bytes of a set differ from the encoded set")
+	}
+	got, err := Decode(Encode(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, Message(want)) {
+		t.Fatalf("decoded %+v, want %+v", got, want)
+	}
+}

@@ -203,10 +203,14 @@ type Reply struct {
 	Context vclock.Context
 	Count   uint32 // siblings the item has after a put
 	Set     vclock.Set
-	Items   []ScanItem
-	More    bool
-	Usage   []Usage
-	Data    []byte // JSON payloads of status and admin replies
+	// SetBytes, when not nil, is Set already encoded (vclock.AppendSet),
+	// sent as it is in place of Set: a replica answers a get with the
+	// bytes it stores. It decodes as Set.
+	SetBytes []byte
+	Items    []ScanItem
+	More     bool
+	Usage    []Usage
+	Data     []byte // JSON payloads of status and admin replies
 }
 
 // Err returns the reply's error, or nil.

@@ -313,13 +313,24 @@ func (e *Engine) DB() *badger.DB { return e.db }
 
 // Get returns the stored sibling set of key, nil if none.
 func (e *Engine) Get(key []byte) (vclock.Set, error) {
+	v, err := e.GetEncoded(key)
+	if err != nil {
+		return nil, err
+	}
+	s, _, err := e.decode(key, v)
+	return s, err
+}
+
+// GetEncoded returns the stored sibling set of key as it is stored
+// (vclock.AppendSet), nil if none. The bytes may be shared: callers must
+// not modify them.
+func (e *Engine) GetEncoded(key []byte) ([]byte, error) {
 	c, gen := e.cache, uint64(0)
 	if c != nil && cacheable(key) {
 		v, hit, g := c.lookup(key)
 		if hit {
 			e.stats.CacheHits.Add(1)
-			s, _, err := e.decode(key, v)
-			return s, err
+			return v, nil
 		}
 		e.stats.CacheMisses.Add(1)
 		gen = g
@@ -339,8 +350,7 @@ func (e *Engine) Get(key []byte) (vclock.Set, error) {
 	if c != nil && expires == 0 {
 		c.fill(key, v, gen)
 	}
-	s, _, err := e.decode(key, v)
-	return s, err
+	return v, nil
 }
 
 // readRaw returns key's stored bytes (nil if absent) and Badger expiry.
