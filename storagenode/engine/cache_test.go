@@ -119,6 +119,11 @@ func getValue(t *testing.T, e *Engine, k []byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return valueOf(s)
+}
+
+// valueOf is a one-version set's value, or says how many versions it has.
+func valueOf(s vclock.Set) string {
 	if len(s) != 1 {
 		return fmt.Sprintf("<%d versions>", len(s))
 	}
@@ -140,10 +145,7 @@ func badgerValue(t *testing.T, e *Engine, k []byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s) != 1 {
-		return fmt.Sprintf("<%d versions>", len(s))
-	}
-	return string(s[0].Value)
+	return valueOf(s)
 }
 
 func TestCacheFollowsWritesDeletesAndPurges(t *testing.T) {
