@@ -50,7 +50,7 @@ func newSetCache(size int64) *setCache {
 	}
 	c := &setCache{seed: maphash.MakeSeed(), limit: max(size/cacheShards, 1)}
 	for i := range c.shards {
-		// Bounded by bytes, not entries (evict).
+		// Bounded by bytes (add evicts), not by entries.
 		c.shards[i].lru, _ = simplelru.NewLRU[string, []byte](math.MaxInt32, nil)
 	}
 	return c
