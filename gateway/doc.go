@@ -8,5 +8,8 @@
 // notices on the bus. A gateway never stores data and never imports the
 // storage node; the two share only the wire format.
 //
-// Errors become HTTP statuses in exactly one place (errors.go).
+// Errors become HTTP statuses in exactly one place (errors.go). Every
+// route is a net/http handler; Serve answers items' reads and writes at a
+// plain path through fasthttp and hands every other request's connection
+// to net/http (serve.go), so the two never answer differently.
 package gateway

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -94,6 +93,20 @@ func New(cfg Config, conn *messaging.Conn) (*Gateway, error) {
 
 // Handler returns the HTTP API.
 func (g *Gateway) Handler() http.Handler {
+	mux, _ := g.routes()
+	return mux
+}
+
+// itemPaths are the path patterns of an item's address. Keys are path
+// segments; "/v1/tables/{table}/item?pk=&sk=" addresses keys a path cannot
+// carry ("." and "..", which URL paths resolve away).
+var itemPaths = []string{"/v1/tables/{table}/items/{pk}", "/v1/tables/{table}/items/{pk}/{sk}", "/v1/tables/{table}/item"}
+
+// itemHandlers are the handlers of an item's reads and writes by method,
+// addressed by partition key alone ([0]) or with a sort key ([1]).
+type itemHandlers map[string][2]http.HandlerFunc
+
+func (g *Gateway) routes() (*http.ServeMux, itemHandlers) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", g.healthz)
 	gather := g.cfg.Gatherer
@@ -109,14 +122,21 @@ func (g *Gateway) Handler() http.Handler {
 	g.route(mux, "GET /v1/tables", "list_tables", g.listTables)
 	g.route(mux, "GET /v1/tables/{table}", "describe_table", g.describeTable)
 	g.route(mux, "DELETE /v1/tables/{table}", "drop_table", g.dropTable)
-	// Keys are path segments; "/v1/tables/{table}/item?pk=&sk=" addresses
-	// keys a path cannot carry ("." and "..", which URL paths resolve away).
-	for _, p := range []string{"/v1/tables/{table}/items/{pk}", "/v1/tables/{table}/items/{pk}/{sk}", "/v1/tables/{table}/item"} {
-		g.route(mux, "GET "+p, "get", g.getItem)
-		g.route(mux, "PUT "+p, "put", g.putItem)
-		g.route(mux, "DELETE "+p, "delete", g.deleteItem)
+	items := itemHandlers{}
+	for i, p := range itemPaths {
+		for _, m := range []struct {
+			method, op string
+			h          handlerFunc
+		}{{http.MethodGet, "get", g.getItem}, {http.MethodPut, "put", g.putItem}, {http.MethodDelete, "delete", g.deleteItem}} {
+			h := g.route(mux, m.method+" "+p, m.op, m.h)
+			if i < 2 {
+				hs := items[m.method]
+				hs[i] = h
+				items[m.method] = hs
+			}
+		}
 	}
-	return mux
+	return mux, items
 }
 
 // handlerFunc is a tenant's API handler: it writes a success itself and
@@ -125,8 +145,8 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, ten *tenants.Tenan
 
 // route serves a tenant's request: authenticated by a tenant key, within
 // the tenant's request rate.
-func (g *Gateway) route(mux *http.ServeMux, pattern, op string, h handlerFunc) {
-	g.handle(mux, pattern, op, func(w http.ResponseWriter, r *http.Request, p principal) (int, error) {
+func (g *Gateway) route(mux *http.ServeMux, pattern, op string, h handlerFunc) http.HandlerFunc {
+	return g.handle(mux, pattern, op, func(w http.ResponseWriter, r *http.Request, p principal) (int, error) {
 		if p.admin {
 			return 0, fmt.Errorf("%w: the admin key manages tenants; use a tenant's API key for tables and items", ErrForbidden)
 		}
@@ -151,8 +171,8 @@ func (g *Gateway) adminRoute(mux *http.ServeMux, pattern, op string, h func(http
 // a request whose client went away first, as nginx records it.
 const StatusClientClosed = 499
 
-func (g *Gateway) handle(mux *http.ServeMux, pattern, op string, h func(http.ResponseWriter, *http.Request, principal) (int, error)) {
-	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) handle(mux *http.ServeMux, pattern, op string, h func(http.ResponseWriter, *http.Request, principal) (int, error)) http.HandlerFunc {
+	f := func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		p, err := g.authenticate(r)
 		status := 0
@@ -172,7 +192,9 @@ func (g *Gateway) handle(mux *http.ServeMux, pattern, op string, h func(http.Res
 			}
 		}
 		g.m.observe(op, status, time.Since(start))
-	})
+	}
+	mux.HandleFunc(pattern, f)
+	return f
 }
 
 func (g *Gateway) healthz(w http.ResponseWriter, _ *http.Request) {
@@ -181,35 +203,6 @@ func (g *Gateway) healthz(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-// Serve answers HTTP on ln until ctx ends, then shuts down gracefully.
-func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           g.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-	srv.RegisterOnShutdown(g.endStreams)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		// What is left after the grace is closed: a request that ran too
-		// long, or a connection a client opened and never used (net/http
-		// waits 5s for those before it counts them as idle).
-		g.log.Warn("shutdown grace over: closing the connections left", "grace", g.cfg.ShutdownGrace)
-		if err := srv.Close(); err != nil {
-			return fmt.Errorf("gateway: shutdown: %w", err)
-		}
-	}
-	return nil
 }
 
 // Close stops background work (read repairs in flight are abandoned).

@@ -15,6 +15,7 @@ type metrics struct {
 	quorumFail  *prometheus.CounterVec
 	readRepairs prometheus.Counter
 	siblings    prometheus.Histogram
+	handoffs    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -37,8 +38,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "ringtable_gateway_siblings_seen", Help: "Versions of an item returned by a read.",
 			Buckets: []float64{1, 2, 3, 5, 10, 25, 50, 100},
 		}),
+		handoffs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringtable_gateway_http_handoffs_total",
+			Help: "Connections the fast path handed to net/http, at their first request other than an item's read or write.",
+		}),
 	}
-	m.cs = []prometheus.Collector{m.requests, m.latency, m.quorumFail, m.readRepairs, m.siblings}
+	m.cs = []prometheus.Collector{m.requests, m.latency, m.quorumFail, m.readRepairs, m.siblings, m.handoffs}
 	if reg != nil {
 		for _, c := range m.cs {
 			_ = reg.Register(c)

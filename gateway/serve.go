@@ -1,0 +1,357 @@
+package gateway
+
+// Serving HTTP. Reads and writes of items are most of a gateway's
+// requests, and for them net/http's per-request machinery (a request
+// with its parsed URL and header map, a response writer, a background
+// read to notice a closed connection, a goroutine's wake-ups) cost about
+// as much CPU as the quorum round itself. So connections are served by
+// fasthttp, which answers an item's GET, PUT or DELETE at a plain path
+// itself, through the same handlers, and hands the connection to a
+// net/http server for anything else: the request is replayed to it, and
+// it keeps the connection from then on. Everything but those item
+// requests (change feed streams, admin and table requests, unusual
+// paths, methods and bodies) is thus served exactly as net/http serves
+// it, and a client that only reads and writes items never leaves the
+// fast path.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/ringtable/ringtable/query"
+	"github.com/ringtable/ringtable/vclock"
+)
+
+// maxRequestBody bounds what the fast path reads before a handler sees
+// the request: an item at its limit with room to spare, so the handlers'
+// own limits, and their errors, stay the ones a client meets.
+const maxRequestBody = 4 * query.MaxItemSize
+
+// maxHeaderBytes bounds a request's line and headers, which must fit
+// fasthttp's read buffer: a context token at its limit with room for the
+// rest.
+const maxHeaderBytes = vclock.MaxTokenLen + 16<<10
+
+// Serve answers HTTP on ln until ctx ends, then shuts down gracefully.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	mux, items := g.routes()
+	conns := &trackedListener{Listener: ln, open: map[*trackedConn]struct{}{}}
+	handoff := newConnQueue(ln.Addr())
+	slow := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	slow.RegisterOnShutdown(g.endStreams)
+	// Item requests on the fast path run under base: a shutdown lets them
+	// finish within its grace and cancels what is left after it.
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	fast := &fasthttp.Server{
+		Handler: func(c *fasthttp.RequestCtx) {
+			if !serveItem(base, c, items) {
+				g.m.handoffs.Inc()
+				handOff(c, handoff)
+			}
+		},
+		ErrorHandler:       g.fastError,
+		ReadTimeout:        time.Minute,
+		IdleTimeout:        2 * time.Minute,
+		MaxRequestBodySize: maxRequestBody,
+		ReadBufferSize:     maxHeaderBytes,
+		// Buffers that large go back to a pool between requests, not
+		// kept by each idle connection.
+		ReduceMemoryUsage:            true,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		DisablePreParseMultipartForm: true,
+		KeepHijackedConns:            true,
+		Logger:                       fastLogger{g},
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- slow.Serve(handoff) }()
+	go func() { errc <- fast.Serve(conns) }()
+	select {
+	case err := <-errc:
+		_ = fast.Shutdown()
+		_ = slow.Close()
+		return fmt.Errorf("gateway: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownGrace)
+	defer cancel()
+	var wg sync.WaitGroup
+	var fastErr, slowErr error
+	wg.Add(2)
+	go func() { defer wg.Done(); fastErr = fast.ShutdownWithContext(sctx) }()
+	go func() { defer wg.Done(); slowErr = slow.Shutdown(sctx) }()
+	wg.Wait()
+	if fastErr != nil || slowErr != nil {
+		// What is left after the grace is closed: a request that ran too
+		// long, or a connection a client opened and never used.
+		g.log.Warn("shutdown grace over: closing the connections left", "grace", g.cfg.ShutdownGrace)
+		cancelBase()
+		conns.closeAll()
+		if err := slow.Close(); err != nil {
+			return fmt.Errorf("gateway: shutdown: %w", err)
+		}
+		cctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownGrace)
+		defer cancel()
+		if err := fast.ShutdownWithContext(cctx); err != nil {
+			return fmt.Errorf("gateway: shutdown: %w", err)
+		}
+	}
+	return nil
+}
+
+// trackedListener keeps the connections it accepted that are still open,
+// so that a shutdown can close those left after its grace (fasthttp
+// closes only idle ones, not one a client opened and never used).
+type trackedListener struct {
+	net.Listener
+	mu   sync.Mutex
+	open map[*trackedConn]struct{}
+}
+
+func (l *trackedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, l: l}
+	l.mu.Lock()
+	l.open[tc] = struct{}{}
+	l.mu.Unlock()
+	return tc, nil
+}
+
+func (l *trackedListener) closeAll() {
+	l.mu.Lock()
+	open := make([]*trackedConn, 0, len(l.open))
+	for c := range l.open {
+		open = append(open, c)
+	}
+	l.mu.Unlock()
+	for _, c := range open {
+		_ = c.Close()
+	}
+}
+
+type trackedConn struct {
+	net.Conn
+	l *trackedListener
+}
+
+func (c *trackedConn) Close() error {
+	c.l.mu.Lock()
+	delete(c.l.open, c)
+	c.l.mu.Unlock()
+	return c.Conn.Close()
+}
+
+// serveItem answers c if it is an item's GET, PUT or DELETE at a plain
+// path (/v1/tables/{table}/items/{pk}[/{sk}], every segment non-empty and
+// neither "." nor ".."); false leaves c to net/http.
+func serveItem(base context.Context, c *fasthttp.RequestCtx, items itemHandlers) bool {
+	hs, ok := items[string(c.Method())]
+	if !ok {
+		return false
+	}
+	raw := c.URI().PathOriginal()
+	if i := bytes.IndexByte(raw, '?'); i >= 0 {
+		raw = raw[:i]
+	}
+	rest, ok := bytes.CutPrefix(raw, []byte("/v1/tables/"))
+	if !ok {
+		return false
+	}
+	table, rest, ok := bytes.Cut(rest, []byte("/items/"))
+	if !ok {
+		return false
+	}
+	pk, sk, withSK := bytes.Cut(rest, []byte("/"))
+	segs := [3]string{}
+	for i, s := range [][]byte{table, pk, sk} {
+		if i == 2 && !withSK {
+			break
+		}
+		if len(s) == 0 || bytes.IndexByte(s, '/') >= 0 || string(s) == "." || string(s) == ".." {
+			return false
+		}
+		u, err := url.PathUnescape(string(s))
+		if err != nil {
+			return false
+		}
+		segs[i] = u
+	}
+	if bytes.IndexByte(table, '%') >= 0 || bytes.IndexByte(table, '.') >= 0 {
+		return false // net/http's mux decides what such a table segment matches
+	}
+	h := hs[0]
+	if withSK {
+		h = hs[1]
+	}
+	r := newItemRequest(base, c, segs, withSK)
+	w := &fastWriter{c: c, h: make(http.Header, 4)}
+	h(w, r)
+	w.finish()
+	return true
+}
+
+// newItemRequest builds the net/http request an item handler reads: only
+// what those handlers use (method, path and query, headers, body, the
+// path's values and a context).
+func newItemRequest(base context.Context, c *fasthttp.RequestCtx, segs [3]string, withSK bool) *http.Request {
+	h := make(http.Header, 6)
+	for k, v := range c.Request.Header.All() {
+		h.Add(string(k), string(v))
+	}
+	uri := c.URI()
+	r := &http.Request{
+		Method:     string(c.Method()),
+		URL:        &url.URL{Path: string(uri.Path()), RawQuery: string(uri.QueryString())},
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     h,
+		Body:       http.NoBody,
+		Host:       string(c.Host()),
+		RemoteAddr: c.RemoteAddr().String(),
+		RequestURI: string(c.RequestURI()),
+	}
+	if body := c.PostBody(); len(body) > 0 {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+	}
+	r = r.WithContext(base)
+	r.SetPathValue("table", segs[0])
+	r.SetPathValue("pk", segs[1])
+	if withSK {
+		r.SetPathValue("sk", segs[2])
+	}
+	return r
+}
+
+// fastWriter is the http.ResponseWriter of an item request on the fast
+// path: the handler's headers and body become fasthttp's response.
+type fastWriter struct {
+	c     *fasthttp.RequestCtx
+	h     http.Header
+	wrote bool
+}
+
+func (w *fastWriter) Header() http.Header { return w.h }
+
+func (w *fastWriter) WriteHeader(status int) {
+	if w.wrote {
+		return
+	}
+	w.wrote = true
+	for k, vs := range w.h {
+		for _, v := range vs {
+			w.c.Response.Header.Add(k, v)
+		}
+	}
+	w.c.SetStatusCode(status)
+}
+
+func (w *fastWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.c.Write(b)
+}
+
+// finish answers 200 with no body for a handler that wrote nothing, as
+// net/http does.
+func (w *fastWriter) finish() { w.WriteHeader(http.StatusOK) }
+
+// handOff gives c's connection to the net/http server, which answers the
+// request c holds (replayed to it) and every later one on the connection.
+func handOff(c *fasthttp.RequestCtx, q *connQueue) {
+	var replay bytes.Buffer
+	if _, err := c.Request.WriteTo(&replay); err != nil {
+		c.Error("cannot forward the request", http.StatusInternalServerError)
+		return
+	}
+	c.HijackSetNoResponse(true)
+	c.Hijack(func(conn net.Conn) {
+		// fasthttp's read deadlines are not net/http's.
+		_ = conn.SetDeadline(time.Time{})
+		q.put(&replayConn{Conn: conn, r: io.MultiReader(&replay, conn)})
+	})
+}
+
+// replayConn is a handed-off connection: its reads give the replayed
+// request, then what the client sends next.
+type replayConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *replayConn) Read(b []byte) (int, error) { return c.r.Read(b) }
+
+// connQueue is the listener of the net/http server: it accepts the
+// connections handed to it.
+type connQueue struct {
+	addr   net.Addr
+	conns  chan net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func newConnQueue(addr net.Addr) *connQueue {
+	return &connQueue{addr: addr, conns: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (q *connQueue) put(c net.Conn) {
+	select {
+	case q.conns <- c:
+	case <-q.closed:
+		c.Close() // shutting down: no one serves it any more
+	}
+}
+
+func (q *connQueue) Accept() (net.Conn, error) {
+	select {
+	case c := <-q.conns:
+		return c, nil
+	case <-q.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (q *connQueue) Close() error {
+	q.once.Do(func() { close(q.closed) })
+	return nil
+}
+
+func (q *connQueue) Addr() net.Addr { return q.addr }
+
+// fastError answers a request fasthttp could not read (too large, or not
+// HTTP) with the API's error form.
+func (g *Gateway) fastError(c *fasthttp.RequestCtx, err error) {
+	e := badRequest("malformed HTTP request: %v", err)
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		e = &TooLargeError{Msg: fmt.Sprintf("request body is larger than %d bytes", maxRequestBody)}
+	}
+	w := &fastWriter{c: c, h: make(http.Header, 1)}
+	writeError(w, e)
+	w.finish()
+}
+
+// fastLogger puts fasthttp's own messages (connection errors) in the
+// gateway's log at debug level.
+type fastLogger struct{ g *Gateway }
+
+func (l fastLogger) Printf(format string, args ...any) {
+	l.g.log.Debug("http: " + fmt.Sprintf(format, args...))
+}
