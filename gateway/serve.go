@@ -180,22 +180,22 @@ func serveItem(base context.Context, c *fasthttp.RequestCtx, items itemHandlers)
 		return false
 	}
 	pk, sk, withSK := bytes.Cut(rest, []byte("/"))
-	segs := [3]string{}
-	for i, s := range [][]byte{table, pk, sk} {
-		if i == 2 && !withSK {
+	if bytes.IndexByte(table, '%') >= 0 || bytes.IndexByte(table, '.') >= 0 {
+		return false // net/http's mux decides what such a table segment matches
+	}
+	segs := [3]string{string(table)}
+	for i, s := range [][]byte{pk, sk} {
+		if i == 1 && !withSK {
 			break
 		}
-		if len(s) == 0 || bytes.IndexByte(s, '/') >= 0 || string(s) == "." || string(s) == ".." {
+		if len(s) == 0 || bytes.IndexByte(s, '/') >= 0 {
 			return false
 		}
 		u, err := url.PathUnescape(string(s))
-		if err != nil {
+		if err != nil || u == "." || u == ".." {
 			return false
 		}
-		segs[i] = u
-	}
-	if bytes.IndexByte(table, '%') >= 0 || bytes.IndexByte(table, '.') >= 0 {
-		return false // net/http's mux decides what such a table segment matches
+		segs[i+1] = u
 	}
 	h := hs[0]
 	if withSK {
@@ -210,24 +210,22 @@ func serveItem(base context.Context, c *fasthttp.RequestCtx, items itemHandlers)
 
 // newItemRequest builds the net/http request an item handler reads: only
 // what those handlers use (method, path and query, headers, body, the
-// path's values and a context).
+// path's values and a context; no address, host or protocol).
 func newItemRequest(base context.Context, c *fasthttp.RequestCtx, segs [3]string, withSK bool) *http.Request {
 	h := make(http.Header, 6)
 	for k, v := range c.Request.Header.All() {
 		h.Add(string(k), string(v))
 	}
-	uri := c.URI()
+	// The path as net/http decodes it: the segments joined.
+	path := "/v1/tables/" + segs[0] + "/items/" + segs[1]
+	if withSK {
+		path += "/" + segs[2]
+	}
 	r := &http.Request{
-		Method:     string(c.Method()),
-		URL:        &url.URL{Path: string(uri.Path()), RawQuery: string(uri.QueryString())},
-		Proto:      "HTTP/1.1",
-		ProtoMajor: 1,
-		ProtoMinor: 1,
-		Header:     h,
-		Body:       http.NoBody,
-		Host:       string(c.Host()),
-		RemoteAddr: c.RemoteAddr().String(),
-		RequestURI: string(c.RequestURI()),
+		Method: string(c.Method()),
+		URL:    &url.URL{Path: path, RawQuery: string(c.URI().QueryString())},
+		Header: h,
+		Body:   http.NoBody,
 	}
 	if body := c.PostBody(); len(body) > 0 {
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -339,9 +337,15 @@ func (q *connQueue) Addr() net.Addr { return q.addr }
 // fastError answers a request fasthttp could not read (too large, or not
 // HTTP) with the API's error form.
 func (g *Gateway) fastError(c *fasthttp.RequestCtx, err error) {
-	e := badRequest("malformed HTTP request: %v", err)
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+	var e error
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		e = &TooLargeError{Msg: fmt.Sprintf("request body is larger than %d bytes", maxRequestBody)}
+	case errors.As(err, &small):
+		e = &TooLargeError{Msg: fmt.Sprintf("request line and headers are larger than %d bytes", maxHeaderBytes)}
+	default:
+		e = badRequest("malformed HTTP request: %v", err)
 	}
 	w := &fastWriter{c: c, h: make(http.Header, 1)}
 	writeError(w, e)

@@ -76,6 +76,13 @@ func TestServedGatewayAnswersAsNetHTTP(t *testing.T) {
 		{method: "GET", path: "/v1/tables/t/items/.", handsOff: true}, // the first request net/http serves
 		{method: "GET", path: "/v1/tables/t/items/.."},
 		{method: "GET", path: "/v1/tables/t/items//x"},
+		{method: "GET", path: "/v1/tables/t/items/%2E"},
+		{method: "GET", path: "/v1/tables/t/items/%2E%2E"},
+		{method: "GET", path: "/v1/tables/t/items/a/%2e"},
+		{method: "PUT", path: "/v1/tables/t/items/a%2F%2Fb", body: `{"v":4}`, stamped: true},
+		{method: "GET", path: "/v1/tables/t/items/a%2F%2Fb"},
+		{method: "GET", path: "/v1/tables/t/items/x%2Fitem"},
+		{method: "GET", path: "/v1/tables/t%2Fx/items/a"},
 		{method: "GET", path: "/v1/tables/t/item?pk=a"},
 		{method: "HEAD", path: "/v1/tables/t/items/a"},
 		{method: "POST", path: "/v1/tables/t/items/a", body: `{}`},
@@ -194,6 +201,11 @@ func TestServedGatewayAnswersAsNetHTTP(t *testing.T) {
 	resp, body := do(fresh, served, req{method: "PUT", path: "/v1/tables/t/items/huge", body: huge})
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), `"code":"too_large"`) {
 		t.Fatalf("huge body: %d %s", resp.StatusCode, body)
+	}
+	// So are headers over its read buffer.
+	resp, body = do(fresh, served, req{method: "GET", path: "/v1/tables/t/items/a", header: map[string]string{"X-Padding": strings.Repeat("p", 100<<10)}})
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "headers are larger than") {
+		t.Fatalf("huge headers: %d %s", resp.StatusCode, body)
 	}
 }
 
