@@ -281,9 +281,9 @@ func handOff(c *fasthttp.RequestCtx, q *connQueue) {
 		return
 	}
 	c.HijackSetNoResponse(true)
+	// fasthttp flushes the answers before this one and clears the
+	// connection's deadlines before it calls the hijack handler.
 	c.Hijack(func(conn net.Conn) {
-		// fasthttp's read deadlines are not net/http's.
-		_ = conn.SetDeadline(time.Time{})
 		q.put(&replayConn{Conn: conn, r: io.MultiReader(&replay, conn)})
 	})
 }
