@@ -33,6 +33,7 @@ func startReplica(conn *messaging.Conn, id, dir string) (*replica, error) {
 		WithMemTableSize(16 << 20).
 		WithNumLevelZeroTables(10).
 		WithNumLevelZeroTablesStall(30).
+		WithBaseTableSize(16 << 20).
 		WithBlockCacheSize(0).
 		WithValueLogFileSize(256 << 20).
 		WithLogger(nil).

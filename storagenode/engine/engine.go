@@ -46,8 +46,9 @@ type Config struct {
 	// NoTrees turns off Merkle tree maintenance: only benchmarks that
 	// measure its cost do that.
 	NoTrees bool
-	// MemTableSize is Badger's memtable size (default 16 MiB). Each node
-	// adds up to 47% of it, by its ID (see staggered).
+	// MemTableSize is Badger's memtable size (default 16 MiB), and the
+	// size of the tables compactions write below level 0. Each node's
+	// memtables add up to 47% of it, by its ID (see staggered).
 	MemTableSize int64
 	// BlockCacheSize is Badger's block cache (default 0: tables are not
 	// compressed, so a read finds its block in the mapped table).
@@ -200,6 +201,14 @@ func Open(cfg Config) (*Engine, error) {
 		WithMemTableSize(staggered(cfg.MemTableSize, cfg.NodeID)).
 		WithNumLevelZeroTables(level0Tables).
 		WithNumLevelZeroTablesStall(level0Stall).
+		// Tables below level 0 as large as a memtable (Badger's
+		// default is 2 MiB): a compaction runs in up to five parallel
+		// parts, one per few tables of the level it merges into, and a
+		// level-0 compaction into 2 MiB tables took both cores for a
+		// second, which every node sharing the machine and the gateway
+		// waited out. With larger tables it runs in one or two parts
+		// (README, "Compactions and memtables").
+		WithBaseTableSize(cfg.MemTableSize).
 		WithBlockCacheSize(cfg.BlockCacheSize).
 		WithValueLogFileSize(256 << 20).
 		WithLogger(badgerLogger{log}).
