@@ -207,7 +207,7 @@ func Open(cfg Config) (*Engine, error) {
 		// level-0 compaction into 2 MiB tables took both cores for a
 		// second, which every node sharing the machine and the gateway
 		// waited out. With larger tables it runs in one or two parts
-		// (README, "Compactions and memtables").
+		// (README, "Compactions' tables").
 		WithBaseTableSize(cfg.MemTableSize).
 		WithBlockCacheSize(cfg.BlockCacheSize).
 		WithValueLogFileSize(256 << 20).
