@@ -265,7 +265,9 @@ func kind(err error) string {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return "timeout"
+		// Named, since a dial, a write and a read each time out in their
+		// own way.
+		return "timeout: " + err.Error()
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
