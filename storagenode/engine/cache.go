@@ -17,11 +17,15 @@ import (
 // on writes, in the harness's profiles).
 //
 // It stays coherent with Badger because only the writer goroutine changes
-// stored sets (Purge runs on it too): the writer publishes a batch's sets
-// after Badger has committed them, and removes a key it cannot vouch for.
-// A reader that missed fills in what it read from Badger only if nothing
-// was published to that shard since it looked (gen), so a read that raced
-// a commit never leaves the older set behind.
+// stored sets (Purge runs on it too). Before Badger commits a batch, the
+// writer takes the batch's keys out of the cache and holds their shards
+// (pending); once the commit is done it publishes the new sets, or removes
+// a key it cannot vouch for, and lets go. A reader that missed fills in
+// what it read from Badger only if no shard hold or publish came since it
+// looked (gen) and none is in progress. So a read never meets an older set
+// in the cache than one Badger has shown: while Badger starts to show a
+// batch's sets, their keys are not in the cache, and a read that raced
+// the commit never leaves the older set behind.
 type setCache struct {
 	seed   maphash.Seed
 	limit  int64 // bytes per shard
@@ -31,10 +35,11 @@ type setCache struct {
 const cacheShards = 32
 
 type cacheShard struct {
-	mu    sync.Mutex
-	gen   uint64
-	bytes int64
-	lru   *simplelru.LRU[string, []byte] // a nil value: the key is absent
+	mu      sync.Mutex
+	gen     uint64
+	pending int // keys of the commit in progress in this shard
+	bytes   int64
+	lru     *simplelru.LRU[string, []byte] // a nil value: the key is absent
 }
 
 // entryOverhead approximates a cached entry's bookkeeping (list element,
@@ -101,9 +106,20 @@ func (c *setCache) fill(key, val []byte, gen uint64) {
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.gen == gen {
+	if s.gen == gen && s.pending == 0 {
 		s.add(k, val, c.limit)
 	}
+}
+
+// hold takes key out of the cache before a commit that writes it, and
+// keeps readers from filling its shard until release.
+func (c *setCache) hold(key string) {
+	s := c.shardOf(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
+	s.pending++
+	s.remove(key)
 }
 
 // publish records the writer's committed set of key (nil: absent); forget
@@ -112,6 +128,7 @@ func (c *setCache) publish(key string, val []byte) {
 	s := c.shardOf(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.release()
 	s.gen++
 	if cost(key, val) > c.limit/16 {
 		s.remove(key)
@@ -124,8 +141,17 @@ func (c *setCache) forget(key string) {
 	s := c.shardOf(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.release()
 	s.gen++
 	s.remove(key)
+}
+
+// release ends a key's hold: the writer publishes or forgets exactly the
+// keys it held.
+func (s *cacheShard) release() {
+	if s.pending > 0 {
+		s.pending--
+	}
 }
 
 // clear empties the cache (after Purge dropped keys behind its back).

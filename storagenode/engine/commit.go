@@ -179,6 +179,7 @@ func (e *Engine) commit(batch []*op) {
 	inTxn := batch[:0:0]
 	flush := func() {
 		e.stageUsage(txn)
+		e.hold()
 		t0 := time.Now()
 		err := txn.Commit()
 		e.stats.CommitNanos.Add(uint64(time.Since(t0)))
@@ -424,6 +425,14 @@ type stagedSet struct {
 func (e *Engine) noteStaged(key []byte, st stagedSet) {
 	if e.cache != nil && cacheable(key) {
 		e.staged[string(key)] = st
+	}
+}
+
+// hold takes the staged keys out of the cache while Badger commits them
+// (cache.go says why).
+func (e *Engine) hold() {
+	for k := range e.staged {
+		e.cache.hold(k)
 	}
 }
 
