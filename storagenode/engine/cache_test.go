@@ -299,3 +299,48 @@ func TestCacheCoherentUnderConcurrentReadsAndWrites(t *testing.T) {
 		t.Fatal("the cache was never used")
 	}
 }
+
+// Between Badger's commit of a batch and the cache's publishing of its
+// sets, a read may see the new set in Badger; a read after it must not
+// get the older set from the cache.
+func TestCacheNeverServesOlderThanBadgerShowed(t *testing.T) {
+	e := openCached(t, 4<<20)
+	k := dataKey("a")
+	set := func(val string) {
+		t.Helper()
+		if _, err := e.Apply(k, func(tx *Tx, _ vclock.Set) (vclock.Set, bool, error) {
+			return one(tx, []byte(val)), true, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("old")
+	if got := getValue(t, e, k); got != "old" { // and the cache holds it
+		t.Fatalf("read %q, want old", got)
+	}
+	seen := make(chan [2]string, 1)
+	hook := func(f func()) {
+		if err := e.onWriter(func() error { e.afterCommit = f; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hook(func() {
+		var raw []byte
+		_ = e.DB().View(func(txn *badger.Txn) (err error) { raw, _, err = readRaw(txn, k); return err })
+		inBadger, _, _ := e.decode(k, raw)
+		after, _ := e.Get(k)
+		select {
+		case seen <- [2]string{valueOf(inBadger), valueOf(after)}:
+		default:
+		}
+	})
+	defer hook(nil)
+	set("new")
+	got := <-seen
+	if got[0] != "new" {
+		t.Fatalf("Badger showed %q after the commit, want new", got[0])
+	}
+	if got[1] != "new" {
+		t.Fatalf("after Badger showed new, a read got %q", got[1])
+	}
+}

@@ -189,6 +189,9 @@ func (e *Engine) commit(batch []*op) {
 		} else {
 			e.stats.Batches.Add(1)
 		}
+		if e.afterCommit != nil {
+			e.afterCommit()
+		}
 		e.publish(err == nil)
 		for _, o := range inTxn {
 			if o.err == nil {

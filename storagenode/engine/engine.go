@@ -135,6 +135,9 @@ type Engine struct {
 	syncedOld map[int]bool
 	// TrackTrees off skips Merkle maintenance (for measuring its cost).
 	noTrees bool
+	// afterCommit, set by tests on the writer goroutine, runs between a
+	// batch's commit and its publishing to the cache.
+	afterCommit func()
 
 	stats Stats
 }
