@@ -133,35 +133,46 @@ func valueOf(s vclock.Set) string {
 // badgerValue reads k from Badger itself, past the cache.
 func badgerValue(t *testing.T, e *Engine, k []byte) string {
 	t.Helper()
+	v, err := readBadger(e, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func readBadger(e *Engine, k []byte) (string, error) {
 	var v []byte
 	if err := e.DB().View(func(txn *badger.Txn) error {
 		var err error
 		v, _, err = readRaw(txn, k)
 		return err
 	}); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	s, _, err := e.decode(k, v)
 	if err != nil {
+		return "", err
+	}
+	return valueOf(s), nil
+}
+
+// setValue writes k as one version holding val ("": deletes it).
+func setValue(t *testing.T, e *Engine, k []byte, val string) {
+	t.Helper()
+	if _, err := e.Apply(k, func(tx *Tx, _ vclock.Set) (vclock.Set, bool, error) {
+		if val == "" {
+			return nil, true, nil
+		}
+		return one(tx, []byte(val)), true, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	return valueOf(s)
 }
 
 func TestCacheFollowsWritesDeletesAndPurges(t *testing.T) {
 	e := openCached(t, 1<<20)
 	k := dataKey("a")
-	set := func(val string) {
-		t.Helper()
-		if _, err := e.Apply(k, func(tx *Tx, _ vclock.Set) (vclock.Set, bool, error) {
-			if val == "" {
-				return nil, true, nil
-			}
-			return one(tx, []byte(val)), true, nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	set := func(val string) { t.Helper(); setValue(t, e, k, val) }
 	set("v1")
 	hits := e.Stats().CacheHits.Load()
 	if got := getValue(t, e, k); got != "v1" {
@@ -306,15 +317,7 @@ func TestCacheCoherentUnderConcurrentReadsAndWrites(t *testing.T) {
 func TestCacheNeverServesOlderThanBadgerShowed(t *testing.T) {
 	e := openCached(t, 4<<20)
 	k := dataKey("a")
-	set := func(val string) {
-		t.Helper()
-		if _, err := e.Apply(k, func(tx *Tx, _ vclock.Set) (vclock.Set, bool, error) {
-			return one(tx, []byte(val)), true, nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	set("old")
+	setValue(t, e, k, "old")
 	if got := getValue(t, e, k); got != "old" { // and the cache holds it
 		t.Fatalf("read %q, want old", got)
 	}
@@ -325,17 +328,18 @@ func TestCacheNeverServesOlderThanBadgerShowed(t *testing.T) {
 		}
 	}
 	hook(func() {
-		var raw []byte
-		_ = e.DB().View(func(txn *badger.Txn) (err error) { raw, _, err = readRaw(txn, k); return err })
-		inBadger, _, _ := e.decode(k, raw)
+		inBadger, err := readBadger(e, k)
+		if err != nil {
+			inBadger = err.Error()
+		}
 		after, _ := e.Get(k)
 		select {
-		case seen <- [2]string{valueOf(inBadger), valueOf(after)}:
+		case seen <- [2]string{inBadger, valueOf(after)}:
 		default:
 		}
 	})
 	defer hook(nil)
-	set("new")
+	setValue(t, e, k, "new")
 	got := <-seen
 	if got[0] != "new" {
 		t.Fatalf("Badger showed %q after the commit, want new", got[0])
