@@ -150,6 +150,38 @@ func (l *trackedListener) closeAll() {
 type trackedConn struct {
 	net.Conn
 	l *trackedListener
+	// rbuf[r:w] arrived with a small read and was not yet read.
+	rbuf []byte
+	r, w int
+}
+
+// smallRead is the size below which a read takes what has arrived into
+// the connection's own buffer. fasthttp waits for each request's first
+// byte with a one-byte read (so that an idle connection holds no read
+// buffer) and then reads the rest: reading what has arrived in that first
+// call spares a system call per request. The buffer holds a request of a
+// small item whole; a larger one is read on by the next call.
+const smallRead = 4 << 10
+
+func (c *trackedConn) Read(p []byte) (int, error) {
+	if c.r < c.w {
+		n := copy(p, c.rbuf[c.r:c.w])
+		c.r += n
+		return n, nil
+	}
+	if len(p) >= smallRead {
+		return c.Conn.Read(p)
+	}
+	if c.rbuf == nil {
+		c.rbuf = make([]byte, smallRead)
+	}
+	n, err := c.Conn.Read(c.rbuf)
+	if n == 0 {
+		return 0, err
+	}
+	// An error with bytes comes back on the next read of the socket.
+	c.r, c.w = copy(p, c.rbuf[:n]), n
+	return c.r, nil
 }
 
 func (c *trackedConn) Close() error {
