@@ -102,6 +102,9 @@ func (c *cluster) adopt(st membership.State) error {
 		return err
 	}
 	err = c.n.eng.DB().Update(func(txn *badger.Txn) error { return txn.Set(ringStateKey, b) })
+	if err == nil {
+		err = c.n.eng.Checkpoint() // written past the engine's redo log
+	}
 	if err != nil {
 		return fmt.Errorf("storagenode: persist ring state: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -174,14 +175,41 @@ func (e *Engine) run() {
 // commit applies a batch in as few Badger transactions as fit, each
 // committed (and synced) before the batch is acknowledged.
 func (e *Engine) commit(batch []*op) {
-	txn := e.db.NewTransaction(true)
+	if e.redoFailed.Load() {
+		if err := e.checkpoint(); err != nil {
+			err = fmt.Errorf("engine: checkpoint after a failed sync: %w", err)
+			for _, o := range batch {
+				e.stats.Failed.Add(1)
+				o.Done(Result{}, err)
+			}
+			return
+		}
+		e.redoFailed.Store(false)
+	}
+	txn := e.newTxn()
 	var size int64
 	inTxn := batch[:0:0]
+	var logs []*os.File // the redo segments of the batch's records
 	flush := func() {
 		e.stageUsage(txn)
 		e.hold()
 		t0 := time.Now()
-		err := txn.Commit()
+		f, err := e.writeRedo(txn)
+		if err != nil {
+			txn.Discard()
+		} else {
+			err = txn.Commit()
+			if err != nil && e.rlog != nil {
+				if terr := e.rlog.unwrite(); terr != nil {
+					e.log.Error("a batch Badger did not commit stays in the redo log", "err", terr)
+				}
+			} else if e.rlog != nil {
+				e.rlog.wrote()
+				if len(logs) == 0 || logs[len(logs)-1] != f {
+					logs = append(logs, f)
+				}
+			}
+		}
 		e.stats.CommitNanos.Add(uint64(time.Since(t0)))
 		if err != nil {
 			err = fmt.Errorf("engine: commit: %w", err)
@@ -199,7 +227,7 @@ func (e *Engine) commit(batch []*op) {
 			}
 		}
 		inTxn = inTxn[:0]
-		txn = e.db.NewTransaction(true)
+		txn = e.newTxn()
 		size = 0
 	}
 	for _, o := range batch {
@@ -256,7 +284,7 @@ func (e *Engine) commit(batch []*op) {
 		// The batch is in Badger's memtable and its log, not yet on disk:
 		// the syncer makes it durable and acknowledges it while this
 		// goroutine goes on with the next batch.
-		e.syncq <- syncBatch{ops: durable, vlog: e.bigValue}
+		e.syncq <- syncBatch{ops: durable, vlog: e.bigValue, logs: logs, retired: e.retired()}
 		e.bigValue = false
 	}
 }
@@ -270,7 +298,7 @@ func (e *Engine) forgetLease() { e.leaseEnd = e.counter }
 // they are committed before the update that did not fit.
 func (e *Engine) redo(inTxn []*op, txn **badger.Txn, flush func()) {
 	clear(e.staged) // what the discarded transaction staged
-	*txn = e.db.NewTransaction(true)
+	*txn = e.newTxn()
 	for _, o := range inTxn {
 		if err := e.put(*txn, o); err != nil {
 			o.err = fmt.Errorf("engine: stage: %w", err)
@@ -384,9 +412,9 @@ func (e *Engine) put(txn *badger.Txn, o *op) error {
 	for _, w := range o.pending.extra {
 		var err error
 		if w.v == nil {
-			err = txn.Delete(w.k)
+			err = e.txnDelete(txn, w.k)
 		} else {
-			err = txn.Set(w.k, w.v)
+			err = e.txnSet(txn, w.k, w.v, 0)
 		}
 		if err != nil {
 			return err
@@ -396,9 +424,9 @@ func (e *Engine) put(txn *badger.Txn, o *op) error {
 	if o.res.Written {
 		var err error
 		if len(o.res.Set) == 0 {
-			err = txn.Delete(o.Key) // an update to nothing removes the key
+			err = e.txnDelete(txn, o.Key) // an update to nothing removes the key
 		} else {
-			err = txn.SetEntry(&badger.Entry{Key: o.Key, Value: o.pending.val, ExpiresAt: o.pending.expires})
+			err = e.txnSet(txn, o.Key, o.pending.val, o.pending.expires)
 		}
 		if err != nil {
 			return err
@@ -451,4 +479,56 @@ func (e *Engine) publish(committed bool) {
 		}
 	}
 	clear(e.staged)
+}
+
+// newTxn opens the writer's next transaction and starts its redo record.
+func (e *Engine) newTxn() *badger.Txn {
+	if e.rlog != nil {
+		e.rlog.begin()
+	}
+	return e.db.NewTransaction(true)
+}
+
+// txnSet and txnDelete stage a write in txn and in its redo record.
+func (e *Engine) txnSet(txn *badger.Txn, k, v []byte, expires uint64) error {
+	if err := txn.SetEntry(&badger.Entry{Key: k, Value: v, ExpiresAt: expires}); err != nil {
+		return err
+	}
+	if e.rlog != nil {
+		e.rlog.set(k, v, expires)
+	}
+	return nil
+}
+
+func (e *Engine) txnDelete(txn *badger.Txn, k []byte) error {
+	if err := txn.Delete(k); err != nil {
+		return err
+	}
+	if e.rlog != nil {
+		e.rlog.del(k)
+	}
+	return nil
+}
+
+// writeRedo numbers txn's batch and writes its redo record, before Badger
+// commits it (redo.go says why). It returns the record's segment.
+func (e *Engine) writeRedo(txn *badger.Txn) (*os.File, error) {
+	if e.rlog == nil {
+		return nil, nil
+	}
+	seq := e.rlog.seq + 1
+	if err := txn.Set(metaRedo, seqBytes(seq)); err != nil {
+		return nil, err
+	}
+	return e.rlog.write(seq)
+}
+
+// retired hands the syncer the redo segments closed since the last batch.
+func (e *Engine) retired() []*os.File {
+	if e.rlog == nil || len(e.rlog.retired) == 0 {
+		return nil
+	}
+	r := e.rlog.retired
+	e.rlog.retired = nil
+	return r
 }

@@ -5,9 +5,11 @@
 //   - Update runs its function on the single writer goroutine, so the
 //     read-modify-write of a key is never interleaved with another; the
 //     function must not block.
-//   - Every update of a batch is committed with one Badger transaction and
-//     one fsync; an update's completion is reported only after that sync,
-//     so a replica acknowledges only what is durable. The writer takes
+//   - Every update of a batch is committed with one Badger transaction,
+//     whose writes also go to the engine's own redo log (redo.go), and one
+//     fsync of that log; an update's completion is reported only after
+//     that sync, so a replica acknowledges only what is durable. Open
+//     replays the log over what Badger kept. The writer takes
 //     whatever arrived while the previous batch was syncing, so an idle
 //     engine adds no batching delay and a busy one shares one fsync among
 //     many writes.
@@ -18,6 +20,9 @@
 //     is made durable before any counter of the block is acknowledged.
 //   - A fresh data directory gets a new incarnation, so a node that lost its
 //     data never reuses the clock actor of its previous life.
+//
+// Anything that writes Badger past the writer (DB) calls Checkpoint
+// after it, or the write is durable only once its memtable is flushed.
 //
 // Close stops accepting updates, completes those already accepted, and
 // closes Badger.

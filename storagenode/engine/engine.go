@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,6 +115,11 @@ type Engine struct {
 	ops        chan *op
 	syncq      chan syncBatch
 	syncFailed atomic.Bool
+	// redoFailed is set by the syncer when a redo segment failed to
+	// sync: the kernel may have dropped part of it, and a record missing
+	// before others would end replay there, so the writer makes a
+	// checkpoint before it commits anything more.
+	redoFailed atomic.Bool
 	stop       chan struct{}
 	done       chan struct{}
 
@@ -128,16 +134,17 @@ type Engine struct {
 	// published to cache once it commits.
 	staged map[string]stagedSet
 	cache  *setCache // nil: off
-	// Owned by the syncer: the newest memtable log, kept open, and the
-	// older logs synced since they stopped receiving writes.
-	wal       *os.File
-	walID     int
-	syncedOld map[int]bool
+	// rlog is the writer's end of the redo log (redo.go); nil when
+	// batches are not synced.
+	rlog *redoLog
 	// TrackTrees off skips Merkle maintenance (for measuring its cost).
 	noTrees bool
 	// afterCommit, set by tests on the writer goroutine, runs between a
 	// batch's commit and its publishing to the cache.
 	afterCommit func()
+	// failSync, set by tests on the writer goroutine, makes the syncs of
+	// batches sent after it fail while it returns an error.
+	failSync func() error
 
 	stats Stats
 }
@@ -153,8 +160,8 @@ type Stats struct {
 	CommitNanos atomic.Uint64
 	SyncNanos   atomic.Uint64
 	Syncs       atomic.Uint64
-	// SyncedLog is the ID of the memtable log the last sync covered.
-	SyncedLog atomic.Int64
+	// Replayed is how many redo records Open replayed.
+	Replayed atomic.Uint64
 	// CacheHits and CacheMisses count reads of cacheable keys (by Get and
 	// by updates) that found their set in the cache or went to Badger.
 	CacheHits, CacheMisses atomic.Uint64
@@ -163,6 +170,7 @@ type Stats struct {
 var (
 	metaIncarnation = []byte{byte(tenants.KindMeta), 'i'}
 	metaLease       = []byte{byte(tenants.KindMeta), 'c'}
+	metaRedo        = []byte{byte(tenants.KindMeta), 'r'} // the newest batch's redo record
 )
 
 // Memtables are small: with 16 MiB instead of 64, writes/s rose by a
@@ -240,7 +248,7 @@ func Open(cfg Config) (*Engine, error) {
 		staged:     map[string]stagedSet{},
 		cache:      newSetCache(cfg.CacheSize),
 	}
-	if err := e.loadMeta(); err != nil {
+	if err := e.recover(); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -248,6 +256,89 @@ func Open(cfg Config) (*Engine, error) {
 	go e.syncLoop()
 	return e, nil
 }
+
+// recover replays the redo log, loads what the engine keeps in memory
+// and makes a checkpoint, so that the log starts empty.
+func (e *Engine) recover() error {
+	var rp replayed
+	var leaseBefore []byte
+	if e.cfg.Sync {
+		dir := filepath.Join(e.cfg.Dir, redoDir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("engine: redo log: %w", err)
+		}
+		e.rlog = &redoLog{dir: dir, memDir: e.cfg.Dir, segSize: redoSegmentSize}
+		err := e.db.View(func(txn *badger.Txn) error {
+			var err error
+			leaseBefore, err = getRaw(txn, metaLease)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if rp, err = replay(e.db, dir); err != nil {
+			return err
+		}
+		e.stats.Replayed.Store(uint64(rp.records))
+		if rp.records > 0 {
+			e.log.Info("redo log replayed", "records", rp.records, "last", rp.last)
+		}
+		if rp.ahead && len(leaseBefore) == 8 {
+			// Counters up to the higher lease may be in Badger's versions.
+			err := e.db.Update(func(txn *badger.Txn) error {
+				now, err := getRaw(txn, metaLease)
+				if err != nil || len(now) == 8 && binary.BigEndian.Uint64(now) >= binary.BigEndian.Uint64(leaseBefore) {
+					return err
+				}
+				return txn.Set(metaLease, leaseBefore)
+			})
+			if err != nil {
+				return fmt.Errorf("engine: redo log: %w", err)
+			}
+		}
+	}
+	if err := e.loadMeta(); err != nil {
+		return err
+	}
+	if e.rlog == nil {
+		return nil
+	}
+	if seq, err := storedSeq(e.db); err != nil {
+		return err
+	} else {
+		e.rlog.seq = seq
+	}
+	if rp.ahead {
+		// Part of a batch that was never acknowledged may be left beside
+		// older records replayed over the rest: the trees are rebuilt
+		// from the data.
+		e.log.Warn("redo log: the store held a batch the log did not; rebuilding Merkle trees", "records", rp.records)
+		parts := make([]uint32, 0, len(e.trees))
+		for p := range e.trees {
+			parts = append(parts, p)
+		}
+		if err := e.rebuild(parts); err != nil {
+			return err
+		}
+	}
+	return e.checkpoint()
+}
+
+// checkpoint makes everything Badger holds durable and empties the redo
+// log. It runs on the writer goroutine, or before it starts.
+func (e *Engine) checkpoint() error {
+	if e.rlog == nil {
+		return nil
+	}
+	if err := syncMemLogs(e.db, e.cfg.Dir); err != nil {
+		return err
+	}
+	return e.rlog.empty()
+}
+
+// Checkpoint makes every write to Badger so far durable, including those
+// made past the engine (DB): call it after such a write.
+func (e *Engine) Checkpoint() error { return e.onWriter(e.checkpoint) }
 
 // staggered is a node's memtable size: the configured size plus 0 to 15
 // thirty-seconds of it, chosen by the node's ID. Replicas receive the same
@@ -491,7 +582,25 @@ func (e *Engine) Close() error {
 	close(e.stop)
 	e.mu.Unlock()
 	<-e.done
-	return e.db.Close()
+	if e.rlog != nil {
+		for _, f := range append(e.rlog.retired, e.rlog.f) {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}
+	if err := e.db.Close(); err != nil {
+		return err
+	}
+	if e.rlog == nil {
+		return nil
+	}
+	// Badger flushed its memtables to (synced) tables: once their logs
+	// are gone, the redo log holds nothing Badger lacks.
+	if mems, err := memLogs(e.cfg.Dir); err != nil || len(mems) > 0 {
+		return err
+	}
+	return removeSegments(e.rlog.dir)
 }
 
 type badgerLogger struct{ l *slog.Logger }

@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -177,56 +176,6 @@ func TestScanRanges(t *testing.T) {
 	for _, c := range cases {
 		if got := scan(c.r); got != c.want {
 			t.Errorf("scan %+v = %q, want %q", c.r, got, c.want)
-		}
-	}
-}
-
-// newestLog is the highest memtable log ID in dir.
-func newestLog(t *testing.T, dir string) int64 {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	newest := int64(-1)
-	for _, ent := range ents {
-		if name, ok := strings.CutSuffix(ent.Name(), ".mem"); ok {
-			id, err := strconv.ParseInt(name, 10, 64)
-			if err != nil {
-				t.Fatalf("memtable log %q: %v", ent.Name(), err)
-			}
-			newest = max(newest, id)
-		}
-	}
-	return newest
-}
-
-// The syncer keeps the newest memtable log open between syncs; each
-// acknowledged write must still be in a log it synced, across rotations.
-func TestSyncFollowsMemtableRotation(t *testing.T) {
-	dir := t.TempDir()
-	e := open(t, dir, "n1")
-	first := newestLog(t, dir)
-	val := strings.Repeat("x", 64<<10) // 8 MiB memtables: a rotation every ~100 writes
-	i := 0
-	for ; newestLog(t, dir) < first+3; i++ {
-		if i == 2000 {
-			t.Fatalf("no rotation after %d writes of 64 KiB", i)
-		}
-		put(t, e, fmt.Sprintf("k%d", i), val)
-		if got, want := e.Stats().SyncedLog.Load(), newestLog(t, dir); got != want {
-			t.Fatalf("write %d acknowledged after a sync of log %d; it went to log %d", i, got, want)
-		}
-	}
-	if err := e.Close(); err != nil {
-		t.Fatal(err)
-	}
-	e = open(t, dir, "n1")
-	defer e.Close()
-	for j := range i {
-		s, err := e.Get([]byte(fmt.Sprintf("k%d", j)))
-		if err != nil || len(s) != 1 || len(s[0].Value) != len(val) {
-			t.Fatalf("k%d after reopen: %d versions, %v", j, len(s), err)
 		}
 	}
 }

@@ -74,7 +74,7 @@ func (e *Engine) trackTree(txn *badger.Txn, key []byte, old, new vclock.Set, red
 	var v [16]byte
 	binary.BigEndian.PutUint64(v[:8], h[0])
 	binary.BigEndian.PutUint64(v[8:], h[1])
-	return txn.Set(leafKey(p, leaf), v[:])
+	return e.txnSet(txn, leafKey(p, leaf), v[:], 0)
 }
 
 // TreeNodes returns the hashes of nodes of one level of partition p's
@@ -139,7 +139,12 @@ func (e *Engine) BucketItems(p uint32, leaves []int) (map[string]vclock.Set, err
 // RebuildTrees recomputes the trees of the given partitions from the
 // stored keys: after a purge, which deletes keys behind the write path.
 func (e *Engine) RebuildTrees(parts []uint32) error {
-	return e.onWriter(func() error { return e.rebuild(parts) })
+	return e.onWriter(func() error {
+		if err := e.rebuild(parts); err != nil {
+			return err
+		}
+		return e.checkpoint() // the leaves were written past the redo log
+	})
 }
 
 // rebuild runs on the writer goroutine.

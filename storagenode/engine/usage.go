@@ -82,7 +82,7 @@ func (e *Engine) account(key []byte, oldSize, newSize int) {
 func (e *Engine) stageUsage(txn *badger.Txn) {
 	for k := range e.dirtyUsage {
 		v := binary.AppendVarint(nil, e.usage[k])
-		if err := txn.Set(usageMetaKey(k), v); err != nil {
+		if err := e.txnSet(txn, usageMetaKey(k), v, 0); err != nil {
 			return // retried with the next batch that touches the table
 		}
 		delete(e.dirtyUsage, k)
@@ -145,6 +145,10 @@ func (e *Engine) Purge(prefixes [][]byte, tenant, table string) error {
 		if err != nil {
 			return fmt.Errorf("engine: purge: %w", err)
 		}
+		// No record older than the drop may be replayed over it.
+		if err := e.checkpoint(); err != nil {
+			return fmt.Errorf("engine: purge: %w", err)
+		}
 		if len(present) > 0 {
 			if err := e.db.DropPrefix(present...); err != nil {
 				return fmt.Errorf("engine: purge: %w", err)
@@ -164,7 +168,7 @@ func (e *Engine) Purge(prefixes [][]byte, tenant, table string) error {
 		if err := e.rebuild(ps); err != nil {
 			return err
 		}
-		return e.db.Update(func(txn *badger.Txn) error {
+		err = e.db.Update(func(txn *badger.Txn) error {
 			for k := range e.usage {
 				if k.tenant == tenant && (table == "" || k.table == table) {
 					delete(e.usage, k)
@@ -176,5 +180,9 @@ func (e *Engine) Purge(prefixes [][]byte, tenant, table string) error {
 			}
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		return e.checkpoint() // the purge's writes bypassed the redo log
 	})
 }

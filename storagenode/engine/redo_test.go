@@ -1,0 +1,389 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ringtable/ringtable/storagenode/merkle"
+	"github.com/ringtable/ringtable/vclock"
+)
+
+// memLogHeader is the part of a Badger memtable log before its entries.
+const memLogHeader = 20
+
+// crashCopy copies the directory of an open, idle engine as a machine
+// crash would leave it if the kernel had written back none of Badger's
+// unsynced memtable logs: their entries are zeros. The redo log, synced
+// before every acknowledgement, is copied as it is.
+func crashCopy(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		to := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(to, 0o755)
+		}
+		if d.Name() == "LOCK" {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.HasSuffix(d.Name(), ".mem") && len(b) > memLogHeader {
+			clear(b[memLogHeader:])
+		}
+		return os.WriteFile(to, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func redoSegments(t *testing.T, dir string) []string {
+	t.Helper()
+	segs, err := segments(filepath.Join(dir, redoDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return segs
+}
+
+func wantValue(t *testing.T, e *Engine, key []byte, want string) {
+	t.Helper()
+	s, err := e.Get(key)
+	if err != nil || len(s) != 1 || string(s[0].Value) != want {
+		t.Fatalf("%q: %d versions %v (%v), want one of %q", key, len(s), s, err, want)
+	}
+}
+
+// Every acknowledged write is in the redo log: a store whose memtable
+// logs were lost gets them all back from it, Merkle trees included.
+func TestRedoLogRestoresWhatBadgerLost(t *testing.T) {
+	dir := t.TempDir()
+	e := open(t, dir, "n1")
+	defer e.Close()
+	for i := range 60 {
+		put(t, e, string(dataKey(fmt.Sprint(i))), fmt.Sprintf("v%d", i))
+	}
+	put(t, e, string(dataKey("7")), "v7 again") // a sibling of v7
+	tree, err := e.Tree(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree.Root() == (merkle.Hash{}) {
+		t.Fatal("the partition's tree is empty after 60 writes")
+	}
+	crashed := crashCopy(t, dir)
+
+	// Without the redo log, nothing of the writes is left.
+	bare := crashCopy(t, dir)
+	if err := os.RemoveAll(filepath.Join(bare, redoDir)); err != nil {
+		t.Fatal(err)
+	}
+	b := open(t, bare, "n1")
+	if s, err := b.Get(dataKey("0")); err != nil || len(s) != 0 {
+		t.Fatalf("the copy's memtable logs still hold writes (%v, %v): the test shows nothing", s, err)
+	}
+	b.Close()
+
+	r := open(t, crashed, "n1")
+	defer r.Close()
+	if n := r.Stats().Replayed.Load(); n < 61 {
+		t.Fatalf("%d redo records replayed, want at least 61", n)
+	}
+	for i := range 60 {
+		k := dataKey(fmt.Sprint(i))
+		want, err := e.Get(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := r.Get(k); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("key %d after replay: %v (%v), before the crash %v", i, got, err, want)
+		}
+	}
+	got, err := r.Tree(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Root() != tree.Root() {
+		t.Fatalf("tree root after replay %x, before the crash %x", got.Root(), tree.Root())
+	}
+	// Replay ends in a checkpoint: the log starts empty, and what it
+	// held is durable in Badger's own logs.
+	if segs := redoSegments(t, crashed); len(segs) != 0 {
+		t.Fatalf("redo segments after recovery: %v", segs)
+	}
+	put(t, r, string(dataKey("after")), "x")
+	wantValue(t, r, dataKey("after"), "x")
+}
+
+// A record cut short by the crash (its batch never acknowledged) is
+// dropped and cut off the log; the records before it are replayed.
+func TestRedoLogDropsATornTail(t *testing.T) {
+	dir := t.TempDir()
+	e := open(t, dir, "n1")
+	defer e.Close()
+	for i := range 20 {
+		put(t, e, fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i))
+	}
+	crashed := crashCopy(t, dir)
+	segs := redoSegments(t, crashed)
+	if len(segs) != 1 {
+		t.Fatalf("redo segments: %v", segs)
+	}
+	fi, err := os.Stat(segs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Half of a record: a header announcing 100 bytes, and 10 of them.
+	f, err := os.OpenFile(segs[0], os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	torn := binary.LittleEndian.AppendUint32(nil, 100)
+	torn = binary.LittleEndian.AppendUint32(torn, 12345)
+	f.Write(append(torn, make([]byte, 10)...))
+	f.Close()
+
+	recs, intact, err := readSegment(segs[0])
+	if err != nil || len(recs) != 20 || intact != fi.Size() {
+		t.Fatalf("read %d records, %d intact bytes of %d (%v); want 20 and all", len(recs), intact, fi.Size(), err)
+	}
+	r := open(t, crashed, "n1")
+	defer r.Close()
+	for i := range 20 {
+		wantValue(t, r, []byte(fmt.Sprintf("k%d", i)), fmt.Sprintf("v%d", i))
+	}
+}
+
+// A record whose checksum fails ends the log there, even with intact
+// records after it: those came later and are not replayed over a gap.
+func TestRedoLogStopsAtACorruptRecord(t *testing.T) {
+	dir := t.TempDir()
+	e := open(t, dir, "n1")
+	defer e.Close()
+	for i := range 10 {
+		put(t, e, fmt.Sprintf("k%d", i), "v")
+	}
+	crashed := crashCopy(t, dir)
+	seg := redoSegments(t, crashed)[0]
+	recs, _, err := readSegment(seg)
+	if err != nil || len(recs) != 10 {
+		t.Fatalf("%d records (%v)", len(recs), err)
+	}
+	b, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Flip a byte inside the sixth record's payload.
+	off := 0
+	for range 5 {
+		off += redoHeader + int(binary.LittleEndian.Uint32(b[off:]))
+	}
+	b[off+redoHeader+9] ^= 0xff
+	if err := os.WriteFile(seg, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := open(t, crashed, "n1")
+	defer r.Close()
+	if n := r.Stats().Replayed.Load(); n != 5 {
+		t.Fatalf("%d records replayed, want the 5 before the corrupt one", n)
+	}
+	wantValue(t, r, []byte("k4"), "v")
+	if s, err := r.Get([]byte("k5")); err != nil || len(s) != 0 {
+		t.Fatalf("k5, whose record is corrupt, came back: %v %v", s, err)
+	}
+}
+
+// Segments are deleted once the memtables their batches went to are
+// flushed, so the log stays a few segments long however much is written;
+// a clean close leaves none, and everything is there after it.
+func TestRedoSegmentsGoOnceFlushed(t *testing.T) {
+	dir := t.TempDir()
+	e := open(t, dir, "n1")
+	if err := e.onWriter(func() error { e.rlog.segSize = 1 << 20; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	val := strings.Repeat("x", 64<<10) // 8 MiB memtables: a flush every ~100 writes
+	most := 0
+	const n = 600
+	for i := range n {
+		put(t, e, fmt.Sprintf("k%d", i), val)
+		most = max(most, len(redoSegments(t, dir)))
+	}
+	t.Logf("at most %d segments at once", most)
+	if most > 20 {
+		t.Fatalf("%d redo segments of 1 MiB at once for %d MiB written", most, n*64>>10)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if segs := redoSegments(t, dir); len(segs) != 0 {
+		t.Fatalf("segments after a clean close: %v", segs)
+	}
+	e = open(t, dir, "n1")
+	defer e.Close()
+	if n := e.Stats().Replayed.Load(); n != 0 {
+		t.Fatalf("%d records replayed after a clean close", n)
+	}
+	for i := range n {
+		s, err := e.Get([]byte(fmt.Sprintf("k%d", i)))
+		if err != nil || len(s) != 1 || len(s[0].Value) != len(val) {
+			t.Fatalf("k%d after reopen: %d versions, %v", i, len(s), err)
+		}
+	}
+}
+
+// After a machine crash Badger may hold a batch whose record was lost.
+// Replaying the older records over it must not take the counter lease
+// back, or counters would be handed out twice.
+func TestRedoReplayKeepsTheHigherLease(t *testing.T) {
+	dir := t.TempDir()
+	e := open(t, dir, "n1")
+	defer e.Close()
+	put(t, e, string(dataKey("a")), "1")
+	var leaseBefore uint64
+	if err := e.onWriter(func() error { leaseBefore = e.leaseEnd; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// Move the counter past the lease: the next batch writes a new one.
+	if err := e.onWriter(func() error { e.counter = e.leaseEnd; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	put(t, e, string(dataKey("b")), "2")
+	var c uint64
+	if err := e.onWriter(func() error { c = e.counter; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if c <= leaseBefore {
+		t.Fatalf("counter %d not past the first lease %d", c, leaseBefore)
+	}
+	// The copy keeps Badger's memtable log (written back by the kernel)
+	// but loses the last record.
+	dst := t.TempDir()
+	if err := copyTree(dir, dst); err != nil {
+		t.Fatal(err)
+	}
+	seg := redoSegments(t, dst)[0]
+	recs, _, err := readSegment(seg)
+	if err != nil || len(recs) < 2 {
+		t.Fatalf("%d records (%v)", len(recs), err)
+	}
+	keep := int64(0)
+	for _, p := range recs[:len(recs)-1] {
+		keep += int64(redoHeader + len(p))
+	}
+	if err := os.Truncate(seg, keep); err != nil {
+		t.Fatal(err)
+	}
+	r := open(t, dst, "n1")
+	defer r.Close()
+	_, err = r.Apply(dataKey("c"), func(tx *Tx, cur vclock.Set) (vclock.Set, bool, error) {
+		got := tx.NextCounter(0)
+		if got <= c {
+			return nil, false, fmt.Errorf("counter %d handed out again after recovery (the lost batch used %d)", got, c)
+		}
+		return nil, false, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantValue(t, r, dataKey("b"), "2")
+}
+
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		to := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(to, 0o755)
+		}
+		if d.Name() == "LOCK" {
+			return nil
+		}
+		in, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.Create(to)
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		_, err = io.Copy(out, in)
+		return err
+	})
+}
+
+// A failed sync may leave a gap in the redo log, and replay stops at a
+// gap: no later batch is acknowledged until a checkpoint has made
+// Badger's own logs durable and started the redo log afresh.
+func TestRedoLogCheckpointsAfterAFailedSync(t *testing.T) {
+	dir := t.TempDir()
+	e := open(t, dir, "n1")
+	defer e.Close()
+	put(t, e, "a", "1")
+	var fail atomic.Bool
+	fail.Store(true)
+	err := e.onWriter(func() error {
+		e.failSync = func() error {
+			if fail.Swap(false) {
+				return errors.New("injected sync failure")
+			}
+			return nil
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Apply([]byte("b"), func(tx *Tx, cur vclock.Set) (vclock.Set, bool, error) {
+		d := vclock.Dot{Actor: tx.Actor(), Counter: tx.NextCounter(0)}
+		return cur.Update(vclock.Context{}, vclock.Version{Clock: vclock.Clock{Dot: d}, Value: []byte("2")}, 10), true, nil
+	})
+	if err == nil {
+		t.Fatal("a write whose sync failed was acknowledged")
+	}
+	put(t, e, "c", "3")
+	// The checkpoint emptied the log: it holds c's record alone.
+	segs := redoSegments(t, dir)
+	if len(segs) != 1 {
+		t.Fatalf("redo segments after the checkpoint: %v", segs)
+	}
+	recs, _, err := readSegment(segs[0])
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("%d records after the checkpoint (%v), want c's alone", len(recs), err)
+	}
+	if _, ops, err := decodeRecord(recs[0]); err != nil || !slicesContainKey(ops, "c") {
+		t.Fatalf("the record after the checkpoint: %v (%v), want c's", ops, err)
+	}
+	wantValue(t, e, []byte("a"), "1")
+	wantValue(t, e, []byte("c"), "3")
+}
+
+func slicesContainKey(ops []redoOp, k string) bool {
+	for _, o := range ops {
+		if string(o.k) == k {
+			return true
+		}
+	}
+	return false
+}
