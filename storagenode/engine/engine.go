@@ -260,53 +260,48 @@ func Open(cfg Config) (*Engine, error) {
 // recover replays the redo log, loads what the engine keeps in memory
 // and makes a checkpoint, so that the log starts empty.
 func (e *Engine) recover() error {
-	var rp replayed
+	// Replayed even when batches are not synced: records left by an
+	// earlier life must not be replayed over later writes one day.
+	dir := filepath.Join(e.cfg.Dir, redoDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("engine: redo log: %w", err)
+	}
+	e.rlog = &redoLog{dir: dir, memDir: e.cfg.Dir, segSize: redoSegmentSize}
 	var leaseBefore []byte
-	if e.cfg.Sync {
-		dir := filepath.Join(e.cfg.Dir, redoDir)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("engine: redo log: %w", err)
-		}
-		e.rlog = &redoLog{dir: dir, memDir: e.cfg.Dir, segSize: redoSegmentSize}
-		err := e.db.View(func(txn *badger.Txn) error {
-			var err error
-			leaseBefore, err = getRaw(txn, metaLease)
-			return err
+	err := e.db.View(func(txn *badger.Txn) error {
+		var err error
+		leaseBefore, err = getRaw(txn, metaLease)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	rp, err := replay(e.db, dir)
+	if err != nil {
+		return err
+	}
+	e.stats.Replayed.Store(uint64(rp.records))
+	if rp.records > 0 {
+		e.log.Info("redo log replayed", "records", rp.records, "last", rp.last)
+	}
+	if rp.ahead && len(leaseBefore) == 8 {
+		// Counters up to the higher lease may be in Badger's versions.
+		err := e.db.Update(func(txn *badger.Txn) error {
+			now, err := getRaw(txn, metaLease)
+			if err != nil || len(now) == 8 && binary.BigEndian.Uint64(now) >= binary.BigEndian.Uint64(leaseBefore) {
+				return err
+			}
+			return txn.Set(metaLease, leaseBefore)
 		})
 		if err != nil {
-			return err
-		}
-		if rp, err = replay(e.db, dir); err != nil {
-			return err
-		}
-		e.stats.Replayed.Store(uint64(rp.records))
-		if rp.records > 0 {
-			e.log.Info("redo log replayed", "records", rp.records, "last", rp.last)
-		}
-		if rp.ahead && len(leaseBefore) == 8 {
-			// Counters up to the higher lease may be in Badger's versions.
-			err := e.db.Update(func(txn *badger.Txn) error {
-				now, err := getRaw(txn, metaLease)
-				if err != nil || len(now) == 8 && binary.BigEndian.Uint64(now) >= binary.BigEndian.Uint64(leaseBefore) {
-					return err
-				}
-				return txn.Set(metaLease, leaseBefore)
-			})
-			if err != nil {
-				return fmt.Errorf("engine: redo log: %w", err)
-			}
+			return fmt.Errorf("engine: redo log: %w", err)
 		}
 	}
 	if err := e.loadMeta(); err != nil {
 		return err
 	}
-	if e.rlog == nil {
-		return nil
-	}
-	if seq, err := storedSeq(e.db); err != nil {
+	if e.rlog.seq, err = storedSeq(e.db); err != nil {
 		return err
-	} else {
-		e.rlog.seq = seq
 	}
 	if rp.ahead {
 		// Part of a batch that was never acknowledged may be left beside
@@ -321,7 +316,13 @@ func (e *Engine) recover() error {
 			return err
 		}
 	}
-	return e.checkpoint()
+	if err := e.checkpoint(); err != nil {
+		return err
+	}
+	if !e.cfg.Sync {
+		e.rlog = nil // nothing is synced: no log
+	}
+	return nil
 }
 
 // checkpoint makes everything Badger holds durable and empties the redo

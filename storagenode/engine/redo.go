@@ -198,15 +198,13 @@ func removeSegments(dir string) error {
 
 // segments lists the log's segment files in order.
 func segments(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
+	names, err := namesEnding(dir, ".redo")
 	if err != nil {
 		return nil, fmt.Errorf("engine: redo log: %w", err)
 	}
-	var out []string
-	for _, ent := range ents {
-		if strings.HasSuffix(ent.Name(), ".redo") {
-			out = append(out, filepath.Join(dir, ent.Name()))
-		}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = filepath.Join(dir, n)
 	}
 	slices.Sort(out) // fixed-width hexadecimal names
 	return out, nil
@@ -214,22 +212,32 @@ func segments(dir string) ([]string, error) {
 
 // memLogs lists the IDs of Badger's memtable logs in dir, in order.
 func memLogs(dir string) ([]int, error) {
-	ents, err := os.ReadDir(dir)
+	names, err := namesEnding(dir, ".mem")
 	if err != nil {
 		return nil, fmt.Errorf("engine: memtable logs: %w", err)
 	}
 	var ids []int
-	for _, ent := range ents {
-		name, ok := strings.CutSuffix(ent.Name(), ".mem")
-		if !ok {
-			continue
-		}
-		if id, err := strconv.Atoi(name); err == nil {
+	for _, n := range names {
+		if id, err := strconv.Atoi(strings.TrimSuffix(n, ".mem")); err == nil {
 			ids = append(ids, id)
 		}
 	}
 	slices.Sort(ids)
 	return ids, nil
+}
+
+func namesEnding(dir, suffix string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, ent := range ents {
+		if strings.HasSuffix(ent.Name(), suffix) {
+			out = append(out, ent.Name())
+		}
+	}
+	return out, nil
 }
 
 func syncDir(dir string) error {

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -26,7 +25,16 @@ const memLogHeader = 20
 func crashCopy(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+	if err := copyTree(src, dst, true); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// copyTree copies a directory tree but Badger's lock, with the entries
+// of the memtable logs zeroed if zeroMem.
+func copyTree(src, dst string, zeroMem bool) error {
+	return filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -42,15 +50,11 @@ func crashCopy(t *testing.T, src string) string {
 		if err != nil {
 			return err
 		}
-		if strings.HasSuffix(d.Name(), ".mem") && len(b) > memLogHeader {
+		if zeroMem && strings.HasSuffix(d.Name(), ".mem") && len(b) > memLogHeader {
 			clear(b[memLogHeader:])
 		}
 		return os.WriteFile(to, b, 0o644)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
 }
 
 func redoSegments(t *testing.T, dir string) []string {
@@ -275,7 +279,7 @@ func TestRedoReplayKeepsTheHigherLease(t *testing.T) {
 	// The copy keeps Badger's memtable log (written back by the kernel)
 	// but loses the last record.
 	dst := t.TempDir()
-	if err := copyTree(dir, dst); err != nil {
+	if err := copyTree(dir, dst, false); err != nil {
 		t.Fatal(err)
 	}
 	seg := redoSegments(t, dst)[0]
@@ -303,34 +307,6 @@ func TestRedoReplayKeepsTheHigherLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantValue(t, r, dataKey("b"), "2")
-}
-
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		to := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(to, 0o755)
-		}
-		if d.Name() == "LOCK" {
-			return nil
-		}
-		in, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.Create(to)
-		if err != nil {
-			return err
-		}
-		defer out.Close()
-		_, err = io.Copy(out, in)
-		return err
-	})
 }
 
 // A failed sync may leave a gap in the redo log, and replay stops at a
