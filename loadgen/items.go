@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"time"
@@ -94,7 +95,11 @@ func (c *Items) do(ctx context.Context, method, key, qname string, q int, vctx s
 		timeout, bounded = time.Until(d), true
 	}
 	if err := c.hc.DoTimeout(req, resp, timeout); err != nil {
-		if bounded && errors.Is(err, fasthttp.ErrTimeout) {
+		// fasthttp names a cut while it waits for an answer ErrTimeout,
+		// and one in the middle of an answer's body by the socket's
+		// own timeout.
+		var ne net.Error
+		if bounded && (errors.Is(err, fasthttp.ErrTimeout) || errors.As(err, &ne) && ne.Timeout()) {
 			return "", 0, context.DeadlineExceeded // the run ended, not the gateway
 		}
 		return "", 0, err
