@@ -256,12 +256,21 @@ func TestRedoSegmentsGoOnceFlushed(t *testing.T) {
 
 // After a machine crash Badger may hold a batch whose record was lost.
 // Replaying the older records over it must not take the counter lease
-// back, or counters would be handed out twice.
+// back, or counters would be handed out twice, and must leave Merkle
+// trees that agree with the data.
 func TestRedoReplayKeepsTheHigherLease(t *testing.T) {
 	dir := t.TempDir()
 	e := open(t, dir, "n1")
 	defer e.Close()
-	put(t, e, string(dataKey("a")), "1")
+	// a and b share a leaf: replaying a's record rewrites that leaf as
+	// it was before b.
+	ka, kb := dataKey("a"), []byte(nil)
+	for i := 0; kb == nil; i++ {
+		if k := dataKey(fmt.Sprintf("b%d", i)); merkle.Bucket(k) == merkle.Bucket(ka) {
+			kb = k
+		}
+	}
+	put(t, e, string(ka), "1")
 	var leaseBefore uint64
 	if err := e.onWriter(func() error { leaseBefore = e.leaseEnd; return nil }); err != nil {
 		t.Fatal(err)
@@ -270,7 +279,7 @@ func TestRedoReplayKeepsTheHigherLease(t *testing.T) {
 	if err := e.onWriter(func() error { e.counter = e.leaseEnd; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	put(t, e, string(dataKey("b")), "2")
+	put(t, e, string(kb), "2")
 	var c uint64
 	if err := e.onWriter(func() error { c = e.counter; return nil }); err != nil {
 		t.Fatal(err)
@@ -308,7 +317,22 @@ func TestRedoReplayKeepsTheHigherLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantValue(t, r, dataKey("b"), "2")
+	wantValue(t, r, kb, "2")
+	want := merkle.New()
+	for _, k := range [][]byte{ka, kb} {
+		set, err := r.Get(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Apply(merkle.Bucket(k), merkle.ItemHash(k, set))
+	}
+	got, err := r.Tree(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Root() != want.Root() {
+		t.Fatalf("tree root after recovery %x, the data's %x", got.Root(), want.Root())
+	}
 }
 
 // A failed sync may leave a gap in the redo log, and replay stops at a
