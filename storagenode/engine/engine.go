@@ -266,9 +266,13 @@ func (e *Engine) recover() error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("engine: redo log: %w", err)
 	}
-	e.rlog = &redoLog{dir: dir, memDir: e.cfg.Dir, segSize: redoSegmentSize}
+	free, err := freeSegments(dir)
+	if err != nil {
+		return err
+	}
+	e.rlog = &redoLog{dir: dir, memDir: e.cfg.Dir, segSize: redoSegmentSize, free: free}
 	var leaseBefore []byte
-	err := e.db.View(func(txn *badger.Txn) error {
+	err = e.db.View(func(txn *badger.Txn) error {
 		var err error
 		leaseBefore, err = getRaw(txn, metaLease)
 		return err
@@ -321,6 +325,7 @@ func (e *Engine) recover() error {
 	}
 	if !e.cfg.Sync {
 		e.rlog = nil // nothing is synced: no log
+		return removeSegments(dir)
 	}
 	return nil
 }

@@ -39,8 +39,16 @@ import (
 // the counter lease is kept at its highest and the Merkle trees are
 // rebuilt from the data.
 //
-// A segment of the log is deleted once every memtable that was in use
-// when it was closed has been flushed. Anything that writes Badger past
+// A segment of the log is done with once every memtable that was in use
+// when it was closed has been flushed. Such a segment is kept, renamed,
+// and written over as a later segment (as Pebble recycles its logs): an
+// fdatasync of a file whose blocks are all allocated and whose size does
+// not change flushes the data alone, where an append also commits the
+// file system's journal, and with it every other file's metadata change
+// in flight (a new table, a deleted memtable log). What a recycled
+// segment held before is told from its new records by their sequence
+// numbers, which only grow; a segment is cut to its records' length when
+// it is closed, so only the open one can end in stale records. Anything that writes Badger past
 // the writer (a purge, the ring state) makes a checkpoint: every memtable
 // log synced, the redo log emptied, so that no older record can be
 // replayed over it.
@@ -49,6 +57,8 @@ const (
 	redoDir         = "redo"
 	redoSegmentSize = 32 << 20
 	redoHeader      = 8 // payload length and CRC-32C, little-endian
+	// redoFree is how many done segments are kept to be written over.
+	redoFree        = 3
 	opSet, opDelete = 1, 2
 )
 
@@ -60,15 +70,18 @@ type redoLog struct {
 	memDir  string
 	segSize int64    // a segment is closed once it is this large
 	f       *os.File // the open segment; nil until the next record
-	size    int64
-	seq     uint64 // the last record's sequence number
-	buf     []byte // the record being built
+	size    int64    // the length of f's records
+	stale   int64    // f's length: more than size while it ends in stale records
+	seq     uint64   // the last record's sequence number
+	buf     []byte   // the record being built
 	// closed are the segments before f, with the newest memtable log
 	// when each was closed.
 	closed []closedSegment
 	// retired is a segment file the syncer must sync once more and
 	// close: handed over with the next batch.
 	retired []*os.File
+	// free are done segments, renamed to be written over.
+	free []string
 }
 
 type closedSegment struct {
@@ -78,6 +91,11 @@ type closedSegment struct {
 
 func segmentPath(dir string, first uint64) string {
 	return filepath.Join(dir, fmt.Sprintf("%016x.redo", first))
+}
+
+// segmentFirst is the sequence number of a segment's first record.
+func segmentFirst(path string) (uint64, error) {
+	return strconv.ParseUint(strings.TrimSuffix(filepath.Base(path), ".redo"), 16, 64)
 }
 
 // begin starts the record of a new transaction.
@@ -109,15 +127,9 @@ func (l *redoLog) write(seq uint64) (*os.File, error) {
 		}
 	}
 	if l.f == nil {
-		f, err := os.OpenFile(segmentPath(l.dir, seq), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("engine: redo log: %w", err)
-		}
-		if err := syncDir(l.dir); err != nil {
-			f.Close()
+		if err := l.open(seq); err != nil {
 			return nil, err
 		}
-		l.f, l.size = f, 0
 	}
 	payload := l.buf[redoHeader:]
 	binary.LittleEndian.PutUint64(payload, seq)
@@ -133,11 +145,40 @@ func (l *redoLog) write(seq uint64) (*os.File, error) {
 	return l.f, nil
 }
 
+// open starts the segment whose first record is seq, on a free one if
+// there is one.
+func (l *redoLog) open(seq uint64) error {
+	path := segmentPath(l.dir, seq)
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if n := len(l.free); n > 0 {
+		if err := os.Rename(l.free[n-1], path); err != nil {
+			return fmt.Errorf("engine: redo log: %w", err)
+		}
+		l.free = l.free[:n-1]
+		flags = os.O_WRONLY
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		return fmt.Errorf("engine: redo log: %w", err)
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = syncDir(l.dir)
+	}
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("engine: redo log: %w", err)
+	}
+	l.f, l.size, l.stale = f, 0, fi.Size()
+	return nil
+}
+
 // unwrite takes the last written record (or a torn part of it) back off.
 func (l *redoLog) unwrite() error {
 	if err := l.f.Truncate(l.size); err != nil {
 		return fmt.Errorf("engine: redo log: take back a record: %w", err)
 	}
+	l.stale = l.size
 	_, err := l.f.Seek(l.size, io.SeekStart)
 	return err
 }
@@ -145,12 +186,19 @@ func (l *redoLog) unwrite() error {
 // wrote records that the last write is kept.
 func (l *redoLog) wrote() { l.size += int64(len(l.buf)) }
 
-// rotate closes the open segment and deletes the closed ones whose
+// rotate closes the open segment and frees the closed ones whose
 // memtables have all been flushed.
 func (l *redoLog) rotate() error {
 	mems, err := memLogs(l.memDir)
 	if err != nil {
 		return err
+	}
+	if l.stale > l.size {
+		// The syncer's last fdatasync of the segment makes this durable
+		// before any record of the next one is acknowledged.
+		if err := l.f.Truncate(l.size); err != nil {
+			return fmt.Errorf("engine: redo log: %w", err)
+		}
 	}
 	newest := 0
 	if len(mems) > 0 {
@@ -162,8 +210,8 @@ func (l *redoLog) rotate() error {
 	keep := l.closed[:0]
 	for _, s := range l.closed {
 		if len(mems) == 0 || s.maxMem < mems[0] {
-			if err := os.Remove(s.path); err != nil && !os.IsNotExist(err) {
-				return fmt.Errorf("engine: redo log: %w", err)
+			if err := l.discard(s.path); err != nil {
+				return err
 			}
 			continue
 		}
@@ -173,22 +221,68 @@ func (l *redoLog) rotate() error {
 	return nil
 }
 
-// empty deletes every segment: Badger durably holds what they hold.
+// discard frees a segment Badger durably holds, or deletes it if enough
+// are free. Either is durable once the directory is next synced, before
+// a new segment's first record; until then a crash can bring the
+// segment back, ahead of every later one, and replaying them all in
+// order still ends in the same values.
+func (l *redoLog) discard(path string) error {
+	if len(l.free) >= redoFree {
+		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("engine: redo log: %w", err)
+		}
+		return nil
+	}
+	free := strings.TrimSuffix(path, ".redo") + ".free"
+	if err := os.Rename(path, free); err != nil {
+		return fmt.Errorf("engine: redo log: %w", err)
+	}
+	l.free = append(l.free, free)
+	return nil
+}
+
+// empty frees every segment: Badger durably holds what they hold.
 func (l *redoLog) empty() error {
 	if l.f != nil {
 		l.retired = append(l.retired, l.f)
 		l.f = nil
 	}
 	l.closed = nil
-	return removeSegments(l.dir)
+	segs, err := segments(l.dir)
+	if err != nil {
+		return err
+	}
+	for _, s := range segs {
+		if err := l.discard(s); err != nil {
+			return err
+		}
+	}
+	return syncDir(l.dir)
 }
 
+// freeSegments lists the free segments in dir.
+func freeSegments(dir string) ([]string, error) {
+	names, err := namesEnding(dir, ".free")
+	if err != nil {
+		return nil, fmt.Errorf("engine: redo log: %w", err)
+	}
+	for i, n := range names {
+		names[i] = filepath.Join(dir, n)
+	}
+	return names, nil
+}
+
+// removeSegments deletes the log, free segments too.
 func removeSegments(dir string) error {
 	segs, err := segments(dir)
 	if err != nil {
 		return err
 	}
-	for _, s := range segs {
+	free, err := freeSegments(dir)
+	if err != nil {
+		return err
+	}
+	for _, s := range append(segs, free...) {
 		if err := os.Remove(s); err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("engine: redo log: %w", err)
 		}
@@ -307,11 +401,21 @@ func decodeRecord(p []byte) (seq uint64, ops []redoOp, err error) {
 }
 
 // readSegment returns the records of one segment up to the first that is
-// not whole, and the length of the intact part.
-func readSegment(path string) (recs [][]byte, intact int64, err error) {
+// not whole or is stale (numbered before the segment's first record or
+// not after the one before it, as left by the segment's earlier use),
+// and the length of the intact part. after is the last record's sequence
+// number in the segments before.
+func readSegment(path string, after uint64) (recs [][]byte, intact int64, err error) {
+	first, err := segmentFirst(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("engine: redo log: segment %s: %w", filepath.Base(path), err)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("engine: redo log: %w", err)
+	}
+	if first > 0 {
+		after = max(after, first-1)
 	}
 	off := 0
 	for len(b)-off >= redoHeader {
@@ -324,6 +428,11 @@ func readSegment(path string) (recs [][]byte, intact int64, err error) {
 		if crc32.Checksum(p, castag) != sum {
 			break
 		}
+		seq := binary.LittleEndian.Uint64(p)
+		if seq <= after {
+			break
+		}
+		after = seq
 		recs = append(recs, p)
 		off += redoHeader + n
 	}
@@ -354,7 +463,7 @@ func replay(db *badger.DB, dir string) (replayed, error) {
 		return out, err
 	}
 	for i, path := range segs {
-		recs, intact, err := readSegment(path)
+		recs, intact, err := readSegment(path, out.last)
 		if err != nil {
 			return out, err
 		}

@@ -163,7 +163,7 @@ func TestRedoLogDropsATornTail(t *testing.T) {
 	f.Write(append(torn, make([]byte, 10)...))
 	f.Close()
 
-	recs, intact, err := readSegment(segs[0])
+	recs, intact, err := readSegment(segs[0], 0)
 	if err != nil || len(recs) != 20 || intact != fi.Size() {
 		t.Fatalf("read %d records, %d intact bytes of %d (%v); want 20 and all", len(recs), intact, fi.Size(), err)
 	}
@@ -185,7 +185,7 @@ func TestRedoLogStopsAtACorruptRecord(t *testing.T) {
 	}
 	crashed := crashCopy(t, dir)
 	seg := redoSegments(t, crashed)[0]
-	recs, _, err := readSegment(seg)
+	recs, _, err := readSegment(seg, 0)
 	if err != nil || len(recs) != 10 {
 		t.Fatalf("%d records (%v)", len(recs), err)
 	}
@@ -241,6 +241,9 @@ func TestRedoSegmentsGoOnceFlushed(t *testing.T) {
 	if segs := redoSegments(t, dir); len(segs) != 0 {
 		t.Fatalf("segments after a clean close: %v", segs)
 	}
+	if free, err := freeSegments(filepath.Join(dir, redoDir)); err != nil || len(free) != 0 {
+		t.Fatalf("free segments after a clean close: %v (%v)", free, err)
+	}
 	e = open(t, dir, "n1")
 	defer e.Close()
 	if n := e.Stats().Replayed.Load(); n != 0 {
@@ -294,7 +297,7 @@ func TestRedoReplayKeepsTheHigherLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	seg := redoSegments(t, dst)[0]
-	recs, _, err := readSegment(seg)
+	recs, _, err := readSegment(seg, 0)
 	if err != nil || len(recs) < 2 {
 		t.Fatalf("%d records (%v)", len(recs), err)
 	}
@@ -370,7 +373,7 @@ func TestRedoLogCheckpointsAfterAFailedSync(t *testing.T) {
 	if len(segs) != 1 {
 		t.Fatalf("redo segments after the checkpoint: %v", segs)
 	}
-	recs, _, err := readSegment(segs[0])
+	recs, _, err := readSegment(segs[0], 0)
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("%d records after the checkpoint (%v), want c's alone", len(recs), err)
 	}
@@ -388,4 +391,134 @@ func slicesContainKey(ops []redoOp, k string) bool {
 		}
 	}
 	return false
+}
+
+// A segment written over holds what it held before behind its new
+// records: intact records, numbered before the new ones. Reading stops
+// at the first of them.
+func TestReadSegmentStopsAtStaleRecords(t *testing.T) {
+	dir := t.TempDir()
+	l := &redoLog{dir: dir, memDir: dir, segSize: 1 << 20} // no memtables: done once closed
+	record := func(seq uint64, val string) {
+		t.Helper()
+		l.begin()
+		l.set([]byte("k"), []byte(val), 0)
+		if _, err := l.write(seq); err != nil {
+			t.Fatal(err)
+		}
+		l.wrote()
+	}
+	for seq := uint64(1); seq <= 6; seq++ {
+		record(seq, fmt.Sprintf("old%d", seq))
+	}
+	if err := l.rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(l.free) != 1 {
+		t.Fatalf("free segments after closing a done one: %v", l.free)
+	}
+	record(7, "new7")
+	record(8, "new8")
+	path := segmentPath(dir, 7)
+	if l.f.Name() != path || len(l.free) != 0 {
+		t.Fatalf("segment %s, free %v: the done segment was not written over", l.f.Name(), l.free)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, intact, err := readSegment(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range recs {
+		seq, ops, err := decodeRecord(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d:%s", seq, ops[0].v))
+	}
+	if want := []string{"7:new7", "8:new8"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("records %v, want %v", got, want)
+	}
+	if intact != fi.Size()*2/6 {
+		t.Fatalf("%d intact bytes of %d, want the first third", intact, fi.Size())
+	}
+	// Records that do not follow the segments before are stale too.
+	if recs, _, err := readSegment(path, 7); err != nil || len(recs) != 0 {
+		t.Fatalf("%d records after 7 (%v), want none: 8 must follow 7 in this segment", len(recs), err)
+	}
+	if err := l.f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path, segmentPath(dir, 9)); err != nil {
+		t.Fatal(err)
+	}
+	if recs, _, err := readSegment(segmentPath(dir, 9), 0); err != nil || len(recs) != 0 {
+		t.Fatalf("a segment named for record 9 gave %d records (%v), want none", len(recs), err)
+	}
+}
+
+// Done segments are written over as later ones, and what such a segment
+// held before (older values of the same keys) is not replayed after a
+// crash.
+func TestRedoLogWritesOverDoneSegments(t *testing.T) {
+	dir := t.TempDir()
+	e := open(t, dir, "n1")
+	defer e.Close()
+	if err := e.onWriter(func() error { e.rlog.segSize = 1 << 20; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	overwrite := func(key, val string) {
+		t.Helper()
+		_, err := e.Apply([]byte(key), func(tx *Tx, cur vclock.Set) (vclock.Set, bool, error) {
+			d := vclock.Dot{Actor: tx.Actor(), Counter: tx.NextCounter(0)}
+			return cur.Update(cur.Context(), vclock.Version{Clock: vclock.Clock{Dot: d}, Value: []byte(val)}, 10), true, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	const keys = 8
+	pad := strings.Repeat("x", 64<<10)
+	latest := map[string]string{}
+	var stale string // the open segment, ending in an earlier use's records
+	for round := 0; round < 400 && stale == ""; round++ {
+		for k := range keys {
+			key := fmt.Sprintf("k%d", k)
+			latest[key] = fmt.Sprintf("%04d", round) + pad
+			overwrite(key, latest[key])
+		}
+		segs := redoSegments(t, dir)
+		last := segs[len(segs)-1]
+		_, intact, err := readSegment(last, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(last); err != nil {
+			t.Fatal(err)
+		} else if fi.Size() > intact {
+			stale = last
+		}
+		if free, err := freeSegments(filepath.Join(dir, redoDir)); err != nil || len(free) > redoFree {
+			t.Fatalf("free segments: %v (%v), want at most %d", free, err, redoFree)
+		}
+	}
+	if stale == "" {
+		t.Fatal("no segment was written over")
+	}
+	crashed := crashCopy(t, dir)
+	r := open(t, crashed, "n1")
+	defer r.Close()
+	for key, want := range latest {
+		s, err := r.Get([]byte(key))
+		if err != nil || len(s) != 1 || string(s[0].Value) != want {
+			got := "?"
+			if len(s) > 0 && len(s[0].Value) >= 4 {
+				got = string(s[0].Value[:4])
+			}
+			t.Fatalf("%s after recovery: %d versions, round %s (%v), want round %s", key, len(s), got, err, want[:4])
+		}
+	}
 }
