@@ -48,10 +48,11 @@ import (
 // in flight (a new table, a deleted memtable log). What a recycled
 // segment held before is told from its new records by their sequence
 // numbers, which only grow; a segment is cut to its records' length when
-// it is closed, so only the open one can end in stale records. Anything that writes Badger past
-// the writer (a purge, the ring state) makes a checkpoint: every memtable
-// log synced, the redo log emptied, so that no older record can be
-// replayed over it.
+// it is closed, so only the open one can end in stale records.
+//
+// Anything that writes Badger past the writer (a purge, the ring state)
+// makes a checkpoint: every memtable log synced, the redo log emptied,
+// so that no older record can be replayed over it.
 
 const (
 	redoDir         = "redo"
