@@ -261,18 +261,6 @@ func (l *redoLog) empty() error {
 	return syncDir(l.dir)
 }
 
-// freeSegments lists the free segments in dir.
-func freeSegments(dir string) ([]string, error) {
-	names, err := namesEnding(dir, ".free")
-	if err != nil {
-		return nil, fmt.Errorf("engine: redo log: %w", err)
-	}
-	for i, n := range names {
-		names[i] = filepath.Join(dir, n)
-	}
-	return names, nil
-}
-
 // removeSegments deletes the log, free segments too.
 func removeSegments(dir string) error {
 	segs, err := segments(dir)
@@ -292,8 +280,13 @@ func removeSegments(dir string) error {
 }
 
 // segments lists the log's segment files in order.
-func segments(dir string) ([]string, error) {
-	names, err := namesEnding(dir, ".redo")
+func segments(dir string) ([]string, error) { return redoFiles(dir, ".redo") }
+
+// freeSegments lists the free segments in dir.
+func freeSegments(dir string) ([]string, error) { return redoFiles(dir, ".free") }
+
+func redoFiles(dir, suffix string) ([]string, error) {
+	names, err := namesEnding(dir, suffix)
 	if err != nil {
 		return nil, fmt.Errorf("engine: redo log: %w", err)
 	}
