@@ -113,6 +113,10 @@ func TestSloppyQuorumAndStrictMode(t *testing.T) {
 	if it, err := cl.Get(ctx, "t", client.Key{PK: "alice"}, client.Options{R: 2}); err != nil || string(it.Items[0].Value) != `{"v":2}` {
 		t.Fatalf("read from fallbacks: %v %v", it, err)
 	}
+	// The pending count is as of each fallback's last hint scan: wait for
+	// the scans to show both hints, or "none pending" below could be a
+	// scan that had not yet run.
+	testcluster.WaitFor(t, 5*time.Second, "a hint on each fallback", func() bool { return hintsPending(c) >= 2 })
 	for _, o := range owners {
 		c.Start(o)
 	}
