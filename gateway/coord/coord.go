@@ -163,18 +163,27 @@ type Machine struct {
 
 // New returns a machine for one round.
 func New(cfg Config) *Machine {
-	return &Machine{cfg: cfg, replies: map[string]*wire.Reply{}, failed: map[string]bool{}}
+	return &Machine{cfg: cfg, replies: make(map[string]*wire.Reply, len(cfg.Replicas))}
+}
+
+// mark adds n to a set of nodes. Most rounds fail, slow down or replace
+// no node, so such sets stay nil (reading a nil map is fine) until a first
+// node is marked: a round allocates only what it uses.
+func mark(set *map[string]bool, n string) {
+	if *set == nil {
+		*set = make(map[string]bool, 2)
+	}
+	(*set)[n] = true
 }
 
 // Start begins the round.
 func (m *Machine) Start() Ready {
 	switch m.cfg.Op {
 	case OpPut:
-		m.down, m.slow = map[string]bool{}, map[string]bool{}
 		return m.stampAttempt()
 	default:
-		m.down, m.used, m.expect = map[string]bool{}, map[string]bool{}, map[string]bool{}
-		var rd Ready
+		m.expect = make(map[string]bool, len(m.cfg.Replicas))
+		rd := Ready{Sends: make([]Send, 0, len(m.cfg.Replicas))}
 		for _, n := range m.cfg.Replicas {
 			if m.cfg.Down[n] && m.cfg.Op == OpGet {
 				if f := m.nextFallback(); f != "" {

@@ -14,7 +14,7 @@ func (m *Machine) nextFallback() string {
 	}
 	for _, f := range m.cfg.Fallbacks {
 		if !m.used[f] && !m.down[f] && !m.slow[f] && !m.cfg.Down[f] {
-			m.used[f] = true
+			mark(&m.used, f)
 			return f
 		}
 	}
@@ -32,8 +32,9 @@ func (m *Machine) nextFallback() string {
 // went unanswered never stamp again in the round.
 func (m *Machine) stampAttempt() Ready {
 	m.attempt++
-	m.owner, m.used = map[string]string{}, map[string]bool{}
-	m.expect, m.acked, m.failed = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	n := len(m.cfg.Replicas) + len(m.cfg.Extra)
+	m.owner, m.used, m.failed = make(map[string]string, n), nil, nil
+	m.expect, m.acked = make(map[string]bool, n), make(map[string]bool, n)
 	m.waiting, m.ticks, m.stampOK, m.stampRep = nil, 0, false, nil
 	var targets, stale, slow []string
 	for _, r := range m.cfg.Replicas {
@@ -85,16 +86,16 @@ func (m *Machine) stampAttempt() Ready {
 // that was silent for a round timeout is only suspected (see stampAttempt).
 func (m *Machine) restamp(silent bool) Ready {
 	if silent {
-		m.slow[m.stamper] = true
+		mark(&m.slow, m.stamper)
 	} else {
-		m.down[m.stamper] = true
+		mark(&m.down, m.stamper)
 	}
 	return m.stampAttempt()
 }
 
 // replace hands the stamped set to a fallback in place of a failed target.
 func (m *Machine) replace(failed string) []Send {
-	m.down[failed] = true
+	mark(&m.down, failed)
 	owner := m.owner[failed]
 	if owner == "" {
 		owner = failed
@@ -111,7 +112,7 @@ func (m *Machine) replace(failed string) []Send {
 // fail marks a target failed and, once the stamped set is known, replaces
 // it with a fallback.
 func (m *Machine) fail(t string) Ready {
-	m.failed[t] = true
+	mark(&m.failed, t)
 	if !m.stampOK || m.stampRep.Set == nil {
 		m.waiting = append(m.waiting, t)
 		return Ready{}

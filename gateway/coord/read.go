@@ -35,7 +35,7 @@ func (m *Machine) stepRead(ev Event) Ready {
 		return m.readOver()
 	case EvNoResponders:
 		if m.isReplica(ev.From) && m.replies[ev.From] == nil && !m.failed[ev.From] {
-			m.failed[ev.From] = true
+			mark(&m.failed, ev.From)
 			if m.cfg.Op == OpGet && m.result == nil {
 				if f := m.nextFallback(); f != "" {
 					sub = append(sub, m.askFallback(f))
@@ -47,7 +47,7 @@ func (m *Machine) stepRead(ev Event) Ready {
 			return Ready{}
 		}
 		if ev.Reply.Err() != nil {
-			m.failed[ev.From] = true
+			mark(&m.failed, ev.From)
 		} else {
 			m.replies[ev.From] = ev.Reply
 			m.seen = append(m.seen, ev.From)
