@@ -35,6 +35,8 @@ type Gateway struct {
 	m      *metrics
 	log    *slog.Logger
 
+	adminDigest tenants.Digest // of cfg.AdminKey, hashed once
+
 	// ctx bounds the work a gateway does after answering (read repair);
 	// Close cancels it and waits.
 	ctx    context.Context
@@ -66,6 +68,7 @@ func New(cfg Config, conn *messaging.Conn) (*Gateway, error) {
 		m:      newMetrics(cfg.Registerer),
 		log:    log,
 	}
+	g.adminDigest = tenants.DigestOf(cfg.AdminKey)
 	g.mem.state = membership.NewState(cfg.Q)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.cat = newCatalog(g)

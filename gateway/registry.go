@@ -213,8 +213,8 @@ func (r *registry) revokeKey(ctx context.Context, tenant, keyID string) error {
 // authenticate maps a secret to its live tenant. Unknown, revoked and
 // orphaned keys are all just ErrUnauthorized: the caller learns nothing
 // about other tenants.
-func (r *registry) authenticate(ctx context.Context, secret string) (*tenants.Tenant, error) {
-	hash, err := tenants.HashSecret(secret)
+func (r *registry) authenticate(ctx context.Context, secret string, d tenants.Digest) (*tenants.Tenant, error) {
+	hash, err := tenants.KeyHash(secret, d)
 	if err != nil {
 		return nil, fmt.Errorf("%w: malformed API key", ErrUnauthorized)
 	}

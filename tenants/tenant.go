@@ -111,27 +111,56 @@ func NewSecret() string {
 // ErrBadSecret is returned for strings that cannot be API keys.
 var ErrBadSecret = errors.New("tenants: malformed API key")
 
+// maxSecretLen bounds what is hashed without allocating; an API key is
+// far shorter.
+const maxSecretLen = 128
+
+// Digest is the SHA-256 of a presented secret. The admin key's check and
+// an API key's lookup both compare digests, so a request hashes its key
+// once.
+type Digest [sha256.Size]byte
+
+// DigestOf hashes a presented secret, from a copy on the stack when it is
+// no longer than maxSecretLen: converting the string to bytes would
+// otherwise allocate on every request.
+func DigestOf(secret string) Digest {
+	var buf [maxSecretLen]byte
+	if len(secret) <= len(buf) {
+		return sha256.Sum256(buf[:copy(buf[:], secret)])
+	}
+	return sha256.Sum256([]byte(secret))
+}
+
+// Matches compares two digests in constant time (for the admin key, which
+// is configured, not stored).
+func (d Digest) Matches(o Digest) bool { return subtle.ConstantTimeCompare(d[:], o[:]) == 1 }
+
 // HashSecret returns the hash under which a secret is stored and looked
 // up. A fast hash is enough: secrets carry 256 random bits, so there is
 // nothing to brute-force.
-func HashSecret(secret string) (string, error) {
-	if !strings.HasPrefix(secret, keyPrefix) || len(secret) > 128 {
+func HashSecret(secret string) (string, error) { return KeyHash(secret, DigestOf(secret)) }
+
+// KeyHash is HashSecret for a secret whose digest is known.
+func KeyHash(secret string, d Digest) (string, error) {
+	if !wellFormed(secret) {
 		return "", ErrBadSecret
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(secret[len(keyPrefix):])
-	if err != nil || len(raw) != secretBytes {
-		return "", ErrBadSecret
-	}
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:]), nil
+	return hex.EncodeToString(d[:]), nil
 }
 
-// SecretMatches compares a presented secret with a configured one in
-// constant time (for the admin key, which is configured, not stored).
-func SecretMatches(presented, configured string) bool {
-	if configured == "" {
+// wellFormed reports whether secret has an API key's shape: the prefix
+// and secretBytes in unpadded URL-safe base64 (checked by length and
+// alphabet, which is what decoding it would check, without the copy).
+func wellFormed(secret string) bool {
+	body, ok := strings.CutPrefix(secret, keyPrefix)
+	if !ok || len(body) != base64.RawURLEncoding.EncodedLen(secretBytes) {
 		return false
 	}
-	a, b := sha256.Sum256([]byte(presented)), sha256.Sum256([]byte(configured))
-	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
