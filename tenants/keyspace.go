@@ -71,7 +71,22 @@ var ErrBadKey = errors.New("tenants: bad storage key")
 // rebuilds walk one partition with one prefix scan. The sort key comes last
 // and unprefixed, so the byte order of the keys of one partition key is the
 // order of their sort keys.
-func (k Key) Encode() []byte { return k.AppendEncode(nil) }
+func (k Key) Encode() []byte { return k.AppendEncode(make([]byte, 0, k.encodedLen())) }
+
+// encodedLen is the length of the encoded key, so that Encode allocates
+// once (a key is encoded on every replica request).
+func (k Key) encodedLen() int {
+	n := 3 + len(k.Tenant) + len(k.Table) + len(k.PK) + len(k.SK)
+	for _, f := range [...]string{k.Tenant, k.Table, k.PK} {
+		for l := uint64(len(f)); ; l >>= 7 {
+			n++
+			if l < 0x80 {
+				break
+			}
+		}
+	}
+	return n
+}
 
 // AppendEncode appends the encoded key to b.
 func (k Key) AppendEncode(b []byte) []byte {

@@ -340,14 +340,19 @@ func FuzzDecode(f *testing.F) {
 func FuzzKeyRoundTrip(f *testing.F) {
 	f.Add(byte(1), uint16(0), "t", "b", "k", "")
 	f.Add(byte(5), uint16(65535), "\x00", "\xff", "\x01\x02", "\x00")
+	f.Add(byte(1), uint16(7), strings.Repeat("t", MaxIDLen), strings.Repeat("b", MaxIDLen), strings.Repeat("k", 300), "s")
 	f.Fuzz(func(t *testing.T, kind byte, p uint16, tenant, table, pk, sk string) {
 		if len(tenant) > MaxIDLen || len(table) > MaxIDLen || len(pk) > MaxKeyLen || len(sk) > MaxKeyLen {
 			return
 		}
 		k := Key{Kind: Kind(kind), Partition: uint32(p), Tenant: tenant, Table: table, PK: pk, SK: sk}
-		got, err := Decode(k.Encode())
+		b := k.Encode()
+		got, err := Decode(b)
 		if err != nil || got != k {
 			t.Fatalf("round trip of %+v = %+v, %v", k, got, err)
+		}
+		if len(b) != cap(b) || !bytes.Equal(b, k.AppendEncode(nil)) {
+			t.Fatalf("Encode sized %d bytes for a key of %d (%x)", cap(b), len(b), b)
 		}
 	})
 }

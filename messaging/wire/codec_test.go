@@ -147,3 +147,19 @@ func TestReplySetBytes(t *testing.T) {
 		t.Fatalf("decoded %+v, want %+v", got, want)
 	}
 }
+
+// A replica request is decoded on every read and write: its key's names
+// share one allocation, and the request is one more.
+func TestDecodeGetAllocations(t *testing.T) {
+	for _, k := range []tenants.Key{testKey, {Kind: tenants.KindData, Partition: 1, Tenant: "t", Table: "b", PK: "p"}, {}} {
+		b := Encode(&GetRequest{Header: Header{Tag: 7}, Key: k})
+		var got Message
+		n := testing.AllocsPerRun(100, func() { got, _ = Decode(b) })
+		if g, ok := got.(*GetRequest); !ok || g.Key != k {
+			t.Fatalf("decoded %+v, want the key %+v", got, k)
+		}
+		if n > 2 {
+			t.Errorf("decoding a GET request for %+v allocates %v times, want at most 2", k, n)
+		}
+	}
+}
