@@ -158,6 +158,8 @@ type Machine struct {
 	// Get and scan.
 	replies map[string]*wire.Reply
 	seen    []string
+	fold    vclock.Set // the sets of seen[:folded], merged
+	folded  int
 	reasked bool // the silent were asked again at a tick
 }
 

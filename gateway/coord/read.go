@@ -137,17 +137,22 @@ func (m *Machine) readResult() *Result {
 		res.Items, res.More = m.mergeScan()
 		return res
 	}
-	for _, n := range m.seen {
-		res.Set = res.Set.Sync(m.replies[n].Set)
-	}
+	res.Set = m.merged()
 	return res
 }
 
-func (m *Machine) getRepairs() []Send {
-	var all vclock.Set
-	for _, n := range m.seen {
-		all = all.Sync(m.replies[n].Set)
+// merged folds the answers seen so far into one set. The fold is kept, so
+// the repairs after a read's last answer add only the answers that came
+// after its result (a fold of sets is the same in any order).
+func (m *Machine) merged() vclock.Set {
+	for ; m.folded < len(m.seen); m.folded++ {
+		m.fold = m.fold.Sync(m.replies[m.seen[m.folded]].Set)
 	}
+	return m.fold
+}
+
+func (m *Machine) getRepairs() []Send {
+	all := m.merged()
 	var sends []Send
 	for _, n := range m.seen {
 		if m.isPrimary(n) && !m.replies[n].Set.Same(all) {
