@@ -24,6 +24,7 @@ type Gateway struct {
 	cfg    Config
 	conn   *messaging.Conn
 	subj   messaging.Subjects
+	ops    *messaging.NodeOps // subj's node subjects, for rounds
 	caller *messaging.Caller
 	ring   atomic.Pointer[ring.Ring]
 	cat    *catalog
@@ -63,6 +64,7 @@ func New(cfg Config, conn *messaging.Conn) (*Gateway, error) {
 		cfg:    cfg,
 		conn:   conn,
 		subj:   conn.Subjects(),
+		ops:    messaging.NewNodeOps(conn.Subjects()),
 		caller: caller,
 		reach:  newReachability(cfg.Clock),
 		m:      newMetrics(cfg.Registerer),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -60,6 +61,37 @@ func TestSubjects(t *testing.T) {
 	}
 	if p, err := NewSubjects("prod.rt"); err != nil || p.NodeAll("n2") != "prod.rt.node.n2.*" {
 		t.Fatalf("custom prefix: %v %v", p, err)
+	}
+}
+
+// NodeOps gives NodeOp's subjects, from many goroutines, without building
+// a subject it has built before, and stays bounded.
+func TestNodeOps(t *testing.T) {
+	s := MustSubjects("acme")
+	c := NewNodeOps(s)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				node, op := fmt.Sprintf("n%d", i%7), []string{"get", "put", "replicate"}[i%3]
+				if got, want := c.Get(node, op), s.NodeOp(node, op); got != want {
+					t.Errorf("Get(%q, %q) = %q, want %q", node, op, got, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := testing.AllocsPerRun(100, func() { _ = c.Get("n3", "get") }); n != 0 {
+		t.Errorf("a known subject costs %v allocations", n)
+	}
+	for i := 0; i < 2*maxNodeOps; i++ {
+		c.Get(fmt.Sprint("node", i), "get")
+	}
+	if n := len(c.m); n > maxNodeOps {
+		t.Errorf("%d subjects kept, at most %d allowed", n, maxNodeOps)
 	}
 }
 

@@ -3,6 +3,7 @@ package messaging
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // DefaultPrefix starts every subject unless configured otherwise.
@@ -85,6 +86,43 @@ func (s Subjects) Prefix() string { return s.prefix }
 // fmt.Sprintf; subjNodeOpT is its shape.
 func (s Subjects) NodeOp(node, op string) string {
 	return s.prefix + ".node." + node + "." + op
+}
+
+// NodeOps remembers the subjects NodeOp built, for the request paths: a
+// round sends to N nodes, and each subject built anew was an allocation.
+// It is safe for concurrent use.
+type NodeOps struct {
+	subj Subjects
+	mu   sync.RWMutex
+	m    map[[2]string]string
+}
+
+// maxNodeOps bounds what NodeOps keeps (nodes come and go; a cluster has
+// far fewer nodes times operations).
+const maxNodeOps = 4096
+
+// NewNodeOps returns an empty cache of s's node subjects.
+func NewNodeOps(s Subjects) *NodeOps {
+	return &NodeOps{subj: s, m: make(map[[2]string]string)}
+}
+
+// Get returns the subject of operation op on node (Subjects.NodeOp).
+func (c *NodeOps) Get(node, op string) string {
+	k := [2]string{node, op}
+	c.mu.RLock()
+	s, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = c.subj.NodeOp(node, op)
+	c.mu.Lock()
+	if len(c.m) >= maxNodeOps {
+		clear(c.m)
+	}
+	c.m[k] = s
+	c.mu.Unlock()
+	return s
 }
 
 // NodeAll matches every operation of node.

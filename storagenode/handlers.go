@@ -189,7 +189,7 @@ func (n *Node) forward(replyTo string, req *wire.PutRequest, next vclock.Set) {
 		if i < len(req.Hints) {
 			rep.Hint = req.Hints[i]
 		}
-		if err := n.conn.Publish(n.subj.NodeOp(to, "replicate"), replyTo, wire.Encode(rep)); err != nil {
+		if err := n.conn.Publish(n.ops.Get(to, "replicate"), replyTo, wire.Encode(rep)); err != nil {
 			n.log.Warn("forward failed", "to", to, "err", err)
 		}
 	}

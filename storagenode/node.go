@@ -17,6 +17,7 @@ type Node struct {
 	eng  *engine.Engine
 	conn *messaging.Conn
 	subj messaging.Subjects
+	ops  *messaging.NodeOps // subj's node subjects, for forwards
 	log  *slog.Logger
 	m    *metrics
 
@@ -59,6 +60,7 @@ func Start(cfg Config, conn *messaging.Conn) (*Node, error) {
 		eng:   eng,
 		conn:  conn,
 		subj:  conn.Subjects(),
+		ops:   messaging.NewNodeOps(conn.Subjects()),
 		log:   log,
 		m:     newMetrics(cfg.Registerer, cfg.ID, eng),
 		reads: make(chan readReq, cfg.ReadWorkers*16),
