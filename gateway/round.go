@@ -78,9 +78,11 @@ func (g *Gateway) perform(call *messaging.Call, rd coord.Ready) {
 		g.m.readRepairs.Add(float64(rd.Repairs))
 	}
 	for _, s := range rd.Sends {
-		if err := call.Send(g.ops.Get(s.To, s.Msg.Type().String()), wire.Encode(s.Msg)); err != nil {
+		b := wire.EncodeScratch(s.Msg)
+		if err := call.Send(g.ops.Get(s.To, s.Msg.Type().String()), *b); err != nil {
 			g.log.Warn("send failed", "to", s.To, "err", err)
 		}
+		wire.Recycle(b)
 	}
 }
 

@@ -74,9 +74,11 @@ func (n *Node) closeReads() {
 func (n *Node) reply(m *messaging.Msg, r *wire.Reply, op string) {
 	r.Node = n.cfg.ID
 	n.m.requests.WithLabelValues(op, r.Code.String()).Inc()
-	if err := n.conn.Respond(m, wire.Encode(r)); err != nil {
+	b := wire.EncodeScratch(r)
+	if err := n.conn.Respond(m, *b); err != nil {
 		n.log.Warn("reply failed", "op", op, "err", err)
 	}
+	wire.Recycle(b)
 }
 
 func (n *Node) handlePut(m *messaging.Msg, req *wire.PutRequest) {
@@ -189,9 +191,11 @@ func (n *Node) forward(replyTo string, req *wire.PutRequest, next vclock.Set) {
 		if i < len(req.Hints) {
 			rep.Hint = req.Hints[i]
 		}
-		if err := n.conn.Publish(n.ops.Get(to, "replicate"), replyTo, wire.Encode(rep)); err != nil {
+		b := wire.EncodeScratch(rep)
+		if err := n.conn.Publish(n.ops.Get(to, "replicate"), replyTo, *b); err != nil {
 			n.log.Warn("forward failed", "to", to, "err", err)
 		}
+		wire.Recycle(b)
 	}
 }
 

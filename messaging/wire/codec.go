@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 
 	"github.com/ringtable/ringtable/tenants"
 	"github.com/ringtable/ringtable/vclock"
@@ -43,6 +44,31 @@ func Append(b []byte, m Message) []byte {
 
 // Encode returns the framed encoding of m in a buffer allocated once.
 func Encode(m Message) []byte { return Append(make([]byte, 0, sizeHint(m)), m) }
+
+// scratch holds buffers for encodings that are done with once sent: a
+// NATS publish copies its payload before it returns, so the replica
+// requests and answers of every round can share a few buffers instead of
+// allocating one each.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// maxScratch bounds the buffers kept: an item's value can be 400 KiB,
+// and a buffer that grew for one is left to the collector.
+const maxScratch = 64 << 10
+
+// EncodeScratch encodes m into a pooled buffer. The caller must be done
+// with the bytes (a publish has returned) when it calls Recycle.
+func EncodeScratch(m Message) *[]byte {
+	b := scratch.Get().(*[]byte)
+	*b = Append((*b)[:0], m)
+	return b
+}
+
+// Recycle gives back a buffer from EncodeScratch.
+func Recycle(b *[]byte) {
+	if cap(*b) <= maxScratch {
+		scratch.Put(b)
+	}
+}
 
 // sizeHint bounds a message's encoded size from its large parts.
 func sizeHint(m Message) int {

@@ -163,3 +163,26 @@ func TestDecodeGetAllocations(t *testing.T) {
 		}
 	}
 }
+
+// A pooled encoding is the encoding, whatever the buffer held before, and
+// a buffer grown past maxScratch is not kept.
+func TestEncodeScratch(t *testing.T) {
+	for round := 0; round < 3; round++ {
+		for _, m := range messages() {
+			b := EncodeScratch(m)
+			if !bytes.Equal(*b, Encode(m)) {
+				t.Fatalf("%v: pooled encoding differs", m.Type())
+			}
+			Recycle(b)
+		}
+	}
+	big := EncodeScratch(&PutRequest{Key: testKey, Value: bytes.Repeat([]byte("x"), 2*maxScratch)})
+	Recycle(big)
+	for i := 0; i < 100; i++ {
+		b := EncodeScratch(&GetRequest{Key: testKey})
+		if cap(*b) > maxScratch {
+			t.Fatalf("a buffer of %d bytes was kept", cap(*b))
+		}
+		Recycle(b)
+	}
+}
