@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -244,17 +245,14 @@ func serveItem(base context.Context, c *fasthttp.RequestCtx, items itemHandlers)
 // what those handlers use (method, path and query, headers, body, the
 // path's values and a context; no address, host or protocol).
 func newItemRequest(base context.Context, c *fasthttp.RequestCtx, segs [3]string, withSK bool) *http.Request {
-	h := make(http.Header, 6)
-	for k, v := range c.Request.Header.All() {
-		h.Add(string(k), string(v))
-	}
+	h := itemHeader(&c.Request.Header)
 	// The path as net/http decodes it: the segments joined.
 	path := "/v1/tables/" + segs[0] + "/items/" + segs[1]
 	if withSK {
 		path += "/" + segs[2]
 	}
 	r := &http.Request{
-		Method: string(c.Method()),
+		Method: methodName(c.Method()),
 		URL:    &url.URL{Path: path, RawQuery: string(c.URI().QueryString())},
 		Header: h,
 		Body:   http.NoBody,
@@ -270,6 +268,77 @@ func newItemRequest(base context.Context, c *fasthttp.RequestCtx, segs [3]string
 		r.SetPathValue("sk", segs[2])
 	}
 	return r
+}
+
+// itemHeader copies a request's header as net/http would hold it: the
+// map, one slice for every value and one string holding them all, where
+// adding each header took three allocations of its own (4 against 11 for
+// a GET from ringtable bench).
+func itemHeader(fh *fasthttp.RequestHeader) http.Header {
+	n, size := 0, 0
+	for _, v := range fh.All() {
+		n, size = n+1, size+len(v)
+	}
+	h := make(http.Header, n)
+	if n == 0 {
+		return h
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for _, v := range fh.All() {
+		sb.Write(v)
+	}
+	all, vals, i := sb.String(), make([]string, n), 0
+	for k, v := range fh.All() {
+		key := headerName(k)
+		vals[i], all = all[:len(v)], all[len(v):]
+		if prev, ok := h[key]; ok {
+			h[key] = append(prev, vals[i])
+		} else {
+			h[key] = vals[i : i+1 : i+1]
+		}
+		i++
+	}
+	return h
+}
+
+// headerName is a header's canonical name, without allocating for the
+// names item requests carry.
+func headerName(k []byte) string {
+	switch string(k) {
+	case "Host":
+		return "Host"
+	case "User-Agent":
+		return "User-Agent"
+	case "Authorization":
+		return "Authorization"
+	case "Content-Type":
+		return "Content-Type"
+	case "Content-Length":
+		return "Content-Length"
+	case "Accept":
+		return "Accept"
+	case "Accept-Encoding":
+		return "Accept-Encoding"
+	case "Connection":
+		return "Connection"
+	case ContextHeader:
+		return ContextHeader
+	}
+	return http.CanonicalHeaderKey(string(k))
+}
+
+// methodName is an item request's method as a constant string.
+func methodName(m []byte) string {
+	switch string(m) {
+	case http.MethodGet:
+		return http.MethodGet
+	case http.MethodPut:
+		return http.MethodPut
+	case http.MethodDelete:
+		return http.MethodDelete
+	}
+	return string(m)
 }
 
 // fastWriter is the http.ResponseWriter of an item request on the fast
