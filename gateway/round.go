@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/ringtable/ringtable/gateway/coord"
@@ -15,7 +16,7 @@ import (
 func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 	m := coord.New(cfg)
 	call := g.caller.Open(4*len(cfg.Replicas) + 4)
-	timer := time.NewTimer(g.cfg.RoundTimeout)
+	timer := roundTimer(g.cfg.RoundTimeout)
 	tr := tracerFrom(ctx)
 	rd := m.Start()
 	for {
@@ -26,14 +27,14 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 				g.bg.Add(1)
 				go g.finish(m, call, timer)
 			} else {
-				timer.Stop()
+				releaseTimer(timer)
 				call.Close()
 			}
 			return rd.Result
 		}
 		if rd.Done {
 			// A machine always answers before it is done; be safe anyway.
-			timer.Stop()
+			releaseTimer(timer)
 			call.Close()
 			return &coord.Result{Err: &coord.QuorumError{Op: cfg.Op}}
 		}
@@ -45,7 +46,7 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 			timer.Reset(g.cfg.RoundTimeout)
 			ev = coord.Event{Kind: coord.EvTick}
 		case <-ctx.Done():
-			timer.Stop()
+			releaseTimer(timer)
 			call.Close()
 			return &coord.Result{Err: ctx.Err()}
 		}
@@ -54,11 +55,29 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 	}
 }
 
+// timers holds stopped round timers. A stopped timer delivers nothing
+// stale (Go's timers since 1.23), so a round can take one and reset it
+// instead of allocating a timer and its channel.
+var timers sync.Pool
+
+func roundTimer(d time.Duration) *time.Timer {
+	if t, ok := timers.Get().(*time.Timer); ok {
+		t.Reset(d)
+		return t
+	}
+	return time.NewTimer(d)
+}
+
+func releaseTimer(t *time.Timer) {
+	t.Stop()
+	timers.Put(t)
+}
+
 // finish runs the rest of a round whose client has been answered.
 func (g *Gateway) finish(m *coord.Machine, call *messaging.Call, timer *time.Timer) {
 	defer g.bg.Done()
 	defer call.Close()
-	defer timer.Stop()
+	defer releaseTimer(timer)
 	for !m.Done() {
 		var rd coord.Ready
 		select {
