@@ -150,23 +150,46 @@ func Decode(b []byte) (Key, error) {
 	return k, nil
 }
 
+// TableEnd returns the length of an encoded key's table prefix (kind,
+// partition, tenant and table; see TablePrefix), without decoding the
+// names: b[3:TableEnd(b)] tells the key's table apart from every other.
+func TableEnd(b []byte) (int, error) {
+	if len(b) < 3 {
+		return 0, fmt.Errorf("%w: %d bytes", ErrBadKey, len(b))
+	}
+	rest := b[3:]
+	for i := 0; i < 2; i++ {
+		_, r, err := fieldBytes(rest, MaxIDLen)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %v", ErrBadKey, err)
+		}
+		rest = r
+	}
+	return len(b) - len(rest), nil
+}
+
 func field(b []byte, max int) (string, []byte, error) {
+	f, rest, err := fieldBytes(b, max)
+	return string(f), rest, err
+}
+
+func fieldBytes(b []byte, max int) ([]byte, []byte, error) {
 	n, w := binary.Uvarint(b)
 	var canon [binary.MaxVarintLen64]byte
 	if w <= 0 || binary.PutUvarint(canon[:], n) != w {
 		// Overlong lengths are refused too: Encode never writes them, and
 		// a key that decodes but does not re-encode to itself would live
 		// outside its own table's prefix.
-		return "", nil, errors.New("bad length")
+		return nil, nil, errors.New("bad length")
 	}
 	b = b[w:]
 	if n > uint64(max) {
-		return "", nil, fmt.Errorf("longer than %d bytes", max)
+		return nil, nil, fmt.Errorf("longer than %d bytes", max)
 	}
 	if n > uint64(len(b)) {
-		return "", nil, errors.New("truncated")
+		return nil, nil, errors.New("truncated")
 	}
-	return string(b[:n]), b[n:], nil
+	return b[:n], b[n:], nil
 }
 
 // Validate checks the bounds every replicated key must respect.

@@ -320,12 +320,19 @@ func FuzzDecode(f *testing.F) {
 	f.Add(Key{Kind: KindSystem, Partition: 0xffff, Tenant: "\xff", Table: "\x00", PK: strings.Repeat("k", 200)}.Encode())
 	f.Add([]byte{1, 0, 0, 0x81, 0x00, 't', 1, 'b', 1, 'k'})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		end, endErr := TableEnd(data)
+		if endErr != nil && !errors.Is(endErr, ErrBadKey) {
+			t.Fatalf("TableEnd's error %v does not wrap ErrBadKey", endErr)
+		}
 		k, err := Decode(data)
 		if err != nil {
 			if !errors.Is(err, ErrBadKey) {
 				t.Fatalf("error %v does not wrap ErrBadKey", err)
 			}
 			return
+		}
+		if want := len(TablePrefix(k.Kind, k.Partition, k.Tenant, k.Table)); endErr != nil || end != want {
+			t.Fatalf("TableEnd(%x) = %d, %v; the table prefix is %d bytes", data, end, endErr, want)
 		}
 		if len(k.Tenant) > MaxIDLen || len(k.Table) > MaxIDLen || len(k.PK) > MaxKeyLen || len(k.SK) > MaxKeyLen || k.Partition > 0xffff {
 			t.Fatalf("accepted out-of-bounds key %+v", k)
@@ -353,6 +360,9 @@ func FuzzKeyRoundTrip(f *testing.F) {
 		}
 		if len(b) != cap(b) || !bytes.Equal(b, k.AppendEncode(nil)) {
 			t.Fatalf("Encode sized %d bytes for a key of %d (%x)", cap(b), len(b), b)
+		}
+		if end, err := TableEnd(b); err != nil || end != len(TablePrefix(k.Kind, k.Partition, k.Tenant, k.Table)) {
+			t.Fatalf("TableEnd(%x) = %d, %v; the table prefix is %d bytes", b, end, err, len(TablePrefix(k.Kind, k.Partition, k.Tenant, k.Table)))
 		}
 	})
 }

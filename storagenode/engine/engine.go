@@ -128,6 +128,7 @@ type Engine struct {
 	budget            int64
 	usage             map[usageKey]int64
 	dirtyUsage        map[usageKey]bool
+	usageKeys         map[string]usageKey // a key's encoded table names → its usageKey
 	trees             map[uint32]*merkle.Tree
 	bigValue          bool // the batch being staged holds a value-log value
 	// staged is what the open transaction has written to cacheable keys,
@@ -243,6 +244,7 @@ func Open(cfg Config) (*Engine, error) {
 		budget:     opts.MemTableSize * 15 / 100 / 2,
 		usage:      map[usageKey]int64{},
 		dirtyUsage: map[usageKey]bool{},
+		usageKeys:  map[string]usageKey{},
 		trees:      map[uint32]*merkle.Tree{},
 		noTrees:    cfg.NoTrees,
 		staged:     map[string]stagedSet{},

@@ -18,6 +18,9 @@ import (
 
 type usageKey struct{ tenant, table string }
 
+// maxUsageKeys bounds the writer's memo of encoded table names.
+const maxUsageKeys = 1 << 14
+
 // usageMetaKey is the meta key holding one table's byte count.
 func usageMetaKey(k usageKey) []byte {
 	b := []byte{byte(tenants.KindMeta), 'u'}
@@ -69,11 +72,25 @@ func (e *Engine) account(key []byte, oldSize, newSize int) {
 	if oldSize == newSize || len(key) == 0 || !tenants.Kind(key[0]).Replicated() {
 		return
 	}
-	k, err := tenants.Decode(key)
+	// The table is looked up by its names as encoded (no allocation) and
+	// decoded only the first time: this runs on the writer goroutine for
+	// every replica of every write.
+	end, err := tenants.TableEnd(key)
 	if err != nil {
 		return
 	}
-	uk := usageKey{k.Tenant, k.Table}
+	uk, ok := e.usageKeys[string(key[3:end])]
+	if !ok {
+		k, err := tenants.Decode(key)
+		if err != nil {
+			return
+		}
+		uk = usageKey{k.Tenant, k.Table}
+		if len(e.usageKeys) >= maxUsageKeys {
+			clear(e.usageKeys)
+		}
+		e.usageKeys[string(key[3:end])] = uk
+	}
 	e.usage[uk] += int64(newSize - oldSize)
 	e.dirtyUsage[uk] = true
 }
