@@ -66,6 +66,9 @@ func (m *Machine) stampAttempt() Ready {
 	// fails; without fallbacks (a cluster no larger than N) it is not asked.
 	req.WantSet = req.WantSet || (!m.cfg.Strict && len(m.cfg.Fallbacks) > 0)
 	req.Forward, req.Hints = nil, nil
+	if fwd := len(targets) - 1 + len(m.cfg.Extra); fwd > 0 {
+		req.Forward, req.Hints = make([]string, 0, fwd), make([]string, 0, fwd)
+	}
 	m.expect[m.stamper] = true
 	for _, t := range targets[1:] {
 		req.Forward = append(req.Forward, t)
