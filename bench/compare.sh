@@ -13,7 +13,9 @@
 #   --out        results directory (default bench/results/<date>-<time>)
 #
 # The main comparison is measured --runs times (medians are reported), the
-# growth sweeps once. Every row goes to DIR/results.csv (the columns of
+# growth sweeps once. The p99 target's load (writes open loop at half the
+# max rate) is also put on the ideal round, at half its own max and at
+# ringtable's rate, for scale. Every row goes to DIR/results.csv (the columns of
 # `ringtable bench --csv`), the report to DIR/summary.md, each tool's output
 # to DIR/logs/, and each open-loop run's request latencies to
 # DIR/logs/ringtable-rate-runN.latency.csv (due time and latency in ms, to
@@ -21,10 +23,10 @@
 # it exits.
 set -euo pipefail
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-QUICK=0 DURATION="" RUNS="" KEYS="" PROFILE=0 NO_ETCD=0 RT_BIN="" OUT=""
+QUICK=0 DURATION="" RUNS="" KEYS="" PROFILE=0 NO_ETCD=0 RT_BIN="" OUT="" RT_HALF=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --quick) QUICK=1 ;;
@@ -261,6 +263,7 @@ ringtable_cases() { # the reference-shape cases on one fresh dev
   max=$(last_rate ringtable-w-uniform write)
   rate=$(awk -v m="$max" 'BEGIN { printf "%d", m / 2 }')
   if ((rate > 0)); then
+    RT_HALF=$rate
     echo "open-loop PUTs at $rate/s, half of this run's $max writes/s"
     run_case "ringtable-rate${RUN_TAG:-}" "$BIN/rateload" --gateway "$DEV_URL" --api-key "$DEV_KEY" --rate "$rate" --table rate \
       --duration "$DURATION" --keys "$KEYS" --csv "$CSV" --label ringtable-rate \
@@ -344,7 +347,9 @@ THP=$(grep -o '\[[a-z]*\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/nu
 for run in $(seq "$RUNS"); do
   RUN_TAG=-run$run
   say "run $run of $RUNS: ideal quorum round (bench/ceiling)"
-  run_case "ceiling$RUN_TAG" "$BIN/ceiling" --duration "$DURATION" --keys "$KEYS" --dir "$WORK/ceiling" \
+  # write, read, then writes open loop at half the write rate just measured
+  # (ceiling-rate): the tail of the ideal round under the p99 target's load.
+  run_case "ceiling$RUN_TAG" "$BIN/ceiling" --ops write,read,rate --duration "$DURATION" --keys "$KEYS" --dir "$WORK/ceiling" \
     --csv "$CSV" --label ceiling || true
   rm -rf "${WORK:?}/ceiling"
 
@@ -357,7 +362,14 @@ for run in $(seq "$RUNS"); do
   fi
 
   say "run $run of $RUNS: ringtable dev (3 storage nodes)"
+  RT_HALF=0
   ringtable_cases "$run"
+  if ((RT_HALF > 0)); then
+    say "run $run of $RUNS: ideal quorum round, open loop at ringtable's $RT_HALF writes/s"
+    run_case "ceiling-rt$RUN_TAG" "$BIN/ceiling" --ops write,rate --rate "$RT_HALF" --duration "$DURATION" --keys "$KEYS" \
+      --dir "$WORK/ceiling" --csv "$CSV" --label ceiling-rt || true
+    rm -rf "${WORK:?}/ceiling"
+  fi
 done
 RUN_TAG=""
 

@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ringtable/ringtable/bench/internal/openloop"
 	"github.com/ringtable/ringtable/bench/internal/result"
 	"github.com/ringtable/ringtable/messaging"
 )
@@ -36,6 +37,8 @@ type config struct {
 	duration                                   time.Duration
 	ops                                        string
 	dir, csv, label                            string
+	rate                                       float64
+	maxInflight                                int
 }
 
 func main() {
@@ -46,13 +49,15 @@ func main() {
 	flag.IntVar(&c.keys, "keys", 100000, "size of the key space (preloaded before reads)")
 	flag.IntVar(&c.valueSize, "value-size", 1024, "bytes per value")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "how long to measure each operation kind")
-	flag.StringVar(&c.ops, "ops", "write,read", "operation kinds to measure, in order: write, read")
+	flag.StringVar(&c.ops, "ops", "write,read", "operation kinds to measure, in order: write, read, rate (writes sent open loop at --rate)")
+	flag.Float64Var(&c.rate, "rate", 0, "writes per second of the rate case (0: half the write rate measured before it)")
+	flag.IntVar(&c.maxInflight, "max-inflight", 4096, "rate case: requests in flight at most; beyond, due requests are dropped and counted as errors")
 	flag.StringVar(&c.dir, "dir", "", "directory for the replicas' Badger data (default: a temporary one, removed after)")
 	flag.StringVar(&c.csv, "csv", "", "append one result row per operation kind to this CSV file")
 	flag.StringVar(&c.label, "label", "ceiling", "label of the CSV rows")
 	flag.Parse()
-	if c.quorum < 1 || c.quorum > c.replicas || c.clients < 1 || c.keys < 1 {
-		log.Fatal("ceiling: need 1 <= quorum <= replicas, clients >= 1, keys >= 1")
+	if c.quorum < 1 || c.quorum > c.replicas || c.clients < 1 || c.keys < 1 || c.rate < 0 || c.maxInflight < 1 {
+		log.Fatal("ceiling: need 1 <= quorum <= replicas, clients >= 1, keys >= 1, rate >= 0, max-inflight >= 1")
 	}
 	if err := run(c); err != nil {
 		log.Fatal("ceiling: ", err)
@@ -106,10 +111,20 @@ func run(c config) error {
 	}
 	defer caller.Close()
 	b := &bench{c: c, caller: caller, puts: puts, gets: gets, value: result.Value(c.valueSize)}
+	var writes float64 // the closed-loop write rate, once measured
 	for _, op := range strings.Split(c.ops, ",") {
 		switch op {
 		case "write":
-			b.measure("write", b.write)
+			writes = b.measure("write", b.write).Rate
+		case "rate":
+			rate := c.rate
+			if rate == 0 {
+				if writes == 0 {
+					return errors.New("rate: no --rate and no write rate measured before it (put write first in --ops)")
+				}
+				rate = writes / 2
+			}
+			b.openLoop(rate)
 		case "read":
 			fmt.Fprintf(os.Stderr, "ceiling: preloading %d keys...\n", c.keys)
 			if err := b.preload(); err != nil {
@@ -117,7 +132,7 @@ func run(c config) error {
 			}
 			b.measure("read", b.read)
 		default:
-			return fmt.Errorf("unknown operation %q (want write or read)", op)
+			return fmt.Errorf("unknown operation %q (want write, read or rate)", op)
 		}
 	}
 	return nil
@@ -167,8 +182,10 @@ func (b *bench) round(subjects []string, payload []byte, need int, good func([]b
 
 func ack(p []byte) bool { return len(p) == 1 && p[0] == 'k' }
 
-func (b *bench) write(rng *rand.Rand) error {
-	return b.round(b.puts, putPayload(key(rng.IntN(b.c.keys)), b.value), b.c.quorum, ack)
+func (b *bench) write(rng *rand.Rand) error { return b.writeKey(rng.IntN(b.c.keys)) }
+
+func (b *bench) writeKey(k int) error {
+	return b.round(b.puts, putPayload(key(k), b.value), b.c.quorum, ack)
 }
 
 func (b *bench) read(rng *rand.Rand) error {
@@ -196,7 +213,7 @@ func (b *bench) preload() error {
 }
 
 // measure runs op from every client for the configured duration.
-func (b *bench) measure(name string, op func(*rand.Rand) error) {
+func (b *bench) measure(name string, op func(*rand.Rand) error) result.Stats {
 	var rec result.Recorder
 	var once sync.Once
 	var firstErr error
@@ -222,12 +239,44 @@ func (b *bench) measure(name string, op func(*rand.Rand) error) {
 	if name == "read" {
 		row.ReadRatio = 1
 	}
-	s := rec.Summary(time.Since(start))
+	return b.report(row, rec.Summary(time.Since(start)), firstErr)
+}
+
+// openLoop sends writes at rate for the configured duration, whether or
+// not earlier ones have answered, as bench/rateload does to a gateway: the
+// latency at a given rate that ringtable's is held against.
+func (b *bench) openLoop(rate float64) {
+	var rec result.Recorder
+	var mu sync.Mutex
+	var firstErr error
+	f := openloop.Send(openloop.Config{Rate: rate, Duration: b.c.duration, MaxInflight: b.c.maxInflight},
+		func(int) error { return b.writeKey(rand.IntN(b.c.keys)) },
+		func(o openloop.Outcome) {
+			if o.Err == nil {
+				rec.Ok(o.Latency)
+				return
+			}
+			rec.Err()
+			mu.Lock()
+			if firstErr == nil {
+				firstErr = o.Err
+			}
+			mu.Unlock()
+		})
+	elapsed := f.Wait()
+	fmt.Printf("target %.0f writes/s for %v: ", rate, b.c.duration)
+	row := result.Row{Label: b.c.label + "-rate", Op: "write", Concurrency: b.c.maxInflight, Keys: b.c.keys, Dist: "uniform", ValueSize: b.c.valueSize}
+	b.report(row, rec.Summary(elapsed), firstErr)
+}
+
+// report prints a case's figures and appends them to the CSV file.
+func (b *bench) report(row result.Row, s result.Stats, firstErr error) result.Stats {
 	result.Print(row, s)
 	if firstErr != nil {
-		log.Printf("ceiling: %d %s errors, the first: %v", s.Errors, name, firstErr)
+		log.Printf("ceiling: %d %s errors, the first: %v", s.Errors, row.Label, firstErr)
 	}
 	if err := result.Append(b.c.csv, row, s); err != nil {
 		log.Print("ceiling: csv: ", err)
 	}
+	return s
 }

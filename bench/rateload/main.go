@@ -4,8 +4,9 @@
 //
 // Each request's latency is counted from the moment it was due, not from
 // when it was sent, so a stalled server is charged for the requests that
-// queued behind the stall (no coordinated omission). Requests that would
-// exceed --max-inflight are not sent and count as errors. Like
+// queued behind the stall (no coordinated omission; bench/internal/openloop).
+// Requests that would exceed --max-inflight are not sent and count as
+// errors. Like
 // `ringtable bench`, it updates each key with the context of its last
 // write, so updates do not pile up siblings.
 package main
@@ -25,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringtable/ringtable/bench/internal/openloop"
 	"github.com/ringtable/ringtable/bench/internal/result"
 	"github.com/ringtable/ringtable/gateway/client"
 	"github.com/ringtable/ringtable/loadgen"
@@ -58,7 +60,7 @@ func main() {
 		log.Fatal("rateload: ", err)
 	}
 	l := &loader{items: items, value: result.Value(*valueSize), ctxs: map[int]string{},
-		sem: make(chan struct{}, *maxInflight), logLatency: *latencyLog != ""}
+		maxInflight: *maxInflight, logLatency: *latencyLog != ""}
 	elapsed, first := l.run(*rate, *duration, *keys)
 	if *latencyLog != "" {
 		if err := l.writeLatencies(*latencyLog); err != nil {
@@ -78,13 +80,12 @@ func main() {
 }
 
 type loader struct {
-	items *loadgen.Items
-	value []byte
-	sem   chan struct{}
-	rec   result.Recorder
+	items       *loadgen.Items
+	value       []byte
+	maxInflight int
+	rec         result.Recorder
 
 	logLatency bool
-	start      time.Time
 
 	mu        sync.Mutex
 	ctxs      map[int]string // the latest context of each key
@@ -107,38 +108,15 @@ func (l *loader) writeLatencies(path string) error {
 
 // run sends the requests on schedule and waits for the last answer.
 func (l *loader) run(rate float64, duration time.Duration, keys int) (time.Duration, error) {
-	interval := time.Duration(float64(time.Second) / rate)
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	var wg sync.WaitGroup
-	start := time.Now()
-	l.start = start
-	for i := 0; ; i++ {
-		due := start.Add(time.Duration(i) * interval)
-		if due.Sub(start) >= duration {
-			break
-		}
-		if wait := time.Until(due); wait > 0 {
-			time.Sleep(wait) // when behind schedule, send at once
-		}
-		select {
-		case l.sem <- struct{}{}:
-		default:
-			l.fail(fmt.Errorf("over %d requests in flight: not sent", cap(l.sem)))
-			continue
-		}
-		k := rng.IntN(keys)
-		wg.Go(func() {
-			defer func() { <-l.sem }()
-			l.put(k, due)
-		})
-	}
-	wg.Wait()
+	f := openloop.Send(openloop.Config{Rate: rate, Duration: duration, MaxInflight: l.maxInflight},
+		func(int) error { return l.put(rand.IntN(keys)) }, l.record)
+	elapsed := f.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return time.Since(start), l.firstErr
+	return elapsed, l.firstErr
 }
 
-func (l *loader) put(k int, due time.Time) {
+func (l *loader) put(k int) error {
 	l.mu.Lock()
 	prev := l.ctxs[k]
 	l.mu.Unlock()
@@ -148,24 +126,26 @@ func (l *loader) put(k int, due time.Time) {
 	// together, which would leave siblings to resolve, are rare.
 	tok, _, err := l.items.Put(ctx, "key"+strconv.Itoa(k), l.value, 0, prev)
 	if err != nil {
-		l.fail(err)
-		return
+		return err
 	}
-	lat := time.Since(due)
-	l.rec.Ok(lat)
 	l.mu.Lock()
 	l.ctxs[k] = tok
-	if l.logLatency {
-		l.latencies = append(l.latencies, sample{due.Sub(l.start), lat})
-	}
 	l.mu.Unlock()
+	return nil
 }
 
-func (l *loader) fail(err error) {
-	l.rec.Err()
+func (l *loader) record(o openloop.Outcome) {
 	l.mu.Lock()
-	if l.firstErr == nil {
-		l.firstErr = err
+	defer l.mu.Unlock()
+	if o.Err != nil {
+		l.rec.Err()
+		if l.firstErr == nil {
+			l.firstErr = o.Err
+		}
+		return
 	}
-	l.mu.Unlock()
+	l.rec.Ok(o.Latency)
+	if l.logLatency {
+		l.latencies = append(l.latencies, sample{o.Due, o.Latency})
+	}
 }

@@ -1,0 +1,81 @@
+// Package openloop paces requests at a fixed rate whether or not earlier
+// ones have answered, as users arriving independently do, so that a system
+// that stalls is charged for every request that queued behind the stall.
+// Each request's latency counts from the moment it was due, not from when
+// it was sent (no coordinated omission). It is shared by the bench
+// programs that measure a latency at a given rate; it never retries a
+// request and never sends one late to catch up on a dropped one.
+package openloop
+
+import (
+	"errors"
+	"sync"
+	"time"
+)
+
+// ErrDropped is the outcome of a request that came due while MaxInflight
+// requests were still waiting for answers: it was not sent.
+var ErrDropped = errors.New("openloop: too many requests in flight: not sent")
+
+// Config is a schedule: Rate requests a second for Duration.
+type Config struct {
+	Rate        float64
+	Duration    time.Duration
+	MaxInflight int
+}
+
+// Outcome is one request's result.
+type Outcome struct {
+	Index   int
+	Due     time.Duration // since the schedule began
+	Latency time.Duration // from when it was due to its answer
+	Err     error
+}
+
+// Flight is a schedule whose requests have all come due; some may still
+// be waiting for answers.
+type Flight struct {
+	start time.Time
+	wg    sync.WaitGroup
+}
+
+// Send calls op(i) on a goroutine of its own for each request i due
+// during the schedule, at its due time (at once when behind), and done
+// with each outcome, from any goroutine. It returns when the last request
+// has come due.
+func Send(c Config, op func(i int) error, done func(Outcome)) *Flight {
+	if c.Rate <= 0 || c.MaxInflight < 1 {
+		panic("openloop: need a positive rate and MaxInflight")
+	}
+	f := &Flight{start: time.Now()}
+	slots := make(chan struct{}, c.MaxInflight)
+	for i := 0; ; i++ {
+		// From i, not summed intervals: no rounding error builds up.
+		due := time.Duration(float64(i) * float64(time.Second) / c.Rate)
+		if due >= c.Duration {
+			break
+		}
+		if wait := due - time.Since(f.start); wait > 0 {
+			time.Sleep(wait)
+		}
+		select {
+		case slots <- struct{}{}:
+		default:
+			done(Outcome{Index: i, Due: due, Err: ErrDropped})
+			continue
+		}
+		f.wg.Go(func() {
+			defer func() { <-slots }()
+			err := op(i)
+			done(Outcome{Index: i, Due: due, Latency: time.Since(f.start) - due, Err: err})
+		})
+	}
+	return f
+}
+
+// Wait waits for every sent request's answer and returns the time from
+// the schedule's start to the last answer.
+func (f *Flight) Wait() time.Duration {
+	f.wg.Wait()
+	return time.Since(f.start)
+}

@@ -1,0 +1,148 @@
+package openloop
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// The tests run in synctest bubbles: time moves only when every goroutine
+// of the test waits, so schedules and latencies are exact.
+
+type outcomes struct {
+	mu  sync.Mutex
+	all []Outcome
+}
+
+func (o *outcomes) add(x Outcome) {
+	o.mu.Lock()
+	o.all = append(o.all, x)
+	o.mu.Unlock()
+}
+
+func (o *outcomes) sorted() []Outcome {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.SortedFunc(slices.Values(o.all), func(a, b Outcome) int { return a.Index - b.Index })
+}
+
+func TestSendsEachRequestOnSchedule(t *testing.T) {
+	for _, tc := range []struct {
+		rate     float64
+		duration time.Duration
+		want     int
+	}{
+		{1000, time.Second, 1000},
+		{3, time.Second, 3},
+		{3, 1001 * time.Millisecond, 4},   // due at 0, 333, 667 and 1000 ms
+		{0.5, 10 * time.Second, 5},        // one every 2 s
+		{1000, 500 * time.Microsecond, 1}, // the first is due at once
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			start := time.Now()
+			dueAt := func(i int) time.Duration { return time.Duration(float64(i) * float64(time.Second) / tc.rate) }
+			var got outcomes
+			f := Send(Config{Rate: tc.rate, Duration: tc.duration, MaxInflight: 4}, func(i int) error {
+				if at := time.Since(start); at != dueAt(i) {
+					t.Errorf("rate %v: request %d sent at %v, due at %v", tc.rate, i, at, dueAt(i))
+				}
+				return nil
+			}, got.add)
+			f.Wait()
+			all := got.sorted()
+			if len(all) != tc.want {
+				t.Fatalf("rate %v for %v: %d outcomes, want %d", tc.rate, tc.duration, len(all), tc.want)
+			}
+			for i, o := range all {
+				if o.Index != i || o.Due != dueAt(i) || o.Err != nil || o.Latency != 0 {
+					t.Fatalf("rate %v: outcome %d = %+v, want due %v, no latency, no error", tc.rate, i, o, dueAt(i))
+				}
+			}
+		})
+	}
+}
+
+// A stalled system is charged from each request's due time, and requests
+// due while MaxInflight wait are dropped, not sent late.
+func TestStallIsChargedFromDueTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		failed := errors.New("refused")
+		var got outcomes
+		f := Send(Config{Rate: 100, Duration: 100 * time.Millisecond, MaxInflight: 3}, func(i int) error {
+			<-release
+			if i == 2 {
+				return failed
+			}
+			return nil
+		}, got.add)
+		// Every request has come due (the last at 90 ms); the first three
+		// are stuck in flight.
+		time.Sleep(time.Second)
+		close(release)
+		if elapsed := f.Wait(); elapsed != 1090*time.Millisecond {
+			t.Fatalf("elapsed %v, want 1.09s", elapsed)
+		}
+		all := got.sorted()
+		if len(all) != 10 {
+			t.Fatalf("%d outcomes, want 10", len(all))
+		}
+		for i, o := range all {
+			due := time.Duration(i) * 10 * time.Millisecond
+			var want Outcome
+			switch {
+			case i < 3:
+				want = Outcome{Index: i, Due: due, Latency: 1090*time.Millisecond - due}
+				if i == 2 {
+					want.Err = failed
+				}
+			default:
+				want = Outcome{Index: i, Due: due, Err: ErrDropped}
+			}
+			if o != want {
+				t.Fatalf("outcome %d = %+v, want %+v", i, o, want)
+			}
+		}
+	})
+}
+
+// A slow answer holds back nothing: the requests after it go out on time.
+func TestSlowAnswerDoesNotDelayOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var got outcomes
+		f := Send(Config{Rate: 10, Duration: time.Second, MaxInflight: 100}, func(i int) error {
+			if i == 0 {
+				time.Sleep(550 * time.Millisecond)
+			}
+			return nil
+		}, got.add)
+		if elapsed := f.Wait(); elapsed != 900*time.Millisecond {
+			t.Fatalf("elapsed %v, want 900ms (the last due time)", elapsed)
+		}
+		all := got.sorted()
+		if len(all) != 10 || all[0].Latency != 550*time.Millisecond {
+			t.Fatalf("outcomes %+v: want 10, the first 550ms late", all)
+		}
+		for _, o := range all[1:] {
+			if o.Err != nil || o.Latency != 0 {
+				t.Fatalf("outcome %+v: want sent on time and answered at once", o)
+			}
+		}
+	})
+}
+
+func TestRejectsBadSchedules(t *testing.T) {
+	for _, c := range []Config{{Rate: 0, MaxInflight: 1}, {Rate: -1, MaxInflight: 1}, {Rate: 1, MaxInflight: 0}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Send(%+v) did not panic", c)
+				}
+			}()
+			Send(c, func(int) error { return nil }, func(Outcome) {})
+		}()
+	}
+}

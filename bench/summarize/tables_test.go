@@ -1,0 +1,47 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// The open-loop cases are found whatever their in-flight limit, listed in
+// the comparison, and the ideal round's tail is given beside ringtable's
+// target without deciding it.
+func TestOpenLoopCases(t *testing.T) {
+	ref := func(label, op string, rate, p99 float64) row {
+		return row{label: label, op: op, dist: "uniform", concurrency: 64, valueSize: 1024, rate: rate, p50: 1, p99: p99}
+	}
+	open := func(label string, rate, p99 float64, errs int) row {
+		return row{label: label, op: "write", dist: "uniform", concurrency: 4096, valueSize: 1024, rate: rate, p50: 2, p99: p99, errors: errs}
+	}
+	rows := []row{
+		ref("ceiling", "write", 8000, 50), ref("ringtable-w-uniform", "write", 2400, 60),
+		open("ceiling-rate", 4000, 240, 0), open("ceiling-rate", 4100, 250, 0), open("ceiling-rate", 3900, 745, 1),
+		open("ceiling-rt-rate", 1200, 11, 0),
+		open("ringtable-rate", 1200, 9.5, 0),
+	}
+	r := newReport(rows)
+	var b strings.Builder
+	r.comparison(&b)
+	r.targets(&b)
+	out := b.String()
+	for _, want := range []string{
+		"| ideal quorum round | open-loop writes at half its max write rate | write | 4000 | 2.00 | 250.00 | 1 |",
+		"| ideal quorum round | open-loop writes at ringtable's rate below | write | 1200 | 2.00 | 11.00 | 0 |",
+		"| ringtable p99 at half the max write rate | 9.50 ms at 1200 PUT/s (max 2400), 0 errors | ≤ 10 ms, no errors | PASS |",
+		"| (reference) ideal quorum round p99 at half its max write rate | 250.00 ms at 4000 writes/s (max 8000), 1 errors | — | — |",
+		"| (reference) ideal quorum round p99 at ringtable's rate | 11.00 ms at 1200 writes/s, 0 errors | — | — |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	// Without the reference rows, no reference lines.
+	r = newReport(rows[:2])
+	b.Reset()
+	r.targets(&b)
+	if strings.Contains(b.String(), "(reference)") {
+		t.Errorf("reference lines without their cases:\n%s", b.String())
+	}
+}
