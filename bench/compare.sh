@@ -15,7 +15,7 @@
 # The main comparison is measured --runs times (medians are reported), the
 # growth sweeps once. The p99 target's load (writes open loop at half the
 # max rate) is also put on the ideal round, at half its own max and at
-# ringtable's rate, for scale. Every row goes to DIR/results.csv (the columns of
+# ringtable's rate, and on etcd at half its own max, for scale. Every row goes to DIR/results.csv (the columns of
 # `ringtable bench --csv`), the report to DIR/summary.md, each tool's output
 # to DIR/logs/, and each open-loop run's request latencies to
 # DIR/logs/ringtable-rate-runN.latency.csv (due time and latency in ms, to
@@ -357,7 +357,7 @@ for run in $(seq "$RUNS"); do
     say "run $run of $RUNS: etcd"
     start_etcd "etcd$run"
     run_case "etcd$RUN_TAG" "$BIN/etcdload" --endpoints "$ETCD_ENDPOINTS" --duration "$DURATION" --keys "$KEYS" \
-      --csv "$CSV" --label etcd || true
+      --ops write,read-linearizable,read-serializable,rate --csv "$CSV" --label etcd || true
     stop_etcd "etcd$run"
   fi
 

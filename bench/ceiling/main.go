@@ -247,23 +247,8 @@ func (b *bench) measure(name string, op func(*rand.Rand) error) result.Stats {
 // latency at a given rate that ringtable's is held against.
 func (b *bench) openLoop(rate float64) {
 	var rec result.Recorder
-	var mu sync.Mutex
-	var firstErr error
-	f := openloop.Send(openloop.Config{Rate: rate, Duration: b.c.duration, MaxInflight: b.c.maxInflight},
-		func(int) error { return b.writeKey(rand.IntN(b.c.keys)) },
-		func(o openloop.Outcome) {
-			if o.Err == nil {
-				rec.Ok(o.Latency)
-				return
-			}
-			rec.Err()
-			mu.Lock()
-			if firstErr == nil {
-				firstErr = o.Err
-			}
-			mu.Unlock()
-		})
-	elapsed := f.Wait()
+	elapsed, firstErr := openloop.Measure(openloop.Config{Rate: rate, Duration: b.c.duration, MaxInflight: b.c.maxInflight},
+		&rec, func(int) error { return b.writeKey(rand.IntN(b.c.keys)) })
 	fmt.Printf("target %.0f writes/s for %v: ", rate, b.c.duration)
 	row := result.Row{Label: b.c.label + "-rate", Op: "write", Concurrency: b.c.maxInflight, Keys: b.c.keys, Dist: "uniform", ValueSize: b.c.valueSize}
 	b.report(row, rec.Summary(elapsed), firstErr)

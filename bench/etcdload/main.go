@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -25,6 +26,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/ringtable/ringtable/bench/internal/openloop"
 	"github.com/ringtable/ringtable/bench/internal/result"
 )
 
@@ -33,6 +35,8 @@ type config struct {
 	clients, conns, keys, valueSize int
 	duration                        time.Duration
 	ops, csv, label                 string
+	rate                            float64
+	maxInflight                     int
 }
 
 func main() {
@@ -44,13 +48,15 @@ func main() {
 	flag.IntVar(&c.keys, "keys", 100000, "size of the key space (preloaded before reads)")
 	flag.IntVar(&c.valueSize, "value-size", 1024, "bytes per value")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "how long to measure each operation kind")
-	flag.StringVar(&c.ops, "ops", "write,read-linearizable,read-serializable", "operation kinds to measure, in order")
+	flag.StringVar(&c.ops, "ops", "write,read-linearizable,read-serializable", "operation kinds to measure, in order (also rate: puts sent open loop at --rate)")
+	flag.Float64Var(&c.rate, "rate", 0, "puts per second of the rate case (0: half the put rate measured before it)")
+	flag.IntVar(&c.maxInflight, "max-inflight", 4096, "rate case: requests in flight at most; beyond, due requests are dropped and counted as errors")
 	flag.StringVar(&c.csv, "csv", "", "append one result row per operation kind to this CSV file")
 	flag.StringVar(&c.label, "label", "etcd", "label of the CSV rows (reads get -linearizable or -serializable appended)")
 	flag.Parse()
 	c.endpoints = strings.Split(endpoints, ",")
-	if c.clients < 1 || c.conns < 1 || c.keys < 1 {
-		log.Fatal("etcdload: clients, conns and keys must be at least 1")
+	if c.clients < 1 || c.conns < 1 || c.keys < 1 || c.rate < 0 || c.maxInflight < 1 {
+		log.Fatal("etcdload: clients, conns, keys and max-inflight must be at least 1, rate at least 0")
 	}
 	if err := run(c); err != nil {
 		log.Fatal("etcdload: ", err)
@@ -75,10 +81,20 @@ func run(c config) error {
 	}
 	b := &bench{c: c, cls: cls, value: string(result.Value(c.valueSize))}
 	preloaded := false
+	var puts float64 // the closed-loop put rate, once measured
 	for _, op := range strings.Split(c.ops, ",") {
 		switch op {
 		case "write":
-			b.measure(c.label, "write", b.put)
+			puts = b.measure(c.label, "write", b.put).Rate
+		case "rate":
+			rate := c.rate
+			if rate == 0 {
+				if puts == 0 {
+					return errors.New("rate: no --rate and no put rate measured before it (put write first in --ops)")
+				}
+				rate = puts / 2
+			}
+			b.openLoop(rate)
 		case "read-linearizable", "read-serializable":
 			if !preloaded {
 				fmt.Fprintf(os.Stderr, "etcdload: preloading %d keys...\n", c.keys)
@@ -95,7 +111,7 @@ func run(c config) error {
 				return b.get(cl, rng, opts)
 			})
 		default:
-			return fmt.Errorf("unknown operation %q (want write, read-linearizable or read-serializable)", op)
+			return fmt.Errorf("unknown operation %q (want write, read-linearizable, read-serializable or rate)", op)
 		}
 	}
 	return nil
@@ -151,7 +167,7 @@ func (b *bench) preload() error {
 }
 
 // measure runs op from every client for the configured duration.
-func (b *bench) measure(label, name string, op func(*clientv3.Client, *rand.Rand) error) {
+func (b *bench) measure(label, name string, op func(*clientv3.Client, *rand.Rand) error) result.Stats {
 	var rec result.Recorder
 	var once sync.Once
 	var firstErr error
@@ -177,12 +193,34 @@ func (b *bench) measure(label, name string, op func(*clientv3.Client, *rand.Rand
 	if name == "read" {
 		row.ReadRatio = 1
 	}
-	s := rec.Summary(time.Since(start))
+	return report(b.c.csv, row, rec.Summary(time.Since(start)), firstErr)
+}
+
+// openLoop sends puts at rate for the configured duration, whether or not
+// earlier ones have answered, spread over the connections as the closed
+// loop's clients are.
+func (b *bench) openLoop(rate float64) {
+	var rec result.Recorder
+	elapsed, firstErr := openloop.Measure(openloop.Config{Rate: rate, Duration: b.c.duration, MaxInflight: b.c.maxInflight},
+		&rec, func(i int) error {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err := b.cls[i%len(b.cls)].Put(ctx, key(rand.IntN(b.c.keys)), b.value)
+			return err
+		})
+	fmt.Printf("target %.0f puts/s for %v: ", rate, b.c.duration)
+	row := result.Row{Label: b.c.label + "-rate", Op: "write", Concurrency: b.c.maxInflight, Keys: b.c.keys, Dist: "uniform", ValueSize: b.c.valueSize}
+	report(b.c.csv, row, rec.Summary(elapsed), firstErr)
+}
+
+// report prints a case's figures and appends them to the CSV file.
+func report(csvPath string, row result.Row, s result.Stats, firstErr error) result.Stats {
 	result.Print(row, s)
 	if firstErr != nil {
-		log.Printf("etcdload: %d %s errors, the first: %v", s.Errors, label, firstErr)
+		log.Printf("etcdload: %d %s errors, the first: %v", s.Errors, row.Label, firstErr)
 	}
-	if err := result.Append(b.c.csv, row, s); err != nil {
+	if err := result.Append(csvPath, row, s); err != nil {
 		log.Print("etcdload: csv: ", err)
 	}
+	return s
 }

@@ -15,6 +15,7 @@ var cases = []struct{ label, system, what string }{
 	{"etcd", "etcd (3 members)", "put, uniform"},
 	{"etcd-linearizable", "etcd (3 members)", "linearizable get, uniform"},
 	{"etcd-serializable", "etcd (3 members)", "serializable get (one member), uniform"},
+	{"etcd-rate", "etcd (3 members)", "open-loop puts at half its max put rate"},
 	{"ringtable-w-uniform", "ringtable dev", "write-only, uniform"},
 	{"ringtable-w-zipf", "ringtable dev", "write-only, zipf"},
 	{"ringtable-r-uniform", "ringtable dev", "read-only, uniform"},
@@ -110,6 +111,10 @@ func (r *report) targets(b *strings.Builder) {
 	if f, ok := r.anyShape("ceiling-rate", "write"); ok {
 		fmt.Fprintf(b, "| (reference) ideal quorum round p99 at half its max write rate | %.2f ms at %.0f writes/s (max %.0f), %d errors | — | — |\n",
 			f.p99, f.rate, ceW.rate, f.errors)
+	}
+	if f, ok := r.anyShape("etcd-rate", "write"); ok {
+		fmt.Fprintf(b, "| (reference) etcd p99 at half its max put rate | %.2f ms at %.0f puts/s (max %.0f), %d errors | — | — |\n",
+			f.p99, f.rate, etcdW.rate, f.errors)
 	}
 	if f, ok := r.anyShape("ceiling-rt-rate", "write"); ok {
 		fmt.Fprintf(b, "| (reference) ideal quorum round p99 at ringtable's rate | %.2f ms at %.0f writes/s, %d errors | — | — |\n",

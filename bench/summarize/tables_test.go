@@ -19,6 +19,7 @@ func TestOpenLoopCases(t *testing.T) {
 		ref("ceiling", "write", 8000, 50), ref("ringtable-w-uniform", "write", 2400, 60),
 		open("ceiling-rate", 4000, 240, 0), open("ceiling-rate", 4100, 250, 0), open("ceiling-rate", 3900, 745, 1),
 		open("ceiling-rt-rate", 1200, 11, 0),
+		ref("etcd", "write", 3000, 66), open("etcd-rate", 1500, 33, 0),
 		open("ringtable-rate", 1200, 9.5, 0),
 	}
 	r := newReport(rows)
@@ -32,6 +33,8 @@ func TestOpenLoopCases(t *testing.T) {
 		"| ringtable p99 at half the max write rate | 9.50 ms at 1200 PUT/s (max 2400), 0 errors | ≤ 10 ms, no errors | PASS |",
 		"| (reference) ideal quorum round p99 at half its max write rate | 250.00 ms at 4000 writes/s (max 8000), 1 errors | — | — |",
 		"| (reference) ideal quorum round p99 at ringtable's rate | 11.00 ms at 1200 writes/s, 0 errors | — | — |",
+		"| etcd (3 members) | open-loop puts at half its max put rate | write | 1500 | 2.00 | 33.00 | 0 |",
+		"| (reference) etcd p99 at half its max put rate | 33.00 ms at 1500 puts/s (max 3000), 0 errors | — | — |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/ringtable/ringtable/bench/internal/result"
 )
 
 // ErrDropped is the outcome of a request that came due while MaxInflight
@@ -78,4 +80,28 @@ func Send(c Config, op func(i int) error, done func(Outcome)) *Flight {
 func (f *Flight) Wait() time.Duration {
 	f.wg.Wait()
 	return time.Since(f.start)
+}
+
+// Measure runs the schedule and records each answered request's latency in
+// rec; it returns the time to the last answer and the first error (a
+// dropped request counts as one).
+func Measure(c Config, rec *result.Recorder, op func(i int) error) (time.Duration, error) {
+	var mu sync.Mutex
+	var first error
+	f := Send(c, op, func(o Outcome) {
+		if o.Err == nil {
+			rec.Ok(o.Latency)
+			return
+		}
+		rec.Err()
+		mu.Lock()
+		if first == nil {
+			first = o.Err
+		}
+		mu.Unlock()
+	})
+	elapsed := f.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	return elapsed, first
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/ringtable/ringtable/bench/internal/result"
 )
 
 // The tests run in synctest bubbles: time moves only when every goroutine
@@ -145,4 +147,35 @@ func TestRejectsBadSchedules(t *testing.T) {
 			Send(c, func(int) error { return nil }, func(Outcome) {})
 		}()
 	}
+}
+
+// Measure records answers, counts failures and drops as errors, and keeps
+// the first error.
+func TestMeasure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		refused := errors.New("refused")
+		release := make(chan struct{})
+		var rec result.Recorder
+		go func() {
+			time.Sleep(2 * time.Second) // after the schedule: the slow ones are still held
+			close(release)
+		}()
+		elapsed, first := Measure(Config{Rate: 10, Duration: time.Second, MaxInflight: 2}, &rec, func(i int) error {
+			switch i {
+			case 0:
+				return refused
+			case 1, 2:
+				<-release // holds both slots: requests 3 to 9 are dropped
+			}
+			return nil
+		})
+		s := rec.Summary(elapsed)
+		if elapsed != 2*time.Second || s.Ops != 2 || s.Errors != 8 || !errors.Is(first, refused) {
+			t.Fatalf("elapsed %v, %d ok, %d errors, first %v: want 2s, 2 ok, 8 errors, first refused", elapsed, s.Ops, s.Errors, first)
+		}
+		// Request 1 was due at 100 ms, request 2 at 200 ms.
+		if s.P50 != 1800*time.Millisecond && s.P50 != 1900*time.Millisecond {
+			t.Fatalf("p50 %v, want a latency counted from the due time", s.P50)
+		}
+	})
 }
