@@ -117,12 +117,9 @@ func run(c config) error {
 		case "write":
 			writes = b.measure("write", b.write).Rate
 		case "rate":
-			rate := c.rate
-			if rate == 0 {
-				if writes == 0 {
-					return errors.New("rate: no --rate and no write rate measured before it (put write first in --ops)")
-				}
-				rate = writes / 2
+			rate, err := openloop.Pick(c.rate, writes)
+			if err != nil {
+				return err
 			}
 			b.openLoop(rate)
 		case "read":

@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -87,12 +86,9 @@ func run(c config) error {
 		case "write":
 			puts = b.measure(c.label, "write", b.put).Rate
 		case "rate":
-			rate := c.rate
-			if rate == 0 {
-				if puts == 0 {
-					return errors.New("rate: no --rate and no put rate measured before it (put write first in --ops)")
-				}
-				rate = puts / 2
+			rate, err := openloop.Pick(c.rate, puts)
+			if err != nil {
+				return err
 			}
 			b.openLoop(rate)
 		case "read-linearizable", "read-serializable":

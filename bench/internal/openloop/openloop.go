@@ -105,3 +105,15 @@ func Measure(c Config, rec *result.Recorder, op func(i int) error) (time.Duratio
 	defer mu.Unlock()
 	return elapsed, first
 }
+
+// Pick returns a rate case's rate: the one asked for, else half the
+// closed-loop rate measured before it (0: none was).
+func Pick(asked, measured float64) (float64, error) {
+	switch {
+	case asked > 0:
+		return asked, nil
+	case measured > 0:
+		return measured / 2, nil
+	}
+	return 0, errors.New("rate: no --rate and no closed-loop write rate measured before it (put write first in --ops)")
+}

@@ -179,3 +179,20 @@ func TestMeasure(t *testing.T) {
 		}
 	})
 }
+
+func TestPick(t *testing.T) {
+	for _, tc := range []struct {
+		asked, measured, want float64
+		ok                    bool
+	}{
+		{1000, 0, 1000, true},
+		{1000, 5000, 1000, true},
+		{0, 5000, 2500, true},
+		{0, 0, 0, false},
+	} {
+		got, err := Pick(tc.asked, tc.measured)
+		if got != tc.want || (err == nil) != tc.ok {
+			t.Errorf("Pick(%v, %v) = %v, %v; want %v, ok %v", tc.asked, tc.measured, got, err, tc.want, tc.ok)
+		}
+	}
+}
