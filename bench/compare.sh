@@ -15,15 +15,16 @@
 # The main comparison is measured --runs times (medians are reported), the
 # growth sweeps once. The p99 target's load (writes open loop at half the
 # max rate) is also put on the ideal round, at half its own max and at
-# ringtable's rate, and on etcd at half its own max, for scale. Every row goes to DIR/results.csv (the columns of
-# `ringtable bench --csv`), the report to DIR/summary.md, each tool's output
+# ringtable's rate, and on etcd at half its own max, for scale. Every row
+# goes to DIR/results.csv (the columns of `ringtable bench --csv`), the
+# report to DIR/summary.md, each tool's output
 # to DIR/logs/, and each open-loop run's request latencies to
 # DIR/logs/ringtable-rate-runN.latency.csv (due time and latency in ms, to
 # tell a steady tail from stalls). Every process it starts is stopped when
 # it exits.
 set -euo pipefail
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 QUICK=0 DURATION="" RUNS="" KEYS="" PROFILE=0 NO_ETCD=0 RT_BIN="" OUT="" RT_HALF=0
