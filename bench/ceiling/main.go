@@ -87,7 +87,7 @@ func run(c config) error {
 	}
 	var puts, gets []string
 	for i := 1; i <= c.replicas; i++ {
-		id := "r" + strconv.Itoa(i)
+		id := "n" + strconv.Itoa(i) // as ringtable dev names its nodes
 		conn, err := dial(id)
 		if err != nil {
 			return err

@@ -4,9 +4,9 @@ import (
 	"errors"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/ringtable/ringtable/messaging"
+	"github.com/ringtable/ringtable/storagenode/engine"
 )
 
 // maxBatch caps the writes committed together, as storagenode/engine does.
@@ -25,20 +25,12 @@ type replica struct {
 // startReplica serves replica id from a Badger store in dir. The replica
 // owns conn and closes it.
 func startReplica(conn *messaging.Conn, id, dir string) (*replica, error) {
-	// The options of storagenode/engine.Open with Sync on.
-	opts := badger.DefaultOptions(dir).
+	// A node's store (its memtable staggered by id, as a node's is by its
+	// ID, so that replicas do not all flush at once) with Badger's own
+	// syncs on each commit in place of the engine's redo log.
+	opts := engine.BadgerOptions(engine.DefaultConfig(dir, id)).
 		WithSyncWrites(true).
-		WithDetectConflicts(false).
-		WithNumVersionsToKeep(1).
-		WithMemTableSize(16 << 20).
-		WithNumLevelZeroTables(10).
-		WithNumLevelZeroTablesStall(30).
-		WithBaseTableSize(16 << 20).
-		WithBlockCacheSize(0).
-		WithValueLogFileSize(256 << 20).
-		WithLogger(nil).
-		WithMetricsEnabled(false).
-		WithCompression(options.None)
+		WithLogger(nil)
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, err

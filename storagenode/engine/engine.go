@@ -194,19 +194,11 @@ const (
 // leaseBlock is how many counters one durable lease write covers.
 const leaseBlock = 1 << 16
 
-// Open opens or creates the store.
-func Open(cfg Config) (*Engine, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if cfg.MaxValue == 0 {
-		cfg.MaxValue = 64 << 20
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	opts := badger.DefaultOptions(cfg.Dir).
+// BadgerOptions are the options Open runs Badger with for cfg, without
+// its logger: exported so that bench/ceiling's replicas run the same store
+// as a node (its memtable size staggered by cfg.NodeID included).
+func BadgerOptions(cfg Config) badger.Options {
+	return badger.DefaultOptions(cfg.Dir).
 		WithSyncWrites(false). // the syncer makes batches durable (sync.go)
 		WithDetectConflicts(false).
 		WithNumVersionsToKeep(1).
@@ -223,12 +215,26 @@ func Open(cfg Config) (*Engine, error) {
 		WithBaseTableSize(cfg.MemTableSize).
 		WithBlockCacheSize(cfg.BlockCacheSize).
 		WithValueLogFileSize(256 << 20).
-		WithLogger(badgerLogger{log}).
 		WithMetricsEnabled(false).
 		// Items are small JSON documents and the CPU is the scarcer
 		// resource: compressing every flushed table cost more than the
 		// disk it saved.
 		WithCompression(options.None)
+}
+
+// Open opens or creates the store.
+func Open(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxValue == 0 {
+		cfg.MaxValue = 64 << 20
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts := BadgerOptions(cfg).WithLogger(badgerLogger{log})
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("engine: open %s: %w", cfg.Dir, err)
