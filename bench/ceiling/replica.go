@@ -25,9 +25,9 @@ type replica struct {
 // startReplica serves replica id from a Badger store in dir. The replica
 // owns conn and closes it.
 func startReplica(conn *messaging.Conn, id, dir string) (*replica, error) {
-	// A node's store (its memtable staggered by id, as a node's is by its
-	// ID, so that replicas do not all flush at once) with Badger's own
-	// syncs on each commit in place of the engine's redo log.
+	// The store a node with this id runs (its memtable size staggered by
+	// the id, so that the replicas do not all flush at once), with
+	// Badger's own syncs on each commit in place of the engine's redo log.
 	opts := engine.BadgerOptions(engine.DefaultConfig(dir, id)).
 		WithSyncWrites(true).
 		WithLogger(nil)

@@ -198,6 +198,12 @@ func TestStaggeredMemtableSizes(t *testing.T) {
 // BadgerOptions are what Open runs Badger with: bench/ceiling builds its
 // replicas' stores from them and is compared with the engine as equals.
 func TestOpenRunsBadgerOptions(t *testing.T) {
+	// The options that shape the store's work; Dir and Logger differ.
+	shape := func(o badger.Options) string {
+		return fmt.Sprintf("memtable %d, tables %d, level 0 %d (stall %d), sync %v, compression %v, block cache %d, value log files %d",
+			o.MemTableSize, o.BaseTableSize, o.NumLevelZeroTables, o.NumLevelZeroTablesStall,
+			o.SyncWrites, o.Compression, o.BlockCacheSize, o.ValueLogFileSize)
+	}
 	sizes := map[int64]bool{}
 	for _, id := range []string{"n1", "n2", "n3"} {
 		cfg := DefaultConfig(t.TempDir(), id)
@@ -206,12 +212,6 @@ func TestOpenRunsBadgerOptions(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer e.Close()
-		// The options that shape the store's work; Dir and Logger differ.
-		shape := func(o badger.Options) string {
-			return fmt.Sprintf("memtable %d, tables %d, level 0 %d (stall %d), sync %v, compression %v, block cache %d, value log files %d",
-				o.MemTableSize, o.BaseTableSize, o.NumLevelZeroTables, o.NumLevelZeroTablesStall,
-				o.SyncWrites, o.Compression, o.BlockCacheSize, o.ValueLogFileSize)
-		}
 		got := e.db.Opts()
 		if g, w := shape(got), shape(BadgerOptions(cfg)); g != w {
 			t.Errorf("%s: Open ran Badger with %s; BadgerOptions gives %s", id, g, w)
