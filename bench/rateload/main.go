@@ -61,6 +61,7 @@ func main() {
 	}
 	l := &loader{items: items, value: result.Value(*valueSize), ctxs: map[int]string{},
 		maxInflight: *maxInflight, logLatency: *latencyLog != ""}
+	l.tally.Rec = &l.rec
 	elapsed, first := l.run(*rate, *duration, *keys)
 	if *latencyLog != "" {
 		if err := l.writeLatencies(*latencyLog); err != nil {
@@ -84,13 +85,13 @@ type loader struct {
 	value       []byte
 	maxInflight int
 	rec         result.Recorder
+	tally       openloop.Tally // into rec
 
 	logLatency bool
 
 	mu        sync.Mutex
 	ctxs      map[int]string // the latest context of each key
-	firstErr  error
-	latencies []sample // when logLatency
+	latencies []sample       // when logLatency
 }
 
 // sample is one answered request: when it was due and how long it took.
@@ -110,10 +111,7 @@ func (l *loader) writeLatencies(path string) error {
 func (l *loader) run(rate float64, duration time.Duration, keys int) (time.Duration, error) {
 	f := openloop.Send(openloop.Config{Rate: rate, Duration: duration, MaxInflight: l.maxInflight},
 		func(int) error { return l.put(rand.IntN(keys)) }, l.record)
-	elapsed := f.Wait()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return elapsed, l.firstErr
+	return f.Wait(), l.tally.First()
 }
 
 func (l *loader) put(k int) error {
@@ -135,17 +133,11 @@ func (l *loader) put(k int) error {
 }
 
 func (l *loader) record(o openloop.Outcome) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if o.Err != nil {
-		l.rec.Err()
-		if l.firstErr == nil {
-			l.firstErr = o.Err
-		}
+	l.tally.Add(o)
+	if o.Err != nil || !l.logLatency {
 		return
 	}
-	l.rec.Ok(o.Latency)
-	if l.logLatency {
-		l.latencies = append(l.latencies, sample{o.Due, o.Latency})
-	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.latencies = append(l.latencies, sample{o.Due, o.Latency})
 }

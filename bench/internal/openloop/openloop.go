@@ -82,28 +82,44 @@ func (f *Flight) Wait() time.Duration {
 	return time.Since(f.start)
 }
 
+// Tally records outcomes: each answer's latency, and each failure or drop
+// as an error, in Rec; it keeps the first error. Add may be called from
+// any goroutine, as Send's done is.
+type Tally struct {
+	Rec *result.Recorder
+
+	mu    sync.Mutex
+	first error
+}
+
+// Add records one outcome.
+func (t *Tally) Add(o Outcome) {
+	if o.Err == nil {
+		t.Rec.Ok(o.Latency)
+		return
+	}
+	t.Rec.Err()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.first == nil {
+		t.first = o.Err
+	}
+}
+
+// First returns the first error added, if any.
+func (t *Tally) First() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.first
+}
+
 // Measure runs the schedule and records each answered request's latency in
 // rec; it returns the time to the last answer and the first error (a
 // dropped request counts as one).
 func Measure(c Config, rec *result.Recorder, op func(i int) error) (time.Duration, error) {
-	var mu sync.Mutex
-	var first error
-	f := Send(c, op, func(o Outcome) {
-		if o.Err == nil {
-			rec.Ok(o.Latency)
-			return
-		}
-		rec.Err()
-		mu.Lock()
-		if first == nil {
-			first = o.Err
-		}
-		mu.Unlock()
-	})
-	elapsed := f.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	return elapsed, first
+	t := &Tally{Rec: rec}
+	elapsed := Send(c, op, t.Add).Wait()
+	return elapsed, t.First()
 }
 
 // Pick returns a rate case's rate: the one asked for, else half the
