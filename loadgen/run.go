@@ -52,6 +52,7 @@ type runner struct {
 	ctxs  [64]ctxShard // latest context per key, sharded
 
 	reads, writes, errs atomic.Int64
+	preResolved         atomic.Int64 // keys the preload found written already
 }
 
 type ctxShard struct {
@@ -113,12 +114,12 @@ func (r *runner) preload(ctx context.Context) error {
 				if k >= r.cfg.Keys || ctx.Err() != nil {
 					return
 				}
-				tok, siblings, err := r.items.Put(ctx, keyName(k), r.value, r.cfg.W, "")
+				tok, err := r.preloadKey(ctx, k)
 				if err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
 				}
-				r.remember(k, tok, siblings)
+				r.remember(k, tok, 1)
 			}
 		}()
 	}
@@ -127,6 +128,33 @@ func (r *runner) preload(ctx context.Context) error {
 		return fmt.Errorf("loadgen: preload: %w", err)
 	}
 	return ctx.Err()
+}
+
+// preloadKey writes key k once, without a context. A key that a run
+// before this one wrote already is then a sibling of that run's version
+// (or refused, at the table's sibling maximum): the preload reads it and
+// writes again with the read's context, which leaves one version, so
+// runs on the same table measure the same items rather than a pile of
+// siblings growing with every run.
+func (r *runner) preloadKey(ctx context.Context, k int) (string, error) {
+	key := keyName(k)
+	tok, siblings, err := r.items.Put(ctx, key, r.value, r.cfg.W, "")
+	if err == nil && siblings <= 1 {
+		return tok, nil
+	}
+	if err != nil && !client.IsStatus(err, http.StatusConflict) {
+		return "", err
+	}
+	rtok, err := r.items.Get(ctx, key, r.cfg.R)
+	if err != nil {
+		return "", fmt.Errorf("read %s to resolve its siblings: %w", key, err)
+	}
+	tok, _, err = r.items.Put(ctx, key, r.value, r.cfg.W, rtok)
+	if err != nil {
+		return "", fmt.Errorf("write %s with its context: %w", key, err)
+	}
+	r.preResolved.Add(1)
+	return tok, nil
 }
 
 type worker struct {
@@ -169,7 +197,7 @@ loop:
 		}
 	}
 	elapsed := time.Since(start)
-	rep := &Report{Config: r.cfg, Elapsed: elapsed, Errors: map[string]int{}}
+	rep := &Report{Config: r.cfg, Elapsed: elapsed, Errors: map[string]int{}, PreloadResolved: int(r.preResolved.Load())}
 	var rl, wl []time.Duration
 	var re, we int
 	for _, w := range workers {

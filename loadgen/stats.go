@@ -47,7 +47,10 @@ type Report struct {
 	Resolved int
 	// MaxSiblings is the most siblings a write's answer reported.
 	MaxSiblings int
-	Errors      map[string]int // error kind → count
+	// PreloadResolved counts keys the preload found written by an earlier
+	// run and rewrote with the context it read, leaving one version each.
+	PreloadResolved int
+	Errors          map[string]int // error kind → count
 }
 
 // Total is the rate of all successful operations.

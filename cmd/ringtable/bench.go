@@ -104,6 +104,9 @@ func printReport(r *loadgen.Report) {
 	if r.NotFound > 0 {
 		fmt.Printf("reads of keys not yet written: %d\n", r.NotFound)
 	}
+	if r.PreloadResolved > 0 {
+		fmt.Printf("keys the preload found written by an earlier run (rewritten with their context): %d\n", r.PreloadResolved)
+	}
 	if r.Resolved > 0 {
 		fmt.Printf("writes that resolved siblings first (read, then write with its context): %d\n", r.Resolved)
 	}
