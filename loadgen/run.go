@@ -114,12 +114,15 @@ func (r *runner) preload(ctx context.Context) error {
 				if k >= r.cfg.Keys || ctx.Err() != nil {
 					return
 				}
-				tok, err := r.preloadKey(ctx, k)
+				tok, siblings, resolved, err := r.putBlind(ctx, keyName(k))
 				if err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
 				}
-				r.remember(k, tok, 1)
+				if resolved {
+					r.preResolved.Add(1)
+				}
+				r.remember(k, tok, siblings)
 			}
 		}()
 	}
@@ -130,31 +133,25 @@ func (r *runner) preload(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// preloadKey writes key k once, without a context. A key that a run
-// before this one wrote already is then a sibling of that run's version
-// (or refused, at the table's sibling maximum): the preload reads it and
-// writes again with the read's context, which leaves one version, so
-// runs on the same table measure the same items rather than a pile of
-// siblings growing with every run.
-func (r *runner) preloadKey(ctx context.Context, k int) (string, error) {
-	key := keyName(k)
-	tok, siblings, err := r.items.Put(ctx, key, r.value, r.cfg.W, "")
-	if err == nil && siblings <= 1 {
-		return tok, nil
-	}
-	if err != nil && !client.IsStatus(err, http.StatusConflict) {
-		return "", err
+// putBlind writes key without a context, as the first write of a key
+// this run has not seen. If the answer says the item has siblings, or the
+// table's sibling maximum refuses the write, the key held versions the
+// run did not know of (an earlier run's on the same table, or a racing
+// writer's): it reads the key and writes again with the read's context,
+// which supersedes every version the read saw, rather than leave a
+// sibling that no later write of the run may come to resolve. resolved
+// says it did.
+func (r *runner) putBlind(ctx context.Context, key string) (tok string, siblings int, resolved bool, err error) {
+	tok, siblings, err = r.items.Put(ctx, key, r.value, r.cfg.W, "")
+	if err == nil && siblings <= 1 || err != nil && !client.IsStatus(err, http.StatusConflict) {
+		return tok, siblings, false, err
 	}
 	rtok, err := r.items.Get(ctx, key, r.cfg.R)
 	if err != nil {
-		return "", fmt.Errorf("read %s to resolve its siblings: %w", key, err)
+		return "", 0, true, fmt.Errorf("read %s to resolve its siblings: %w", key, err)
 	}
-	tok, _, err = r.items.Put(ctx, key, r.value, r.cfg.W, rtok)
-	if err != nil {
-		return "", fmt.Errorf("write %s with its context: %w", key, err)
-	}
-	r.preResolved.Add(1)
-	return tok, nil
+	tok, siblings, err = r.items.Put(ctx, key, r.value, r.cfg.W, rtok)
+	return tok, siblings, true, err
 }
 
 type worker struct {
@@ -258,7 +255,18 @@ func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
 				vctx = rtok
 			}
 		}
-		tok, siblings, err := r.items.Put(ctx, key, r.value, r.cfg.W, vctx)
+		var tok string
+		var siblings int
+		var err error
+		if vctx == "" {
+			var resolved bool
+			tok, siblings, resolved, err = r.putBlind(ctx, key)
+			if resolved {
+				w.resolved++
+			}
+		} else {
+			tok, siblings, err = r.items.Put(ctx, key, r.value, r.cfg.W, vctx)
+		}
 		for try := 0; try < 5 && client.IsStatus(err, http.StatusConflict); try++ {
 			// Too many siblings even so (other writers added more in
 			// between): read and resolve again.

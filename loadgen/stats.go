@@ -40,9 +40,10 @@ type Report struct {
 	Reads    OpStats
 	Writes   OpStats
 	NotFound int // reads of keys never written (not errors)
-	// Resolved counts writes that read the item first and wrote with the
+	// Resolved counts writes that read the item and wrote with the
 	// read's context, which resolves its siblings: because an earlier
-	// write's answer said it had some, or because the table's sibling
+	// write's answer said it had some, because a write without a context
+	// met versions the run had not seen, or because the table's sibling
 	// maximum refused the write.
 	Resolved int
 	// MaxSiblings is the most siblings a write's answer reported.
