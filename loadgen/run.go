@@ -146,12 +146,18 @@ func (r *runner) putBlind(ctx context.Context, key string) (tok string, siblings
 	if err == nil && siblings <= 1 || err != nil && !client.IsStatus(err, http.StatusConflict) {
 		return tok, siblings, false, err
 	}
+	tok, siblings, err = r.rewrite(ctx, key)
+	return tok, siblings, true, err
+}
+
+// rewrite reads key and writes it again with the read's context, which
+// supersedes every version the read saw.
+func (r *runner) rewrite(ctx context.Context, key string) (string, int, error) {
 	rtok, err := r.items.Get(ctx, key, r.cfg.R)
 	if err != nil {
-		return "", 0, true, fmt.Errorf("read %s to resolve its siblings: %w", key, err)
+		return "", 0, fmt.Errorf("read %s to resolve its siblings: %w", key, err)
 	}
-	tok, siblings, err = r.items.Put(ctx, key, r.value, r.cfg.W, rtok)
-	return tok, siblings, true, err
+	return r.items.Put(ctx, key, r.value, r.cfg.W, rtok)
 }
 
 type worker struct {
@@ -271,9 +277,7 @@ func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
 			// Too many siblings even so (other writers added more in
 			// between): read and resolve again.
 			w.resolved++
-			if rtok, gerr := r.items.Get(ctx, key, r.cfg.R); gerr == nil {
-				tok, siblings, err = r.items.Put(ctx, key, r.value, r.cfg.W, rtok)
-			}
+			tok, siblings, err = r.rewrite(ctx, key)
 		}
 		d := time.Since(t0)
 		switch {
