@@ -6,7 +6,8 @@
 //   - Exactly one event per version: the storage node that stamped the
 //     version publishes it (never a replica), with the version's dot as the
 //     JetStream message ID, so republishing after a crash is dropped by the
-//     stream's duplicate window.
+//     stream's duplicate window, or, past it, not done: the node first
+//     looks for the IDs in the stream (within limits; see storagenode).
 //   - Seq is the event's sequence in the cluster's feed stream. It is not
 //     part of the published body (a message cannot carry the sequence it
 //     is about to get): readers fill it in from the stream (the SSE `id`,

@@ -18,9 +18,11 @@ type FeedConfig struct {
 	// Replicas is how many copies the stream keeps (default 3), lowered
 	// to what the NATS cluster can hold when the stream is created.
 	Replicas int
-	// Duplicates is the window within which an event published again
-	// with the same ID (a stamper's retry after a crash) is dropped
-	// (default 2m, JetStream's).
+	// Duplicates is the window within which the stream drops an event
+	// published again with the same ID (a coordinator's retried stamp, a
+	// publish retried after a lost PubAck; default 10s). The server keeps
+	// every ID of the window in memory; a node checks older events itself
+	// before publishing them again (storagenode.FeedConfig.RecheckWithin).
 	Duplicates time.Duration
 	// MaxBytes bounds the stream's size, oldest events dropped first
 	// (default -1: only Retention).
@@ -29,7 +31,7 @@ type FeedConfig struct {
 
 // DefaultFeedConfig returns the defaults.
 func DefaultFeedConfig() FeedConfig {
-	return FeedConfig{Retention: 24 * time.Hour, Replicas: 3, Duplicates: 2 * time.Minute, MaxBytes: -1}
+	return FeedConfig{Retention: 24 * time.Hour, Replicas: 3, Duplicates: 10 * time.Second, MaxBytes: -1}
 }
 
 // Validate checks the configuration.
@@ -146,6 +148,60 @@ func (f *Feeds) PublishAsync(evs []FeedPub) []FeedAck {
 		acks[i].fut, acks[i].err = f.js.PublishMsgAsync(m, jetstream.WithMsgID(e.ID), jetstream.WithExpectStream(f.name))
 	}
 	return acks
+}
+
+// Stored reports which of ids are the message IDs of events the stream
+// stored at or after since (by the stream's clock). A publisher asks it
+// before publishing again events that may have been stored longer ago
+// than the duplicate window, where the stream would no longer drop the
+// second copy. It reads the headers of every event stored since then, so
+// since should be recent.
+func (f *Feeds) Stored(ctx context.Context, since time.Time, ids map[string]bool) (map[string]bool, error) {
+	found := map[string]bool{}
+	if len(ids) == 0 {
+		return found, nil
+	}
+	s, err := f.js.Stream(ctx, f.name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFeedUnavailable, err)
+	}
+	st := s.CachedInfo().State
+	if st.Msgs == 0 || st.LastTime.Before(since) {
+		return found, nil
+	}
+	cons, err := f.js.OrderedConsumer(ctx, f.name, jetstream.OrderedConsumerConfig{
+		DeliverPolicy:     jetstream.DeliverByStartTimePolicy,
+		OptStartTime:      &since,
+		HeadersOnly:       true,
+		InactiveThreshold: 10 * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFeedUnavailable, err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFeedUnavailable, err)
+	}
+	defer it.Stop()
+	// Events stored after the stream's state was read were published
+	// after this call began: not the ones asked about.
+	for len(found) < len(ids) {
+		m, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("messaging: reading the feed's message IDs: %w", err)
+		}
+		if id := m.Headers().Get(jetstream.MsgIDHeader); ids[id] {
+			found[id] = true
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return nil, fmt.Errorf("messaging: reading the feed's message IDs: %w", err)
+		}
+		if md.Sequence.Stream >= st.LastSeq || md.NumPending == 0 {
+			break
+		}
+	}
+	return found, nil
 }
 
 // FeedAck is the stream's answer to one published event.

@@ -259,6 +259,57 @@ func TestExternalServerConfig(t *testing.T) {
 }
 
 // publish publishes evs in order and waits for each one's acknowledgement.
+// Stored finds the IDs of the events stored since a time, across
+// tables, and only those: not events stored before it, not IDs never
+// published.
+func TestFeedStoredFindsIDsSince(t *testing.T) {
+	_, c, _ := startAuthServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	f, err := c.Feeds(DefaultFeedConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{"old": true, "a": true, "b": true, "never": true}
+	if found, err := f.Stored(ctx, time.Now().Add(-time.Hour), ids); err != nil || len(found) != 0 {
+		t.Fatalf("empty stream: Stored = %v, %v; want nothing", found, err)
+	}
+	pub := func(evs ...FeedPub) {
+		for i, err := range publish(ctx, f, evs) {
+			if err != nil {
+				t.Fatalf("publish %s: %v", evs[i].ID, err)
+			}
+		}
+	}
+	pub(FeedPub{Tenant: "ten1", Table: "t", ID: "old", Data: []byte(`{}`)})
+	time.Sleep(50 * time.Millisecond)
+	since := time.Now()
+	time.Sleep(50 * time.Millisecond)
+	var later []FeedPub
+	for i := range 300 {
+		later = append(later, FeedPub{Tenant: "ten1", Table: fmt.Sprint("t", i%3), ID: fmt.Sprint("x", i), Data: []byte(`{}`)})
+	}
+	later[17].ID, later[211].ID = "a", "b"
+	pub(later...)
+
+	found, err := f.Stored(ctx, since, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 2 || !found["a"] || !found["b"] {
+		t.Errorf("Stored since the later events = %v, want a and b", found)
+	}
+	if found, err = f.Stored(ctx, since.Add(-time.Hour), ids); err != nil || len(found) != 3 || !found["old"] {
+		t.Errorf("Stored since an hour ago = %v, %v; want old, a and b", found, err)
+	}
+	if found, err = f.Stored(ctx, time.Now().Add(time.Minute), ids); err != nil || len(found) != 0 {
+		t.Errorf("Stored since a minute ahead = %v, %v; want nothing", found, err)
+	}
+}
+
 func publish(ctx context.Context, f *Feeds, evs []FeedPub) []error {
 	var errs []error
 	for _, a := range f.PublishAsync(evs) {

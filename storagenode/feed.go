@@ -21,8 +21,16 @@ package storagenode
 //     a write waiting on a stop-and-wait publisher would wait for the
 //     batch before its own as well. After a crash the
 //     outbox still holds what was not acknowledged, and is published again
-//     at start; the stream's duplicate window (2 min by default) drops
-//     what had been stored already.
+//     at start. The stream drops a second copy of an event stored within
+//     its duplicate window (10 s by default); for events that may have
+//     been stored longer ago than that (a restart after a longer outage, a
+//     publish retried after a lost PubAck), the publisher first reads the
+//     message IDs the stream stored since, and publishes only the events
+//     it lacks (RecheckWithin, 2 min by default, bounds how far back it
+//     reads). The window is short because the NATS server keeps every ID
+//     in it as objects of its heap: under a full write load, a 2 min window
+//     held half the objects of `ringtable dev`'s heap, which its collector
+//     marked in every cycle (README, "The duplicate window").
 //  3. The stamper acknowledges the write to the coordinator only once the
 //     event's PubAck arrived, or AckWait (250 ms) passed. So a client that
 //     saw a write acknowledged and then writes the same key causally later
@@ -46,8 +54,8 @@ package storagenode
 // same message ID, is dropped by the stream as a duplicate.
 //
 // NB: a stamper that crashes between an event's PubAck and the deletion of
-// its outbox entry (one batch later), and stays down for longer than the
-// duplicate window, publishes that event a second time on restart; the
+// its outbox entry (one batch later), and stays down for longer than
+// RecheckWithin, publishes that event a second time on restart; the
 // event's ID (its dot) lets consumers drop it.
 
 import (
@@ -89,6 +97,12 @@ type FeedConfig struct {
 	MaxQueued int
 	// MaxBatch bounds the events published together (default 512).
 	MaxBatch int
+	// RecheckWithin bounds how far back a publisher looks in the stream
+	// for events it may have stored already, before it publishes them
+	// again (default 2m; 0: never). The stream itself drops a second copy
+	// only within its duplicate window, which is kept short: every ID in
+	// it is an object the NATS server holds and its collector scans.
+	RecheckWithin time.Duration
 	// HoldOutbox and KeepOutbox are fault knobs for tests: the first
 	// never publishes (as a stamper that crashes before publishing), the
 	// second never deletes published events from the outbox (as one that
@@ -98,15 +112,16 @@ type FeedConfig struct {
 
 // DefaultFeedConfig returns the defaults.
 func DefaultFeedConfig() FeedConfig {
-	return FeedConfig{Stream: messaging.DefaultFeedConfig(), AckWait: 250 * time.Millisecond, MaxQueued: 1 << 16, MaxBatch: 512}
+	return FeedConfig{Stream: messaging.DefaultFeedConfig(), AckWait: 250 * time.Millisecond, MaxQueued: 1 << 16, MaxBatch: 512,
+		RecheckWithin: 2 * time.Minute}
 }
 
 func (c FeedConfig) validate() error {
 	if c.Disabled {
 		return nil
 	}
-	if c.AckWait < 0 || c.MaxQueued < 1 || c.MaxBatch < 1 {
-		return errors.New("storagenode: feed AckWait must be ≥ 0, MaxQueued and MaxBatch positive")
+	if c.AckWait < 0 || c.MaxQueued < 1 || c.MaxBatch < 1 || c.RecheckWithin < 0 {
+		return errors.New("storagenode: feed AckWait and RecheckWithin must be ≥ 0, MaxQueued and MaxBatch positive")
 	}
 	return c.Stream.Validate()
 }
@@ -118,8 +133,11 @@ type publisher struct {
 	feeds *messaging.Feeds
 	wake  chan struct{}
 
-	published, failed, rewritten prometheus.Counter
-	publishTime                  prometheus.Histogram
+	published, failed, rewritten, foundStored prometheus.Counter
+	publishTime                               prometheus.Histogram
+	// prevLife is the highest outbox sequence a previous life left: an
+	// entry up to it may have had its event stored before the restart.
+	prevLife uint64
 
 	mu struct {
 		sync.Mutex
@@ -145,6 +163,9 @@ func newPublisher(n *Node) (*publisher, error) {
 	p.mu.refs = map[uint64]*outboxEntry{}
 	p.metrics()
 	if err := p.wholeOutbox(); err != nil {
+		return nil, fmt.Errorf("storagenode: reading the outbox: %w", err)
+	}
+	if p.prevLife, err = p.lastOutboxSeq(); err != nil {
 		return nil, fmt.Errorf("storagenode: reading the outbox: %w", err)
 	}
 	if err := n.eng.OnDrop(p.dropped); err != nil {
@@ -200,7 +221,11 @@ func (p *publisher) metrics() {
 		Name: "ringtable_node_feed_entries_rewritten_total", ConstLabels: labels,
 		Help: "Outbox entries that referred to their item for the value and were rewritten whole because an update dropped the version before its event was stored.",
 	})
-	for _, c := range []prometheus.Collector{p.published, p.failed, p.rewritten, p.publishTime,
+	p.foundStored = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ringtable_node_feed_events_found_stored_total", ConstLabels: labels,
+		Help: "Change events about to be published again (after a lost PubAck or a restart) that the stream was found to hold already, beyond its duplicate window.",
+	})
+	for _, c := range []prometheus.Collector{p.published, p.failed, p.rewritten, p.foundStored, p.publishTime,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "ringtable_node_feed_queued_events", ConstLabels: labels,
 			Help: "Committed change events waiting in memory to be published.",
@@ -427,17 +452,28 @@ func (p *publisher) run(ctx context.Context) {
 		if !ok {
 			return
 		}
+		if batch, ok = p.dropStored(ctx, batch); !ok {
+			ensured = false
+			if !pause() {
+				return
+			}
+			continue
+		}
 		if len(batch) == 0 {
 			continue
 		}
+		start := time.Now()
 		pubs := make([]messaging.FeedPub, len(batch))
 		for i, e := range batch {
 			pubs[i] = e.pub
+			if e.stored.IsZero() {
+				e.stored = start
+			}
 		}
 		if p.isHealthy() {
 			backoff = 100 * time.Millisecond
 		}
-		f := flight{batch: batch, start: time.Now(), acks: p.feeds.PublishAsync(pubs)}
+		f := flight{batch: batch, start: start, acks: p.feeds.PublishAsync(pubs)}
 		select {
 		case flights <- f:
 		case <-ctx.Done():
@@ -445,6 +481,59 @@ func (p *publisher) run(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// clockSkew is how far the NATS servers' clocks, which time the stream,
+// may be behind a node's, which times its stamps.
+const clockSkew = 10 * time.Second
+
+// dropStored takes out of batch the events that may have been stored
+// longer ago than the stream's duplicate window covers (published before
+// a lost PubAck, or by a previous life) and that the stream holds: they
+// are done, as if acknowledged now, and not published again. It returns
+// false, with the batch put back in the queue, if the stream could not
+// be asked.
+func (p *publisher) dropStored(ctx context.Context, batch []*outboxEntry) ([]*outboxEntry, bool) {
+	now, window := time.Now(), p.cfg.Stream.Duplicates
+	var since time.Time
+	ids := map[string]bool{}
+	for _, e := range batch {
+		// Half the window: the stream's clock may be ahead of this one.
+		if age := now.Sub(e.stored); e.stored.IsZero() || age < window/2 || age > p.cfg.RecheckWithin {
+			continue
+		}
+		ids[e.pub.ID] = true
+		if since.IsZero() || e.stored.Before(since) {
+			since = e.stored
+		}
+	}
+	if len(ids) == 0 {
+		return batch, true
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	found, err := p.feeds.Stored(ctx, since.Add(-clockSkew), ids)
+	if err != nil {
+		p.n.log.Warn("could not tell which change events the stream holds already; retrying", "events", len(ids), "err", err)
+		p.requeue(batch)
+		return nil, false
+	}
+	var kept []*outboxEntry
+	var done []uint64
+	for _, e := range batch {
+		if found[e.pub.ID] {
+			done = append(done, e.seq)
+			e.finish()
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	if len(done) > 0 {
+		p.n.log.Info("change events found in the stream already, not published again", "events", len(done))
+		p.foundStored.Add(float64(len(done)))
+		p.remove(done)
+	}
+	return kept, true
 }
 
 // maxFlights bounds the batches whose PubAcks are awaited: queued for the
@@ -558,6 +647,9 @@ func (p *publisher) loadLocked() error {
 				return true
 			}
 			e.pub.Data = r.pub.Data
+		}
+		if seq <= p.prevLife {
+			e.stored = eventTime(e.pub.Data)
 		}
 		out = append(out, e)
 		return len(out) < p.cfg.MaxQueued

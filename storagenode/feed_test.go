@@ -191,6 +191,74 @@ func TestOutboxRecoveredAtRestart(t *testing.T) {
 	}
 }
 
+// A stamper that comes back after the stream's duplicate window has
+// passed looks in the stream for the events its outbox still holds and
+// publishes only those the stream lacks. Without that look, the same
+// restart publishes every one of them a second time.
+func TestOutboxRecheckedBeyondDuplicateWindow(t *testing.T) {
+	const window = time.Second
+	var keep, recheck atomic.Bool
+	var reg atomic.Pointer[prometheus.Registry]
+	c := testcluster.New(t, testcluster.Options{Node: func(cfg *storagenode.Config) {
+		cfg.Feed.Stream.Duplicates = window
+		if cfg.ID == "n1" {
+			cfg.Feed.KeepOutbox = keep.Load()
+			cfg.Feed.RecheckWithin = 0
+			if recheck.Load() {
+				cfg.Feed.RecheckWithin = time.Minute
+			}
+			r := prometheus.NewRegistry()
+			cfg.Registerer = r
+			reg.Store(r)
+		}
+	}})
+	metric := func(name string) float64 { return metricValue(t, reg.Load(), name) }
+	restart := func(keepOutbox, recheckOn bool) {
+		keep.Store(keepOutbox)
+		recheck.Store(recheckOn)
+		c.Stop("n1")
+		time.Sleep(2 * window) // the stream forgets the IDs it stored
+		c.Start("n1")
+	}
+	restart(true, false) // n1 publishes but never clears its outbox
+
+	ctx := context.Background()
+	cl := c.Client(0)
+	if _, err := cl.CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	log := readFeed(t, c, "t")
+	held := keysStampedBy(c, "n1", 40)
+	for _, pk := range held {
+		if _, err := cl.Put(ctx, "t", client.Key{PK: pk}, []byte(`{"v":1}`), client.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testcluster.WaitFor(t, 10*time.Second, "n1's events", func() bool { return log.count() == len(held) })
+
+	// Back after the window, without looking: every event goes again.
+	restart(true, false)
+	testcluster.WaitFor(t, 10*time.Second, "n1's outbox published again", func() bool { return log.count() == 2*len(held) })
+	if d := log.duplicates(); d != len(held) {
+		t.Fatalf("control: %d duplicates after a restart past the window without a look, want %d", d, len(held))
+	}
+
+	// Back after the window, looking first: nothing goes again.
+	restart(false, true)
+	testcluster.WaitFor(t, 10*time.Second, "n1's outbox emptied", func() bool {
+		n, err := c.Node("n1").FeedBacklog()
+		return err == nil && n == 0
+	})
+	time.Sleep(300 * time.Millisecond) // a republished duplicate would have arrived
+	found, published := metric("ringtable_node_feed_events_found_stored_total"), metric("ringtable_node_feed_events_published_total")
+	t.Logf("%d events kept in the outbox past the window: found in the stream %v, published %v; %d events read, %d duplicates",
+		len(held), found, published, log.count(), log.duplicates())
+	if found != float64(len(held)) || published != 0 || log.count() != 2*len(held) {
+		t.Errorf("after a restart that looked first: found %v and published %v, %d events read; want %d, 0 and %d",
+			found, published, log.count(), len(held), 2*len(held))
+	}
+}
+
 // A coordinator's retry of a stamp that reached the stamper already is
 // acknowledged with the first stamp's version, and publishes no second
 // event.

@@ -29,6 +29,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -53,6 +54,10 @@ type outboxEntry struct {
 	ref   *eventRef // how the entry is stored, when it refers to the item
 	done  func()    // acknowledges the write; nil when nobody waits
 	timer *time.Timer
+	// stored is the earliest time the event may have been stored in the
+	// stream (its first publish, or its stamp for a previous life's
+	// entry); zero while it certainly was not.
+	stored time.Time
 	// deletes are published entries whose removal rides in this entry's
 	// batch.
 	deletes []uint64
@@ -201,6 +206,36 @@ func (p *publisher) scanOutbox(from uint64, fn func(seq uint64, v []byte) bool) 
 		}
 		return nil
 	})
+}
+
+// lastOutboxSeq returns the highest sequence in the outbox (0: empty).
+func (p *publisher) lastOutboxSeq() (uint64, error) {
+	var last uint64
+	err := p.n.eng.DB().View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix, opts.Reverse, opts.PrefetchValues = tenants.OutboxPrefix(), true, false
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		// A reverse seek stops at the greatest key not after its target.
+		if it.Seek(tenants.OutboxKey(math.MaxUint64)); !it.Valid() {
+			return nil
+		}
+		var err error
+		last, err = tenants.DecodeOutboxKey(it.Item().Key())
+		return err
+	})
+	return last, err
+}
+
+// eventTime is when an event's version was stamped: the earliest its
+// event can have been stored. An event that does not decode is taken as
+// never stored (published again without looking).
+func eventTime(data []byte) time.Time {
+	ev, err := feed.Decode(data)
+	if err != nil {
+		return time.Time{}
+	}
+	return ev.Time
 }
 
 // wholeOutbox rewrites whole the entries a previous life left by
