@@ -496,11 +496,14 @@ const clockSkew = 10 * time.Second
 func (p *publisher) dropStored(ctx context.Context, batch []*outboxEntry) ([]*outboxEntry, bool) {
 	now, window := time.Now(), p.cfg.Stream.Duplicates
 	var since time.Time
-	ids := map[string]bool{}
+	var ids map[string]bool // nil for the usual batch, published once
 	for _, e := range batch {
 		// Half the window: the stream's clock may be ahead of this one.
 		if age := now.Sub(e.stored); e.stored.IsZero() || age < window/2 || age > p.cfg.RecheckWithin {
 			continue
+		}
+		if ids == nil {
+			ids = map[string]bool{}
 		}
 		ids[e.pub.ID] = true
 		if since.IsZero() || e.stored.Before(since) {
