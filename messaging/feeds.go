@@ -183,8 +183,9 @@ func (f *Feeds) Stored(ctx context.Context, since time.Time, ids map[string]bool
 		return nil, fmt.Errorf("%w: %v", ErrFeedUnavailable, err)
 	}
 	defer it.Stop()
-	// Events stored after the stream's state was read were published
-	// after this call began: not the ones asked about.
+	// Events stored after the stream's state was read are not looked
+	// at: one still in flight then was stored within the duplicate
+	// window, which drops a second copy.
 	for len(found) < len(ids) {
 		m, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {

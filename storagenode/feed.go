@@ -135,8 +135,9 @@ type publisher struct {
 
 	published, failed, rewritten, foundStored prometheus.Counter
 	publishTime                               prometheus.Histogram
-	// prevLife is the highest outbox sequence a previous life left: an
-	// entry up to it may have had its event stored before the restart.
+	// prevLife is the highest outbox sequence a previous life left
+	// (wholeOutbox): an entry up to it may have had its event stored
+	// before the restart.
 	prevLife uint64
 
 	mu struct {
@@ -163,9 +164,6 @@ func newPublisher(n *Node) (*publisher, error) {
 	p.mu.refs = map[uint64]*outboxEntry{}
 	p.metrics()
 	if err := p.wholeOutbox(); err != nil {
-		return nil, fmt.Errorf("storagenode: reading the outbox: %w", err)
-	}
-	if p.prevLife, err = p.lastOutboxSeq(); err != nil {
 		return nil, fmt.Errorf("storagenode: reading the outbox: %w", err)
 	}
 	if err := n.eng.OnDrop(p.dropped); err != nil {

@@ -29,7 +29,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -208,25 +207,6 @@ func (p *publisher) scanOutbox(from uint64, fn func(seq uint64, v []byte) bool) 
 	})
 }
 
-// lastOutboxSeq returns the highest sequence in the outbox (0: empty).
-func (p *publisher) lastOutboxSeq() (uint64, error) {
-	var last uint64
-	err := p.n.eng.DB().View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix, opts.Reverse, opts.PrefetchValues = tenants.OutboxPrefix(), true, false
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		// A reverse seek stops at the greatest key not after its target.
-		if it.Seek(tenants.OutboxKey(math.MaxUint64)); !it.Valid() {
-			return nil
-		}
-		var err error
-		last, err = tenants.DecodeOutboxKey(it.Item().Key())
-		return err
-	})
-	return last, err
-}
-
 // eventTime is when an event's version was stamped: the earliest its
 // event can have been stored. An event that does not decode is taken as
 // never stored (published again without looking).
@@ -240,10 +220,12 @@ func eventTime(data []byte) time.Time {
 
 // wholeOutbox rewrites whole the entries a previous life left by
 // reference, and deletes those whose version is gone (their events were
-// stored before the restart). It runs before the node stamps anything.
+// stored before the restart). It runs before the node stamps anything,
+// and notes the highest sequence that life left (prevLife).
 func (p *publisher) wholeOutbox() error {
 	var refs []*outboxEntry
 	err := p.scanOutbox(0, func(seq uint64, v []byte) bool {
+		p.prevLife = seq // in ascending order
 		if len(v) == 0 || v[0] != refMark {
 			return true
 		}
