@@ -259,6 +259,89 @@ func TestOutboxRecheckedBeyondDuplicateWindow(t *testing.T) {
 	}
 }
 
+// A PubAck lost on its way back (the event stored, the stamper never
+// told) fails the publish after its timeout, long past a short duplicate
+// window; the stamper then publishes the event again only if the stream
+// lacks it. The loss is real: n1 talks to the bus through a proxy that,
+// from n1's publish of the event on, drops what the bus sends back until
+// it resets the connection.
+func TestLostPubAckNotPublishedAgain(t *testing.T) {
+	const window = time.Second
+	var recheck atomic.Bool
+	var reg atomic.Pointer[prometheus.Registry]
+	var proxy *testcluster.Proxy
+	c := testcluster.New(t, testcluster.Options{
+		NodeBus: func(id, url string) string {
+			if id != "n1" {
+				return url
+			}
+			proxy = testcluster.NewProxy(t, url)
+			return proxy.URL()
+		},
+		Node: func(cfg *storagenode.Config) {
+			cfg.Feed.Stream.Duplicates = window
+			if cfg.ID == "n1" {
+				cfg.Feed.RecheckWithin = 0
+				if recheck.Load() {
+					cfg.Feed.RecheckWithin = time.Minute
+				}
+				r := prometheus.NewRegistry()
+				cfg.Registerer = r
+				reg.Store(r)
+			}
+		},
+	})
+	metric := func(name string) float64 { return metricValue(t, reg.Load(), name) }
+	ctx := context.Background()
+	cl := c.Client(0)
+	if _, err := cl.CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	log := readFeed(t, c, "t")
+	subject := c.Connect("subjects").Subjects().FeedLog(c.TenantID, "t")
+	pks := keysStampedBy(c, "n1", 2)
+	lose := func(pk string) {
+		t.Helper()
+		// Deaf for longer than the publish waits for its PubAck (5 s).
+		deaf := proxy.DeafAfter(subject, 6*time.Second)
+		if _, err := cl.Put(ctx, "t", client.Key{PK: pk}, []byte(`{"v":1}`), client.Options{}); err != nil {
+			t.Logf("put %s while its stamper was deaf: %v", pk, err) // the event is staged all the same
+		}
+		select {
+		case <-deaf:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("n1 published no event for %s", pk)
+		}
+	}
+
+	// Control, without a look: the stored event goes again.
+	lose(pks[0])
+	testcluster.WaitFor(t, 30*time.Second, "the event published again", func() bool { return log.count() == 2 })
+	if d := log.duplicates(); d != 1 {
+		t.Fatalf("control: %d duplicates after a lost PubAck without a look, want 1", d)
+	}
+
+	// Looking first: the event the stream holds is not published again.
+	recheck.Store(true)
+	c.Stop("n1")
+	c.Start("n1")
+	lose(pks[1])
+	testcluster.WaitFor(t, 30*time.Second, "n1's outbox emptied", func() bool {
+		n, err := c.Node("n1").FeedBacklog()
+		return err == nil && n == 0
+	})
+	time.Sleep(300 * time.Millisecond) // a republished duplicate would have arrived
+	failed := metric("ringtable_node_feed_publish_failures_total")
+	found := metric("ringtable_node_feed_events_found_stored_total")
+	published := metric("ringtable_node_feed_events_published_total")
+	t.Logf("lost PubAck: failed %v, found in the stream %v, published %v; %d events read, %d duplicates",
+		failed, found, published, log.count(), log.duplicates())
+	if failed != 1 || found != 1 || published != 0 || log.count() != 3 || log.duplicates() != 1 {
+		t.Errorf("after a lost PubAck and a look: failed %v, found %v, published %v, %d events read, %d duplicates; want 1, 1, 0, 3 and 1 (the control's)",
+			failed, found, published, log.count(), log.duplicates())
+	}
+}
+
 // A coordinator's retry of a stamp that reached the stamper already is
 // acknowledged with the first stamp's version, and publishes no second
 // event.

@@ -38,6 +38,9 @@ type Options struct {
 	Gateway func(*gateway.Config)
 	// Node, if set, adjusts each node's configuration.
 	Node func(*storagenode.Config)
+	// NodeBus, if set, gives the bus URL node id connects to, from the
+	// server's own: a test puts a Proxy in between.
+	NodeBus func(id, url string) string
 	// Verbose sends component logs to t.Log.
 	Verbose bool
 }
@@ -114,7 +117,7 @@ func New(t testing.TB, o Options) *Cluster {
 	for i := 1; i <= o.Nodes; i++ {
 		id := fmt.Sprintf("n%d", i)
 		c.NodeIDs = append(c.NodeIDs, id)
-		c.nodes[id] = &Node{ID: id, conn: c.connect("node-" + id)}
+		c.nodes[id] = &Node{ID: id, conn: c.nodeConn(id)}
 	}
 	c.initial = slices.Clone(c.NodeIDs)
 	for _, id := range c.initial {
@@ -163,10 +166,21 @@ func (w tlogWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (c *Cluster) connect(name string) *messaging.Conn {
+func (c *Cluster) connect(name string) *messaging.Conn { return c.connectTo(name, c.NATS.ClientURL()) }
+
+// nodeConn is node id's own connection, which outlives its restarts.
+func (c *Cluster) nodeConn(id string) *messaging.Conn {
+	url := c.NATS.ClientURL()
+	if c.opts.NodeBus != nil {
+		url = c.opts.NodeBus(id, url)
+	}
+	return c.connectTo("node-"+id, url)
+}
+
+func (c *Cluster) connectTo(name, url string) *messaging.Conn {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: []string{c.NATS.ClientURL()}, Name: name, Auth: c.Auth})
+	conn, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: []string{url}, Name: name, Auth: c.Auth})
 	if err != nil {
 		c.t.Fatalf("testcluster: %v", err)
 	}
@@ -244,7 +258,7 @@ func (c *Cluster) AddNode(id string, seeds ...string) {
 	}
 	c.seeds[id] = seeds
 	c.NodeIDs = append(c.NodeIDs, id)
-	c.nodes[id] = &Node{ID: id, conn: c.connect("node-" + id)}
+	c.nodes[id] = &Node{ID: id, conn: c.nodeConn(id)}
 	c.mu.Unlock()
 	c.Start(id)
 }

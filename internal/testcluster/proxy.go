@@ -1,0 +1,142 @@
+package testcluster
+
+import (
+	"bytes"
+	"net"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Proxy is a TCP proxy between one client (a node) and the bus, for a
+// fault loopback cannot make by itself: a one-way partition, in which the
+// client's messages still reach the bus but nothing comes back. A node
+// whose publish was stored but whose PubAck was lost is the case it was
+// written for.
+type Proxy struct {
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	armed *deafness      // the next one, taken by the first connection to match
+	wg    sync.WaitGroup // the accepting loop
+}
+
+// deafness is one armed fault: once the client sends pattern, it hears
+// nothing more for d, and then its connection is reset.
+type deafness struct {
+	pattern []byte
+	d       time.Duration
+	began   chan struct{}
+}
+
+// NewProxy listens on a loopback port and forwards each connection to the
+// bus at busURL (nats://host:port); it stops with t.
+func NewProxy(t testing.TB, busURL string) *Proxy {
+	t.Helper()
+	u, err := url.Parse(busURL)
+	if err != nil || u.Host == "" {
+		t.Fatalf("testcluster: proxy to %q: want nats://host:port", busURL)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testcluster: proxy: %v", err)
+	}
+	p := &Proxy{ln: ln, target: u.Host}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(p.close)
+	return p
+}
+
+// URL is the proxy's bus URL.
+func (p *Proxy) URL() string { return "nats://" + p.ln.Addr().String() }
+
+// DeafAfter arms the proxy: once the client sends bytes holding pattern
+// (at most 256 bytes; forwarded to the bus all the same), the bus's bytes
+// on that connection are dropped for d, and the connection is then reset,
+// as a network that lost its way back for a while. The channel is closed
+// when it begins.
+func (p *Proxy) DeafAfter(pattern string, d time.Duration) <-chan struct{} {
+	f := &deafness{pattern: []byte(pattern), d: d, began: make(chan struct{})}
+	p.mu.Lock()
+	p.armed = f
+	p.mu.Unlock()
+	return f.began
+}
+
+func (p *Proxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		var dropping atomic.Bool
+		reset := func() { c.Close(); s.Close() }
+		go func() { // client → bus, watching for the armed pattern
+			defer reset()
+			buf := make([]byte, 64<<10)
+			var tail []byte // the end of the last read: a pattern may straddle two
+			for {
+				n, err := c.Read(buf)
+				if n > 0 {
+					p.mu.Lock()
+					f := p.armed
+					// Of the last read, only as much as a pattern that
+					// straddles the two needs: one sent before it was
+					// armed does not count.
+					if f != nil && bytes.Contains(append(tail[max(0, len(tail)-len(f.pattern)+1):], buf[:n]...), f.pattern) {
+						p.armed = nil
+					} else {
+						f = nil
+					}
+					p.mu.Unlock()
+					if f != nil {
+						dropping.Store(true) // before the bus can have answered
+						close(f.began)
+						time.AfterFunc(f.d, reset)
+					}
+					if _, err := s.Write(buf[:n]); err != nil {
+						return
+					}
+					tail = append(tail, buf[:n]...)
+					tail = append([]byte(nil), tail[max(0, len(tail)-256):]...)
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		go func() { // bus → client, dropped while deaf
+			defer reset()
+			buf := make([]byte, 64<<10)
+			for {
+				n, err := s.Read(buf)
+				if n > 0 && !dropping.Load() {
+					if _, err := c.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+// close stops accepting. Connections still open are left to their
+// client, which the cluster closes after: t's cleanups run newest first,
+// and the cluster's was registered before any proxy of its nodes.
+func (p *Proxy) close() {
+	p.ln.Close()
+	p.wg.Wait()
+}
