@@ -1,8 +1,9 @@
 // Package testcluster boots a whole ringtable cluster inside a test: a real
 // embedded NATS server on a loopback port, storage nodes with real Badger
 // directories under t.TempDir(), and gateways served over real HTTP. Nodes
-// can be stopped and restarted to test failures; every piece is shut down
-// by t.Cleanup.
+// can be stopped and restarted to test failures, or reach the bus through
+// a Proxy that cuts their way back; every piece is shut down by
+// t.Cleanup.
 package testcluster
 
 import (
