@@ -3,7 +3,7 @@
 // bench/rateload, all in the same columns) into the comparison's markdown
 // report: the medians of each case over the runs, the ratios of ringtable
 // to the ideal quorum round and to etcd, the targets with pass or fail,
-// and how throughput and p99 grow with value size, concurrency and the
+// each run's own figures and ratios, and how throughput and p99 grow with value size, concurrency and the
 // number of storage nodes.
 package main
 
@@ -62,6 +62,7 @@ func main() {
 	r := newReport(rows)
 	r.comparison(&b)
 	r.targets(&b)
+	runs(&b, rows)
 	r.growth(&b)
 	if *notes != "" {
 		if n, err := os.ReadFile(*notes); err == nil && len(strings.TrimSpace(string(n))) > 0 {
@@ -148,7 +149,11 @@ func median(xs []row, v func(row) float64) float64 {
 	for i, x := range xs {
 		vs[i] = v(x)
 	}
-	slices.Sort(vs)
+	return medianOf(vs)
+}
+
+func medianOf(vs []float64) float64 {
+	vs = slices.Sorted(slices.Values(vs))
 	if n := len(vs); n%2 == 1 {
 		return vs[n/2]
 	} else {

@@ -48,3 +48,47 @@ func TestOpenLoopCases(t *testing.T) {
 		t.Errorf("reference lines without their cases:\n%s", b.String())
 	}
 }
+
+// Each run's figures are those measured after its ideal round's write
+// case; a case missing from a run leaves its ratio out, a retried case
+// counts its last row, and rows of other shapes are no run's.
+func TestRunByRun(t *testing.T) {
+	ref := func(label, op string, rate float64) row {
+		return row{label: label, op: op, dist: "uniform", concurrency: 64, valueSize: 1024, rate: rate, p99: 40}
+	}
+	open := func(label string, rate, p99 float64) row {
+		return row{label: label, op: "write", dist: "uniform", concurrency: 4096, valueSize: 1024, rate: rate, p99: p99}
+	}
+	rows := []row{
+		ref("ceiling", "write", 10000), ref("ceiling", "read", 20000), ref("etcd", "write", 3000),
+		ref("ringtable-w-uniform", "write", 3000), ref("ringtable-r-uniform", "read", 12000),
+		open("ringtable-rate", 1500, 200), open("ceiling-rt-rate", 1500, 20),
+
+		ref("ceiling", "write", 8000), ref("ceiling", "read", 25000), ref("etcd", "write", 4000),
+		ref("ringtable-w-uniform", "write", 2000), // its read case failed
+		open("ringtable-rate", 1000, 300),
+
+		ref("ceiling", "write", 12000), ref("ceiling", "read", 24000), ref("etcd", "write", 2000),
+		ref("ringtable-w-uniform", "write", 1000), ref("ringtable-w-uniform", "write", 6000), // retried
+		ref("ringtable-r-uniform", "read", 12000),
+		{label: "ringtable-w-uniform", op: "write", concurrency: 256, valueSize: 1024, rate: 99}, // a sweep
+	}
+	var b strings.Builder
+	runs(&b, rows)
+	out := b.String()
+	for _, want := range []string{
+		"| 1 | 10000 | 3000 | 0.30× | 3000 | 1.00× | 20000 | 12000 | 0.60× | 200.00 ms at 1500 PUT/s | 20.00 ms |",
+		"| 2 | 8000 | 2000 | 0.25× | 4000 | 0.50× | 25000 | — | — | 300.00 ms at 1000 PUT/s | — |",
+		"| 3 | 12000 | 6000 | 0.50× | 2000 | 3.00× | 24000 | 12000 | 0.50× | — | — |",
+		"| median of the runs' ratios | | | 0.30× | | 1.00× | | | 0.55× | | |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	b.Reset()
+	runs(&b, rows[:7])
+	if b.Len() != 0 {
+		t.Errorf("a table of runs for one run:\n%s", b.String())
+	}
+}
