@@ -92,7 +92,6 @@ func (n *Node) handlePut(m *messaging.Msg, req *wire.PutRequest) {
 		// A fallback stamps for a replica that is down, and keeps the
 		// version as a hint for it.
 		key = tenants.HintKey(req.Hint, req.Key)
-		n.handoff.noteHint()
 	}
 	var event *outboxEntry // the change event of a new version
 	n.eng.Submit(engine.Update{
@@ -116,6 +115,9 @@ func (n *Node) handlePut(m *messaging.Msg, req *wire.PutRequest) {
 			if err != nil {
 				r.Code, r.Message = wire.CodeOf(err), err.Error()
 			} else {
+				if req.Hint != "" {
+					n.handoff.noteHint()
+				}
 				r.Context = res.Set.WriteContext(stamped)
 				r.Count = uint32(len(res.Set.OncePerWrite())) // siblings as a read shows them
 				if req.WantSet {
@@ -207,7 +209,6 @@ func (n *Node) handleReplicate(m *messaging.Msg, req *wire.ReplicateRequest) {
 	key := req.Key.Encode()
 	if req.Hint != "" {
 		key = tenants.HintKey(req.Hint, req.Key)
-		n.handoff.noteHint()
 	}
 	n.eng.Submit(engine.Update{
 		Key: key,
@@ -219,6 +220,8 @@ func (n *Node) handleReplicate(m *messaging.Msg, req *wire.ReplicateRequest) {
 			r := &wire.Reply{Tag: req.Tag}
 			if err != nil {
 				r.Code, r.Message = wire.CodeOf(err), err.Error()
+			} else if req.Hint != "" {
+				n.handoff.noteHint()
 			}
 			n.reply(m, r, "replicate")
 		},

@@ -29,7 +29,7 @@ import (
 type handoff struct {
 	n       *Node
 	sched   *hints.Scheduler
-	have    atomic.Bool // hints may exist: a scan is worth it
+	gate    scanGate
 	mu      sync.Mutex
 	pending map[string]int // owner → hinted keys, as of the last scan
 	gauge   *prometheus.GaugeVec
@@ -41,13 +41,35 @@ func newHandoff(n *Node) *handoff {
 			Name: "ringtable_node_hints_pending", Help: "Hinted keys waiting for delivery, by target node.",
 			ConstLabels: prometheus.Labels{"node": n.cfg.ID},
 		}, []string{"target"})}
-	h.have.Store(true) // hints from before a restart
+	h.gate.note() // hints from before a restart
 	n.m.add(h.gauge)
 	return h
 }
 
-// noteHint records that a hint was (or is being) written.
-func (h *handoff) noteHint() { h.have.Store(true) }
+// noteHint records that a hint was written. It is called once the hint is
+// committed: a scan that starts after it sees the hint.
+func (h *handoff) noteHint() { h.gate.note() }
+
+// scanGate spares the hint loop its scans while no hint exists. A scan
+// that finds none closes the gate only for the hints noted before it
+// began: a hint committed while it ran (which it may not have seen)
+// opens the gate again. A flag cleared by an empty scan would lose that
+// hint until the next one arrived.
+type scanGate struct {
+	noted   atomic.Uint64 // hints noted so far
+	emptyAt uint64        // noted as of the start of the last scan that found none (the loop's own)
+}
+
+func (g *scanGate) note() { g.noted.Add(1) }
+
+// begin reports whether a scan is worth it, and the count to pass to
+// foundNone if it finds nothing.
+func (g *scanGate) begin() (uint64, bool) {
+	n := g.noted.Load()
+	return n, n != g.emptyAt
+}
+
+func (g *scanGate) foundNone(at uint64) { g.emptyAt = at }
 
 // Pending returns the hinted keys per target as of the last scan.
 func (h *handoff) Pending() map[string]int {
@@ -69,13 +91,17 @@ func (h *handoff) loop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if !h.have.Load() {
+		at, worth := h.gate.begin()
+		if !worth {
 			continue
 		}
 		byOwner, err := h.scan()
 		if err != nil {
 			h.n.log.Warn("hint scan", "err", err)
 			continue
+		}
+		if len(byOwner) == 0 {
+			h.gate.foundNone(at)
 		}
 		snap := h.n.cl.snap.Load()
 		reachable := func(owner string) bool {
@@ -133,9 +159,6 @@ func (h *handoff) scan() (map[string][][]byte, error) {
 		h.gauge.WithLabelValues(o).Set(float64(len(ks)))
 	}
 	h.mu.Unlock()
-	if len(out) == 0 {
-		h.have.Store(false)
-	}
 	return out, nil
 }
 
