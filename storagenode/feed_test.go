@@ -191,31 +191,43 @@ func TestOutboxRecoveredAtRestart(t *testing.T) {
 	}
 }
 
+// windowedFeed configures the nodes of a duplicate-window test: a short
+// window on every node and, on n1, an outbox kept after its PubAcks while
+// keep is set, a look in the stream before publishing again only while
+// recheck is set, and the metrics of its current life in reg.
+type windowedFeed struct {
+	window        time.Duration
+	keep, recheck atomic.Bool
+	reg           atomic.Pointer[prometheus.Registry]
+}
+
+func (f *windowedFeed) configure(cfg *storagenode.Config) {
+	cfg.Feed.Stream.Duplicates = f.window
+	if cfg.ID != "n1" {
+		return
+	}
+	cfg.Feed.KeepOutbox = f.keep.Load()
+	cfg.Feed.RecheckWithin = 0
+	if f.recheck.Load() {
+		cfg.Feed.RecheckWithin = time.Minute
+	}
+	r := prometheus.NewRegistry()
+	cfg.Registerer = r
+	f.reg.Store(r)
+}
+
 // A stamper that comes back after the stream's duplicate window has
 // passed looks in the stream for the events its outbox still holds and
 // publishes only those the stream lacks. Without that look, the same
 // restart publishes every one of them a second time.
 func TestOutboxRecheckedBeyondDuplicateWindow(t *testing.T) {
 	const window = time.Second
-	var keep, recheck atomic.Bool
-	var reg atomic.Pointer[prometheus.Registry]
-	c := testcluster.New(t, testcluster.Options{Node: func(cfg *storagenode.Config) {
-		cfg.Feed.Stream.Duplicates = window
-		if cfg.ID == "n1" {
-			cfg.Feed.KeepOutbox = keep.Load()
-			cfg.Feed.RecheckWithin = 0
-			if recheck.Load() {
-				cfg.Feed.RecheckWithin = time.Minute
-			}
-			r := prometheus.NewRegistry()
-			cfg.Registerer = r
-			reg.Store(r)
-		}
-	}})
-	metric := func(name string) float64 { return metricValue(t, reg.Load(), name) }
+	f := &windowedFeed{window: window}
+	c := testcluster.New(t, testcluster.Options{Node: f.configure})
+	metric := func(name string) float64 { return metricValue(t, f.reg.Load(), name) }
 	restart := func(keepOutbox, recheckOn bool) {
-		keep.Store(keepOutbox)
-		recheck.Store(recheckOn)
+		f.keep.Store(keepOutbox)
+		f.recheck.Store(recheckOn)
 		c.Stop("n1")
 		time.Sleep(2 * window) // the stream forgets the IDs it stored
 		c.Start("n1")
@@ -267,8 +279,7 @@ func TestOutboxRecheckedBeyondDuplicateWindow(t *testing.T) {
 // it resets the connection.
 func TestLostPubAckNotPublishedAgain(t *testing.T) {
 	const window = time.Second
-	var recheck atomic.Bool
-	var reg atomic.Pointer[prometheus.Registry]
+	f := &windowedFeed{window: window}
 	var proxy *testcluster.Proxy
 	c := testcluster.New(t, testcluster.Options{
 		NodeBus: func(id, url string) string {
@@ -278,20 +289,9 @@ func TestLostPubAckNotPublishedAgain(t *testing.T) {
 			proxy = testcluster.NewProxy(t, url)
 			return proxy.URL()
 		},
-		Node: func(cfg *storagenode.Config) {
-			cfg.Feed.Stream.Duplicates = window
-			if cfg.ID == "n1" {
-				cfg.Feed.RecheckWithin = 0
-				if recheck.Load() {
-					cfg.Feed.RecheckWithin = time.Minute
-				}
-				r := prometheus.NewRegistry()
-				cfg.Registerer = r
-				reg.Store(r)
-			}
-		},
+		Node: f.configure,
 	})
-	metric := func(name string) float64 { return metricValue(t, reg.Load(), name) }
+	metric := func(name string) float64 { return metricValue(t, f.reg.Load(), name) }
 	ctx := context.Background()
 	cl := c.Client(0)
 	if _, err := cl.CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
@@ -322,7 +322,7 @@ func TestLostPubAckNotPublishedAgain(t *testing.T) {
 	}
 
 	// Looking first: the event the stream holds is not published again.
-	recheck.Store(true)
+	f.recheck.Store(true)
 	c.Stop("n1")
 	c.Start("n1")
 	lose(pks[1])

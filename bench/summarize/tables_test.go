@@ -5,16 +5,32 @@ import (
 	"testing"
 )
 
+// wantLines fails t for each line the report out lacks.
+func wantLines(t *testing.T, out string, lines ...string) {
+	t.Helper()
+	for _, want := range lines {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// refRow is a row of a case in the reference shape (64 clients, 1 KiB).
+func refRow(label, op string, rate, p99 float64) row {
+	return row{label: label, op: op, dist: "uniform", concurrency: 64, valueSize: 1024, rate: rate, p50: 1, p99: p99}
+}
+
+// openRow is a row of an open-loop case (its concurrency the in-flight
+// limit).
+func openRow(label string, rate, p99 float64, errs int) row {
+	return row{label: label, op: "write", dist: "uniform", concurrency: 4096, valueSize: 1024, rate: rate, p50: 2, p99: p99, errors: errs}
+}
+
 // The open-loop cases are found whatever their in-flight limit, listed in
 // the comparison, and the ideal round's tail is given beside ringtable's
 // target without deciding it.
 func TestOpenLoopCases(t *testing.T) {
-	ref := func(label, op string, rate, p99 float64) row {
-		return row{label: label, op: op, dist: "uniform", concurrency: 64, valueSize: 1024, rate: rate, p50: 1, p99: p99}
-	}
-	open := func(label string, rate, p99 float64, errs int) row {
-		return row{label: label, op: "write", dist: "uniform", concurrency: 4096, valueSize: 1024, rate: rate, p50: 2, p99: p99, errors: errs}
-	}
+	ref, open := refRow, openRow
 	rows := []row{
 		ref("ceiling", "write", 8000, 50), ref("ringtable-w-uniform", "write", 2400, 60),
 		open("ceiling-rate", 4000, 240, 0), open("ceiling-rate", 4100, 250, 0), open("ceiling-rate", 3900, 745, 1),
@@ -27,7 +43,7 @@ func TestOpenLoopCases(t *testing.T) {
 	r.comparison(&b)
 	r.targets(&b)
 	out := b.String()
-	for _, want := range []string{
+	wantLines(t, out,
 		"| ideal quorum round | open-loop writes at half its max write rate | write | 4000 | 2.00 | 250.00 | 1 |",
 		"| ideal quorum round | open-loop writes at ringtable's rate below | write | 1200 | 2.00 | 11.00 | 0 |",
 		"| ringtable p99 at half the max write rate | 9.50 ms at 1200 PUT/s (max 2400), 0 errors | ≤ 10 ms, no errors | PASS |",
@@ -35,11 +51,7 @@ func TestOpenLoopCases(t *testing.T) {
 		"| (reference) ideal quorum round p99 at ringtable's rate | 11.00 ms at 1200 writes/s, 0 errors | — | — |",
 		"| etcd (3 members) | open-loop puts at half its max put rate | write | 1500 | 2.00 | 33.00 | 0 |",
 		"| (reference) etcd p99 at half its max put rate | 33.00 ms at 1500 puts/s (max 3000), 0 errors | — | — |",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("report lacks %q:\n%s", want, out)
-		}
-	}
+	)
 	// Without the reference rows, no reference lines.
 	r = newReport(rows[:2])
 	b.Reset()
@@ -53,12 +65,8 @@ func TestOpenLoopCases(t *testing.T) {
 // case; a case missing from a run leaves its ratio out, a retried case
 // counts its last row, and rows of other shapes are no run's.
 func TestRunByRun(t *testing.T) {
-	ref := func(label, op string, rate float64) row {
-		return row{label: label, op: op, dist: "uniform", concurrency: 64, valueSize: 1024, rate: rate, p99: 40}
-	}
-	open := func(label string, rate, p99 float64) row {
-		return row{label: label, op: "write", dist: "uniform", concurrency: 4096, valueSize: 1024, rate: rate, p99: p99}
-	}
+	ref := func(label, op string, rate float64) row { return refRow(label, op, rate, 40) }
+	open := func(label string, rate, p99 float64) row { return openRow(label, rate, p99, 0) }
 	rows := []row{
 		ref("ceiling", "write", 10000), ref("ceiling", "read", 20000), ref("etcd", "write", 3000),
 		ref("ringtable-w-uniform", "write", 3000), ref("ringtable-r-uniform", "read", 12000),
@@ -76,16 +84,12 @@ func TestRunByRun(t *testing.T) {
 	var b strings.Builder
 	runs(&b, rows)
 	out := b.String()
-	for _, want := range []string{
+	wantLines(t, out,
 		"| 1 | 10000 | 3000 | 0.30× | 3000 | 1.00× | 20000 | 12000 | 0.60× | 200.00 ms at 1500 PUT/s | 20.00 ms |",
 		"| 2 | 8000 | 2000 | 0.25× | 4000 | 0.50× | 25000 | — | — | 300.00 ms at 1000 PUT/s | — |",
 		"| 3 | 12000 | 6000 | 0.50× | 2000 | 3.00× | 24000 | 12000 | 0.50× | — | — |",
 		"| median of the runs' ratios | | | 0.30× | | 1.00× | | | 0.55× | | |",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("report lacks %q:\n%s", want, out)
-		}
-	}
+	)
 	b.Reset()
 	runs(&b, rows[:7])
 	if b.Len() != 0 {
