@@ -107,8 +107,8 @@ func (p *Proxy) accept() {
 					if _, err := s.Write(buf[:n]); err != nil {
 						return
 					}
-					tail = append(tail, buf[:n]...)
-					tail = append([]byte(nil), tail[max(0, len(tail)-256):]...)
+					tail = append(tail, buf[max(0, n-256):n]...) // at most a pattern's length is needed
+					tail = tail[max(0, len(tail)-256):]
 				}
 				if err != nil {
 					return
