@@ -454,29 +454,9 @@ func (n *nodeRegistries) all() []*prometheus.Registry {
 	return out
 }
 
-// metricValue reads a counter or gauge with a single series from reg (a
-// histogram's: its count of observations).
 func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name || len(mf.GetMetric()) != 1 {
-			continue
-		}
-		m := mf.GetMetric()[0]
-		if c := m.GetCounter(); c != nil {
-			return c.GetValue()
-		}
-		if h := m.GetHistogram(); h != nil {
-			return float64(h.GetSampleCount())
-		}
-		return m.GetGauge().GetValue()
-	}
-	t.Fatalf("metric %s not found", name)
-	return 0
+	return testcluster.MetricValue(t, reg, name)
 }
 
 // While the feed stream is gone (deleted twice as writes go on), the

@@ -10,11 +10,11 @@ import (
 	"time"
 )
 
-// Proxy is a TCP proxy between one client (a node) and the bus, for a
-// fault loopback cannot make by itself: a one-way partition, in which the
-// client's messages still reach the bus but nothing comes back. A node
-// whose publish was stored but whose PubAck was lost is the case it was
-// written for.
+// Proxy is a TCP proxy between one client (a node) and the bus, for
+// faults loopback cannot make by itself: a one-way partition, in which the
+// client's messages still reach the bus but nothing comes back (a node
+// whose publish was stored but whose PubAck was lost), and a client that
+// hears its messages late (Hold).
 type Proxy struct {
 	ln     net.Listener
 	target string
@@ -22,6 +22,8 @@ type Proxy struct {
 	mu    sync.Mutex
 	armed *deafness      // the next one, taken by the first connection to match
 	wg    sync.WaitGroup // the accepting loop
+
+	held atomic.Pointer[chan struct{}] // closed on release; nil: not held
 }
 
 // deafness is one armed fault: once the client sends pattern, it hears
@@ -65,6 +67,33 @@ func (p *Proxy) DeafAfter(pattern string, d time.Duration) <-chan struct{} {
 	p.armed = f
 	p.mu.Unlock()
 	return f.began
+}
+
+// Hold keeps what the bus sends to the client from reaching it until
+// release is called, and then delivers it all in order, as to a node that
+// was paused or behind a stalled link: it answers its requests late. The
+// client's own messages go on reaching the bus. Keep a hold short (the
+// bus takes a client that reads nothing for long for a slow consumer).
+func (p *Proxy) Hold() (release func()) {
+	ch := make(chan struct{})
+	p.mu.Lock()
+	p.unhold()
+	p.held.Store(&ch)
+	p.mu.Unlock()
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if h := p.held.Load(); h != nil && *h == ch {
+			p.unhold()
+		}
+	}
+}
+
+// unhold ends the hold in force, if any; p.mu is held.
+func (p *Proxy) unhold() {
+	if h := p.held.Swap(nil); h != nil {
+		close(*h)
+	}
 }
 
 func (p *Proxy) accept() {
@@ -115,11 +144,14 @@ func (p *Proxy) accept() {
 				}
 			}
 		}()
-		go func() { // bus → client, dropped while deaf
+		go func() { // bus → client, dropped while deaf, waiting while held
 			defer reset()
 			buf := make([]byte, 64<<10)
 			for {
 				n, err := s.Read(buf)
+				if h := p.held.Load(); n > 0 && h != nil {
+					<-*h
+				}
 				if n > 0 && !dropping.Load() {
 					if _, err := c.Write(buf[:n]); err != nil {
 						return
@@ -137,6 +169,9 @@ func (p *Proxy) accept() {
 // client, which the cluster closes after: t's cleanups run newest first,
 // and the cluster's was registered before any proxy of its nodes.
 func (p *Proxy) close() {
+	p.mu.Lock()
+	p.unhold()
+	p.mu.Unlock()
 	p.ln.Close()
 	p.wg.Wait()
 }
