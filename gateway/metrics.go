@@ -14,6 +14,7 @@ type metrics struct {
 	latency     *prometheus.HistogramVec
 	quorumFail  *prometheus.CounterVec
 	readRepairs prometheus.Counter
+	lateReplies prometheus.Counter
 	siblings    prometheus.Histogram
 	handoffs    prometheus.Counter
 }
@@ -34,6 +35,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		readRepairs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringtable_gateway_read_repairs_total", Help: "Read-repair messages sent to stale replicas.",
 		}),
+		lateReplies: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringtable_gateway_late_replies_total",
+			Help: "Replies that came after their round had ended, to a later round on the same reply subject (dropped).",
+		}),
 		siblings: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "ringtable_gateway_siblings_seen", Help: "Versions of an item returned by a read.",
 			Buckets: []float64{1, 2, 3, 5, 10, 25, 50, 100},
@@ -43,7 +48,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Connections the fast path handed to net/http, at their first request other than an item's read or write.",
 		}),
 	}
-	m.cs = []prometheus.Collector{m.requests, m.latency, m.quorumFail, m.readRepairs, m.siblings, m.handoffs}
+	m.cs = []prometheus.Collector{m.requests, m.latency, m.quorumFail, m.readRepairs, m.lateReplies, m.siblings, m.handoffs}
 	if reg != nil {
 		for _, c := range m.cs {
 			_ = reg.Register(c)

@@ -38,20 +38,31 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 			call.Close()
 			return &coord.Result{Err: &coord.QuorumError{Op: cfg.Op}}
 		}
-		var ev coord.Event
-		select {
-		case msg := <-call.Replies():
-			ev = g.event(msg)
-		case <-timer.C:
-			timer.Reset(g.cfg.RoundTimeout)
-			ev = coord.Event{Kind: coord.EvTick}
-		case <-ctx.Done():
+		ev, err := g.await(ctx, call, timer)
+		if err != nil {
 			releaseTimer(timer)
 			call.Close()
-			return &coord.Result{Err: ctx.Err()}
+			return &coord.Result{Err: err}
 		}
 		tr.traceEvent(ev)
 		rd = m.Step(ev)
+	}
+}
+
+// await returns the round's next event: a reply of its own or a tick.
+func (g *Gateway) await(ctx context.Context, call *messaging.Call, timer *time.Timer) (coord.Event, error) {
+	for {
+		select {
+		case msg := <-call.Replies():
+			if ev, mine := g.event(call, msg); mine {
+				return ev, nil
+			}
+		case <-timer.C:
+			timer.Reset(g.cfg.RoundTimeout)
+			return coord.Event{Kind: coord.EvTick}, nil
+		case <-ctx.Done():
+			return coord.Event{}, ctx.Err()
+		}
 	}
 }
 
@@ -79,16 +90,11 @@ func (g *Gateway) finish(m *coord.Machine, call *messaging.Call, timer *time.Tim
 	defer call.Close()
 	defer releaseTimer(timer)
 	for !m.Done() {
-		var rd coord.Ready
-		select {
-		case msg := <-call.Replies():
-			rd = m.Step(g.event(msg))
-		case <-timer.C:
-			rd = m.Step(coord.Event{Kind: coord.EvTick})
-		case <-g.ctx.Done():
+		ev, err := g.await(g.ctx, call, timer)
+		if err != nil {
 			return
 		}
-		g.perform(call, rd)
+		g.perform(call, m.Step(ev))
 	}
 }
 
@@ -97,6 +103,7 @@ func (g *Gateway) perform(call *messaging.Call, rd coord.Ready) {
 		g.m.readRepairs.Add(float64(rd.Repairs))
 	}
 	for _, s := range rd.Sends {
+		wire.SetRound(s.Msg, call.Round())
 		b := wire.EncodeScratch(s.Msg)
 		if err := call.Send(g.ops.Get(s.To, s.Msg.Type().String()), *b); err != nil {
 			g.log.Warn("send failed", "to", s.To, "err", err)
@@ -106,21 +113,32 @@ func (g *Gateway) perform(call *messaging.Call, rd coord.Ready) {
 }
 
 // event turns a message on a round's reply subject into a machine event.
-func (g *Gateway) event(msg *messaging.Msg) coord.Event {
+// mine is false for a late reply to an earlier round on the same subject,
+// which the round must not see.
+func (g *Gateway) event(call *messaging.Call, msg *messaging.Msg) (ev coord.Event, mine bool) {
 	if subject, ok := messaging.NoResponders(msg); ok {
 		node, _, _ := g.subj.ParseNodeOp(subject)
 		g.reach.markDown(node)
-		return coord.Event{Kind: coord.EvNoResponders, From: node}
+		return coord.Event{Kind: coord.EvNoResponders, From: node}, true
 	}
 	m, err := wire.Decode(msg.Data)
 	if err != nil {
 		g.log.Warn("undecodable reply", "err", err)
-		return coord.Event{Kind: coord.EvReply}
+		return coord.Event{Kind: coord.EvReply}, true
 	}
 	r, ok := m.(*wire.Reply)
 	if !ok {
-		return coord.Event{Kind: coord.EvReply}
+		return coord.Event{Kind: coord.EvReply}, true
 	}
 	g.reach.markUp(r.Node)
-	return coord.Event{Kind: coord.EvReply, From: r.Node, Reply: r}
+	// A node that could not decode a request answers without its tag
+	// (round 0): like a "no responders" notice, that is taken for the
+	// round that holds the subject.
+	round, own := wire.SplitTag(r.Tag)
+	if round != 0 && round != call.Round() {
+		g.m.lateReplies.Inc()
+		return coord.Event{}, false
+	}
+	r.Tag = own
+	return coord.Event{Kind: coord.EvReply, From: r.Node, Reply: r}, true
 }

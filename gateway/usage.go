@@ -72,6 +72,7 @@ func (g *Gateway) broadcast(ctx context.Context, m wire.Message, timeout time.Du
 	nodes := g.Ring().Nodes()
 	call := g.caller.Open(2*len(nodes) + 2)
 	defer call.Close()
+	wire.SetRound(m, call.Round())
 	data := wire.Encode(m)
 	for _, n := range nodes {
 		if err := call.Send(g.subj.NodeOp(string(n), m.Type().String()), data); err != nil {
@@ -84,8 +85,11 @@ func (g *Gateway) broadcast(ctx context.Context, m wire.Message, timeout time.Du
 	for answered := 0; answered < len(nodes); {
 		select {
 		case msg := <-call.Replies():
+			ev, mine := g.event(call, msg)
+			if !mine {
+				continue
+			}
 			answered++
-			ev := g.event(msg)
 			if ev.Reply != nil && ev.Reply.Err() == nil {
 				out[ev.From] = ev.Reply
 			}

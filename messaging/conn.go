@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -214,22 +213,36 @@ func (c *Conn) Close() {
 }
 
 // Caller routes replies of fanned-out requests back to the round that sent
-// them. Each round (a Call) gets its own reply subject under one wildcard
-// subscription, so a round can send to many nodes, receive any number of
-// replies (from forwards too), and never starts a goroutine.
+// them. Each open round (a Call) has a reply subject of its own under one
+// wildcard subscription, so a round can send to many nodes, receive any
+// number of replies (from forwards too), and never starts a goroutine.
+//
+// A round's subject is its slot's, and a slot is reused once its round is
+// closed. The NATS server matches every published subject against its
+// subscriptions and caches the result per subject and per connection: a
+// fresh subject for every round missed both caches on every reply and
+// churned them (pruning, sweeps, a new entry each). A reply that comes
+// after its round closed can therefore reach a later round on the same
+// slot: each round has a number (Round), which its requests carry and
+// their replies echo, so that the receiver can tell its own replies from
+// such late ones (numbers wrap after 2^32 rounds; 0 is never a round's).
+// A "no responders" notice carries no number: a late one is taken for the
+// round that holds the slot.
 type Caller struct {
 	conn   *Conn
 	prefix string
 	sub    *nats.Subscription
-	next   atomic.Uint64
 
-	mu    sync.RWMutex
-	calls map[uint64]*Call
+	mu       sync.RWMutex
+	calls    []*Call  // by slot; nil: the slot is free
+	subjects []string // by slot
+	free     []uint32 // free slots, the most recently freed last
+	round    uint32   // the last round's number
 }
 
 // NewCaller subscribes a fresh inbox for this caller.
 func (c *Conn) NewCaller() (*Caller, error) {
-	cl := &Caller{conn: c, prefix: c.nc.NewInbox(), calls: map[uint64]*Call{}}
+	cl := &Caller{conn: c, prefix: c.nc.NewInbox()}
 	sub, err := c.nc.Subscribe(cl.prefix+".*", cl.route)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: caller inbox: %w", err)
@@ -243,12 +256,15 @@ func (c *Conn) NewCaller() (*Caller, error) {
 
 func (cl *Caller) route(m *nats.Msg) {
 	i := strings.LastIndexByte(m.Subject, '.')
-	id, err := strconv.ParseUint(m.Subject[i+1:], 36, 64)
+	slot, err := strconv.ParseUint(m.Subject[i+1:], 36, 32)
 	if err != nil {
 		return
 	}
 	cl.mu.RLock()
-	call := cl.calls[id]
+	var call *Call
+	if slot < uint64(len(cl.calls)) {
+		call = cl.calls[slot]
+	}
 	cl.mu.RUnlock()
 	if call == nil {
 		return // the round is over; late replies are dropped
@@ -267,34 +283,58 @@ func (cl *Caller) Close() { _ = cl.sub.Unsubscribe() }
 // Call is one round's reply channel.
 type Call struct {
 	cl    *Caller
-	id    uint64
+	slot  uint32
+	round uint32
 	reply string
 	c     chan *nats.Msg
 }
 
 // Open starts a round that expects up to buf replies.
 func (cl *Caller) Open(buf int) *Call {
-	id := cl.next.Add(1)
-	call := &Call{cl: cl, id: id, reply: cl.prefix + "." + strconv.FormatUint(id, 36), c: make(chan *nats.Msg, buf)}
+	call := &Call{cl: cl, c: make(chan *nats.Msg, buf)}
 	cl.mu.Lock()
-	cl.calls[id] = call
-	cl.mu.Unlock()
+	defer cl.mu.Unlock()
+	cl.round++
+	if cl.round == 0 {
+		cl.round++ // 0 is what a reply without a number carries
+	}
+	call.round = cl.round
+	if n := len(cl.free); n > 0 {
+		call.slot = cl.free[n-1]
+		cl.free = cl.free[:n-1]
+	} else {
+		// As many slots as rounds were ever open at once.
+		call.slot = uint32(len(cl.calls))
+		cl.calls = append(cl.calls, nil)
+		cl.subjects = append(cl.subjects, cl.prefix+"."+strconv.FormatUint(uint64(call.slot), 36))
+	}
+	cl.calls[call.slot] = call
+	call.reply = cl.subjects[call.slot]
 	return call
 }
+
+// Round is the round's number, which its requests carry so that their
+// replies can be told from those of an earlier round on the same subject.
+func (call *Call) Round() uint32 { return call.round }
 
 // Send publishes a request whose replies come to this round.
 func (call *Call) Send(subject string, data []byte) error {
 	return call.cl.conn.Publish(subject, call.reply, data)
 }
 
-// Replies delivers the round's replies.
+// Replies delivers the round's replies, and any late reply of an earlier
+// round on the same subject (Round says how to tell them apart).
 func (call *Call) Replies() <-chan *nats.Msg { return call.c }
 
-// Close ends the round; later replies are dropped.
+// Close ends the round; later replies are dropped or reach a later round.
 func (call *Call) Close() {
-	call.cl.mu.Lock()
-	delete(call.cl.calls, call.id)
-	call.cl.mu.Unlock()
+	cl := call.cl
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.calls[call.slot] == call { // not closed twice
+		cl.calls[call.slot] = nil
+		cl.free = append(cl.free, call.slot)
+	}
 }
 
 // NoResponders reports whether m is the server's notice that nobody

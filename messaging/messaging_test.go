@@ -152,6 +152,46 @@ func TestCallerRoutesRepliesAndNoResponders(t *testing.T) {
 	}
 }
 
+// Rounds open at once have reply subjects of their own; a closed round's
+// subject goes to the next round, under a new number, and a reply that
+// comes late to it reaches that round, which the number tells apart.
+func TestCallerReusesSubjects(t *testing.T) {
+	s := startServer(t)
+	gw := connect(t, s, "gw")
+	cl, err := gw.NewCaller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	a, b := cl.Open(4), cl.Open(4)
+	if a.reply == b.reply || a.Round() == b.Round() {
+		t.Fatalf("two open rounds share subject %q or number %d", a.reply, a.Round())
+	}
+	a.Close()
+	a.Close() // a second close frees nothing more
+	c, d := cl.Open(4), cl.Open(4)
+	defer b.Close()
+	defer c.Close()
+	defer d.Close()
+	if c.reply != a.reply || c.Round() == a.Round() {
+		t.Fatalf("the round after a closed one: subject %q number %d, want %q and a new number (a's %d)", c.reply, c.Round(), a.reply, a.Round())
+	}
+	if d.reply == a.reply || d.reply == b.reply {
+		t.Fatalf("a fourth round took subject %q, in use", d.reply)
+	}
+	if err := gw.Publish(a.reply, "", []byte("late for a")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-c.Replies():
+		if string(m.Data) != "late for a" {
+			t.Fatalf("round c got %q", m.Data)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a message to a reused subject did not reach the round holding it")
+	}
+}
+
 func TestConnectGivesUpWithContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()

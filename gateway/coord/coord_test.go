@@ -46,11 +46,11 @@ func TestQuorumErrorIsErrQuorum(t *testing.T) {
 }
 
 // The tests below drive machines with these events.
-func ok(from string, tag uint32) coord.Event {
+func ok(from string, tag uint64) coord.Event {
 	return coord.Event{Kind: coord.EvReply, From: from, Reply: &wire.Reply{Tag: tag, Node: from, Count: 1}}
 }
 
-func fail(from string, tag uint32, c wire.Code) coord.Event {
+func fail(from string, tag uint64, c wire.Code) coord.Event {
 	return coord.Event{Kind: coord.EvReply, From: from, Reply: &wire.Reply{Tag: tag, Node: from, Code: c}}
 }
 

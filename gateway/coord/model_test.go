@@ -148,13 +148,13 @@ func (c *roundChecker) randomEvent(rng *rand.Rand) coord.Event {
 			return coord.Event{Kind: coord.EvReply} // undecodable
 		}
 	}
-	var tag uint32
+	var tag uint64
 	if c.put != nil {
 		tag = c.put.tag
 	}
 	r := &wire.Reply{Node: from, Tag: tag, Count: 1}
 	if rng.IntN(4) == 0 {
-		r.Tag = uint32(rng.IntN(int(tag) + 2))
+		r.Tag = uint64(rng.IntN(int(tag) + 2))
 	}
 	if rng.IntN(5) == 0 {
 		r.Code = []wire.Code{wire.CodeUnavailable, wire.CodeInternal, wire.CodeTooManySiblings, wire.CodeBadRequest}[rng.IntN(4)]
@@ -363,7 +363,7 @@ type putModel struct {
 	cfg      coord.Config
 	believed map[string]bool // failed in this round
 	suspect  map[string]bool // silent as stamper in this round
-	tag      uint32
+	tag      uint64
 	holds    map[string]string // target → the replica whose copy it holds
 	order    []string          // the attempt's targets, in the order they got a copy
 	acked    map[string]bool

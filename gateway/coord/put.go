@@ -60,7 +60,7 @@ func (m *Machine) stampAttempt() Ready {
 	targets = append(targets, slow...)
 	m.stamper = targets[0]
 	req := *m.cfg.Put
-	req.Tag = uint32(m.attempt)
+	req.Tag = uint64(m.attempt)
 	req.Hint = m.owner[m.stamper]
 	// The stamped set is needed only to hand it to a fallback if a target
 	// fails; without fallbacks (a cluster no larger than N) it is not asked.
@@ -109,7 +109,7 @@ func (m *Machine) replace(failed string) []Send {
 	}
 	m.owner[f] = owner
 	m.expect[f] = true
-	return []Send{{To: f, Msg: &wire.ReplicateRequest{Header: wire.Header{Tag: uint32(m.attempt)}, Key: m.cfg.Put.Key, Set: m.stampRep.Set, Hint: owner}}}
+	return []Send{{To: f, Msg: &wire.ReplicateRequest{Header: wire.Header{Tag: uint64(m.attempt)}, Key: m.cfg.Put.Key, Set: m.stampRep.Set, Hint: owner}}}
 }
 
 // fail marks a target failed and, once the stamped set is known, replaces
@@ -156,7 +156,7 @@ func (m *Machine) stepPut(ev Event) Ready {
 		rd = m.fail(ev.From)
 	case EvReply:
 		r := ev.Reply
-		if r == nil || r.Tag != uint32(m.attempt) || !m.expect[ev.From] || m.acked[ev.From] || m.failed[ev.From] {
+		if r == nil || r.Tag != uint64(m.attempt) || !m.expect[ev.From] || m.acked[ev.From] || m.failed[ev.From] {
 			return Ready{} // an abandoned attempt, a stranger or a duplicate
 		}
 		if err := r.Err(); err != nil {

@@ -223,7 +223,7 @@ func (s *scenario) reply(a *args) coord.Event {
 	if from == "" {
 		s.fatalf("reply needs from=")
 	}
-	r := &wire.Reply{Node: from, Tag: uint32(a.num("tag", 0)), Count: uint32(a.num("count", 0)), More: a.flag("more")}
+	r := &wire.Reply{Node: from, Tag: uint64(a.num("tag", 0)), Count: uint32(a.num("count", 0)), More: a.flag("more")}
 	ok := a.flag("ok") // the default; named for readability
 	if c, isErr := a.get("code"); isErr {
 		if ok {

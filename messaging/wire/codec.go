@@ -219,7 +219,7 @@ func key(d *vclock.Decoder) tenants.Key {
 	return k
 }
 
-func header(d *vclock.Decoder) Header { return Header{Tag: uint32(d.Uvarint())} }
+func header(d *vclock.Decoder) Header { return Header{Tag: d.Uvarint()} }
 
 func boolean(d *vclock.Decoder) bool { return d.Byte() != 0 }
 
@@ -245,7 +245,7 @@ func appendStrs(b []byte, s []string) []byte {
 }
 
 func (m *PutRequest) appendBody(b []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(m.Tag))
+	b = binary.AppendUvarint(b, m.Tag)
 	b = appendKey(b, m.Key)
 	b = vclock.AppendContext(b, m.Context)
 	b = binary.AppendUvarint(b, uint64(len(m.Value)))
@@ -283,7 +283,7 @@ func decodePut(d *vclock.Decoder) *PutRequest {
 }
 
 func (m *ReplicateRequest) appendBody(b []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(m.Tag))
+	b = binary.AppendUvarint(b, m.Tag)
 	b = appendKey(b, m.Key)
 	b = vclock.AppendSet(b, m.Set)
 	return appendStr(b, m.Hint)
@@ -297,13 +297,13 @@ func decodeReplicate(d *vclock.Decoder) *ReplicateRequest {
 }
 
 func (m *GetRequest) appendBody(b []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(m.Tag))
+	b = binary.AppendUvarint(b, m.Tag)
 	b = appendKey(b, m.Key)
 	return appendBool(b, m.Hints)
 }
 
 func (m *ScanRequest) appendBody(b []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(m.Tag))
+	b = binary.AppendUvarint(b, m.Tag)
 	b = appendKey(b, m.Key)
 	b = appendStr(b, m.Start)
 	b = appendStr(b, m.End)
@@ -326,11 +326,11 @@ func decodeScan(d *vclock.Decoder) *ScanRequest {
 }
 
 func (m *UsageRequest) appendBody(b []byte) []byte {
-	return binary.AppendUvarint(b, uint64(m.Tag))
+	return binary.AppendUvarint(b, m.Tag)
 }
 
 func (m *PurgeRequest) appendBody(b []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(m.Tag))
+	b = binary.AppendUvarint(b, m.Tag)
 	b = appendStr(b, m.Tenant)
 	return appendStr(b, m.Table)
 }
@@ -339,7 +339,7 @@ func (m *PurgeRequest) appendBody(b []byte) []byte {
 const maxRawKey = 3*tenants.MaxKeyLen + 3*tenants.MaxIDLen
 
 func (m *TransferRequest) appendBody(b []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(m.Tag))
+	b = binary.AppendUvarint(b, m.Tag)
 	b = append(b, byte(m.Kind))
 	b = binary.AppendUvarint(b, uint64(m.Partition))
 	b = appendStr(b, m.After)
@@ -347,11 +347,11 @@ func (m *TransferRequest) appendBody(b []byte) []byte {
 }
 
 func (m *StatusRequest) appendBody(b []byte) []byte {
-	return binary.AppendUvarint(b, uint64(m.Tag))
+	return binary.AppendUvarint(b, m.Tag)
 }
 
 func (m *AdminRequest) appendBody(b []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(m.Tag))
+	b = binary.AppendUvarint(b, m.Tag)
 	b = appendStr(b, m.Op)
 	b = binary.AppendUvarint(b, math.Float64bits(m.Value))
 	return appendStr(b, m.Arg)
@@ -401,20 +401,20 @@ func items(d *vclock.Decoder) []ScanItem {
 }
 
 func (m *MerkleRequest) appendBody(b []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(m.Tag))
+	b = binary.AppendUvarint(b, m.Tag)
 	b = binary.AppendUvarint(b, uint64(m.Partition))
 	b = binary.AppendUvarint(b, uint64(m.Level))
 	return appendUints(b, m.Indices)
 }
 
 func (m *BucketRequest) appendBody(b []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(m.Tag))
+	b = binary.AppendUvarint(b, m.Tag)
 	b = binary.AppendUvarint(b, uint64(m.Partition))
 	return appendUints(b, m.Leaves)
 }
 
 func (m *GCRequest) appendBody(b []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(m.Tag))
+	b = binary.AppendUvarint(b, m.Tag)
 	return appendItems(b, m.Items)
 }
 
@@ -433,7 +433,7 @@ const (
 )
 
 func (m *Reply) appendBody(b []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(m.Tag))
+	b = binary.AppendUvarint(b, m.Tag)
 	b = appendStr(b, m.Node)
 	b = binary.AppendUvarint(b, uint64(m.Code))
 	b = appendStr(b, m.Message)
@@ -489,7 +489,7 @@ func (m *Reply) appendBody(b []byte) []byte {
 }
 
 func decodeReply(d *vclock.Decoder) *Reply {
-	m := &Reply{Tag: uint32(d.Uvarint())}
+	m := &Reply{Tag: d.Uvarint()}
 	m.Node = d.String(tenants.MaxIDLen)
 	m.Code = Code(d.Uvarint())
 	m.Message = d.String(64 << 10)

@@ -27,11 +27,11 @@ func messages() []Message {
 			MaxSiblings: 100, LWW: true, Forward: []string{"n2", "n3"}, Hints: []string{"", "n4"}, WantSet: true, Write: 99},
 		&PutRequest{Key: testKey, Deleted: true},
 		&ReplicateRequest{Header: Header{Tag: 1}, Key: testKey, Set: testSet(), Hint: "n5"},
-		&GetRequest{Header: Header{Tag: 7}, Key: testKey},
+		&GetRequest{Header: Header{Tag: WithRound(7, 0xfedcba98)}, Key: testKey},
 		&ScanRequest{Header: Header{Tag: 2}, Key: testKey, Start: "a", End: "z", Reverse: true, Limit: 50},
 		&ScanRequest{Key: testKey, Start: "\x01a", Limit: 5, Whole: true},
 		&Reply{Tag: 4, Node: "n1", Code: CodeTooManySiblings, Message: "too many"},
-		&Reply{Tag: 5, Node: "n2", Context: ctx, Count: 2, Set: testSet()},
+		&Reply{Tag: WithRound(5, 1<<31|3), Node: "n2", Context: ctx, Count: 2, Set: testSet()},
 		&Reply{Tag: 6, Node: "n3", Items: []ScanItem{{SK: "a", Set: testSet()}, {SK: "b"}}, More: true},
 		&Reply{Tag: 8, Node: "n1", Usage: []Usage{{Tenant: "t1", Table: "a", Bytes: 1 << 40}, {Tenant: "t2", Table: "b", Bytes: 0}}},
 		&UsageRequest{Header: Header{Tag: 9}},
@@ -184,5 +184,34 @@ func TestEncodeScratch(t *testing.T) {
 			t.Fatalf("a buffer of %d bytes was kept", cap(*b))
 		}
 		Recycle(b)
+	}
+}
+
+// A round's number takes a tag's high half and leaves the low half, the
+// coordinator machine's own, as it was; a message without a header is
+// left alone.
+func TestSetRound(t *testing.T) {
+	m := &PutRequest{Header: Header{Tag: 0xffffffff}}
+	SetRound(m, 9)
+	SetRound(m, 0xabcdef01) // a later round's number replaces it
+	round, own := SplitTag(m.Tag)
+	if round != 0xabcdef01 || own != 0xffffffff {
+		t.Fatalf("round %x own %x, want abcdef01 and ffffffff", round, own)
+	}
+	for _, msg := range []Message{&ReplicateRequest{}, &GetRequest{}, &ScanRequest{}, &UsageRequest{}, &PurgeRequest{}, &TransferRequest{}} {
+		SetRound(msg, 5)
+		b := Encode(msg)
+		d, err := Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, ok := d.(interface{ header() *Header }); !ok || h.header().Tag>>32 != 5 {
+			t.Fatalf("%T: the round did not survive encoding", msg)
+		}
+	}
+	r := &Reply{Tag: 3}
+	SetRound(r, 5) // a reply echoes a tag, it does not set one
+	if r.Tag != 3 {
+		t.Fatalf("reply tag %x, want 3", r.Tag)
 	}
 }

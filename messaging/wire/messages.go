@@ -9,10 +9,12 @@ import (
 // accepts any version in [ProtocolVersionMin, ProtocolVersionMax].
 //
 //	1: initial protocol.
+//	2: a Tag is 64 bits, the coordinator's round in its high half (a
+//	   version 1 node would answer with the round cut off).
 const (
-	ProtocolVersionMin = 1
-	ProtocolVersionMax = 1
-	ProtocolVersion    = 1
+	ProtocolVersionMin = 2
+	ProtocolVersionMax = 2
+	ProtocolVersion    = 2
 )
 
 // Type identifies a message. WARNING: ONLY APPEND TO THIS LIST.
@@ -47,10 +49,27 @@ const (
 )
 
 // Header is carried by every request. The reply echoes Tag so a
-// coordinator can tell which attempt an answer belongs to.
+// coordinator can tell which round and which attempt an answer belongs
+// to: the round's number in the high half (WithRound), the coordinator
+// machine's own tag in the low half.
 type Header struct {
-	Tag uint32
+	Tag uint64
 }
+
+// WithRound puts a round's number in the high half of tag.
+func WithRound(tag uint64, round uint32) uint64 { return uint64(round)<<32 | tag&0xffffffff }
+
+// SplitTag returns the round's number and the machine's tag.
+func SplitTag(tag uint64) (round uint32, own uint64) { return uint32(tag >> 32), tag & 0xffffffff }
+
+// SetRound puts round in the tag of a request (a message with a Header).
+func SetRound(m Message, round uint32) {
+	if h, ok := m.(interface{ header() *Header }); ok {
+		h.header().Tag = WithRound(h.header().Tag, round)
+	}
+}
+
+func (h *Header) header() *Header { return h }
 
 // PutRequest asks a replica to stamp a write with a new dot of its own and
 // to forward the resulting sibling set to the other replicas, whose answers
@@ -196,7 +215,7 @@ type ScanItem struct {
 // version's history and the stored set), Set for a get, Items and More for
 // a scan.
 type Reply struct {
-	Tag     uint32
+	Tag     uint64
 	Node    string
 	Code    Code
 	Message string
