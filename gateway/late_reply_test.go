@@ -24,13 +24,7 @@ func TestLateReplyKeptOutOfLaterRound(t *testing.T) {
 	var proxy *testcluster.Proxy
 	var gather prometheus.Gatherer
 	c := testcluster.New(t, testcluster.Options{
-		NodeBus: func(id, url string) string {
-			if id != "n3" {
-				return url
-			}
-			proxy = testcluster.NewProxy(t, url)
-			return proxy.URL()
-		},
+		NodeBus: testcluster.ProxyNode(t, "n3", &proxy),
 		Gateway: func(cfg *gateway.Config) {
 			gather = cfg.Gatherer
 			// No round but the test's own between the two reads: keys,

@@ -282,14 +282,8 @@ func TestLostPubAckNotPublishedAgain(t *testing.T) {
 	f := &windowedFeed{window: window}
 	var proxy *testcluster.Proxy
 	c := testcluster.New(t, testcluster.Options{
-		NodeBus: func(id, url string) string {
-			if id != "n1" {
-				return url
-			}
-			proxy = testcluster.NewProxy(t, url)
-			return proxy.URL()
-		},
-		Node: f.configure,
+		NodeBus: testcluster.ProxyNode(t, "n1", &proxy),
+		Node:    f.configure,
 	})
 	metric := func(name string) float64 { return metricValue(t, f.reg.Load(), name) }
 	ctx := context.Background()

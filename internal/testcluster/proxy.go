@@ -53,6 +53,18 @@ func NewProxy(t testing.TB, busURL string) *Proxy {
 	return p
 }
 
+// ProxyNode is an Options.NodeBus that puts node id behind a new Proxy,
+// which it stores in *p; the other nodes connect straight to the bus.
+func ProxyNode(t testing.TB, id string, p **Proxy) func(node, url string) string {
+	return func(node, url string) string {
+		if node != id {
+			return url
+		}
+		*p = NewProxy(t, url)
+		return (*p).URL()
+	}
+}
+
 // URL is the proxy's bus URL.
 func (p *Proxy) URL() string { return "nats://" + p.ln.Addr().String() }
 
