@@ -67,7 +67,7 @@ func New(cfg Config, conn *messaging.Conn) (*Gateway, error) {
 		ops:    messaging.NewNodeOps(conn.Subjects()),
 		caller: caller,
 		reach:  newReachability(cfg.Clock),
-		m:      newMetrics(cfg.Registerer),
+		m:      newMetrics(cfg.Registerer, caller.OpenRounds),
 		log:    log,
 	}
 	g.adminDigest = tenants.DigestOf(cfg.AdminKey)

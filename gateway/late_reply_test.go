@@ -56,7 +56,10 @@ func TestLateReplyKeptOutOfLaterRound(t *testing.T) {
 			t.Fatalf("%s: got %q, want only %s", what, got, value[k])
 		}
 	}
-	late := func() float64 { return testcluster.MetricValue(t, gather, "ringtable_gateway_late_replies_total") }
+	metric := func(name string) float64 { return testcluster.MetricValue(t, gather, name) }
+	open := func(n float64) func() bool {
+		return func() bool { return metric("ringtable_gateway_rounds_open") == n }
+	}
 
 	release := proxy.Hold()
 	defer release()
@@ -64,7 +67,7 @@ func TestLateReplyKeptOutOfLaterRound(t *testing.T) {
 	only("read of a without n3", "a", it, err)
 	// The round goes on waiting for n3 in the background until its
 	// timeout (1 s) ends it and frees its subject.
-	time.Sleep(2500 * time.Millisecond)
+	testcluster.WaitFor(t, 10*time.Second, "the read of a to end", open(0))
 
 	type result struct {
 		it  *client.Item
@@ -75,11 +78,12 @@ func TestLateReplyKeptOutOfLaterRound(t *testing.T) {
 		it, err := cl.Get(ctx, "t", client.Key{PK: "b"}, client.Options{R: 3})
 		done <- result{it, err}
 	}()
-	time.Sleep(200 * time.Millisecond) // the read of b has sent its requests
+	testcluster.WaitFor(t, 10*time.Second, "the read of b to begin", open(1))
+	time.Sleep(100 * time.Millisecond) // it sends its requests as it begins
 	release()
 	r := <-done
 	only("read of b with R=3 as n3 answers late", "b", r.it, r.err)
-	if n := late(); n != 1 {
+	if n := metric("ringtable_gateway_late_replies_total"); n != 1 {
 		t.Fatalf("late replies dropped = %v, want 1 (n3's answer about a)", n)
 	}
 	it, err = cl.Get(ctx, "t", client.Key{PK: "b"}, client.Options{R: 3})

@@ -19,7 +19,9 @@ type metrics struct {
 	handoffs    prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics registers the gateway's metrics; rounds tells how many
+// rounds are open.
+func newMetrics(reg prometheus.Registerer, rounds func() int) *metrics {
 	m := &metrics{
 		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -48,7 +50,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Connections the fast path handed to net/http, at their first request other than an item's read or write.",
 		}),
 	}
-	m.cs = []prometheus.Collector{m.requests, m.latency, m.quorumFail, m.readRepairs, m.lateReplies, m.siblings, m.handoffs}
+	open := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ringtable_gateway_rounds_open",
+		Help: "Replica rounds open, those whose client has its answer and that still wait for replicas included.",
+	}, func() float64 { return float64(rounds()) })
+	m.cs = []prometheus.Collector{m.requests, m.latency, m.quorumFail, m.readRepairs, m.lateReplies, m.siblings, m.handoffs, open}
 	if reg != nil {
 		for _, c := range m.cs {
 			_ = reg.Register(c)

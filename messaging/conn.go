@@ -240,6 +240,13 @@ type Caller struct {
 	round    uint32   // the last round's number
 }
 
+// OpenRounds reports how many rounds are open.
+func (cl *Caller) OpenRounds() int {
+	cl.mu.RLock()
+	defer cl.mu.RUnlock()
+	return len(cl.calls) - len(cl.free)
+}
+
 // NewCaller subscribes a fresh inbox for this caller.
 func (c *Conn) NewCaller() (*Caller, error) {
 	cl := &Caller{conn: c, prefix: c.nc.NewInbox()}

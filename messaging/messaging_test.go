@@ -169,7 +169,13 @@ func TestCallerReusesSubjects(t *testing.T) {
 	}
 	a.Close()
 	a.Close() // a second close frees nothing more
+	if n := cl.OpenRounds(); n != 1 {
+		t.Fatalf("open rounds after one of two closed (twice): %d, want 1", n)
+	}
 	c, d := cl.Open(4), cl.Open(4)
+	if n := cl.OpenRounds(); n != 3 {
+		t.Fatalf("open rounds: %d, want 3", n)
+	}
 	defer b.Close()
 	defer c.Close()
 	defer d.Close()
