@@ -50,14 +50,14 @@ const (
 
 // Header is carried by every request. The reply echoes Tag so a
 // coordinator can tell which round and which attempt an answer belongs
-// to: the round's number in the high half (WithRound), the coordinator
+// to: the round's number in the high half (SetRound), the coordinator
 // machine's own tag in the low half.
 type Header struct {
 	Tag uint64
 }
 
-// WithRound puts a round's number in the high half of tag.
-func WithRound(tag uint64, round uint32) uint64 { return uint64(round)<<32 | tag&0xffffffff }
+// withRound puts a round's number in the high half of tag.
+func withRound(tag uint64, round uint32) uint64 { return uint64(round)<<32 | tag&0xffffffff }
 
 // SplitTag returns the round's number and the machine's tag.
 func SplitTag(tag uint64) (round uint32, own uint64) { return uint32(tag >> 32), tag & 0xffffffff }
@@ -65,7 +65,7 @@ func SplitTag(tag uint64) (round uint32, own uint64) { return uint32(tag >> 32),
 // SetRound puts round in the tag of a request (a message with a Header).
 func SetRound(m Message, round uint32) {
 	if h, ok := m.(interface{ header() *Header }); ok {
-		h.header().Tag = WithRound(h.header().Tag, round)
+		h.header().Tag = withRound(h.header().Tag, round)
 	}
 }
 
