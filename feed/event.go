@@ -97,14 +97,13 @@ func EncodeSplit(e *Event) (b []byte, at int) {
 }
 
 // Splice returns the encoding of an event from EncodeSplit's parts with
-// value (compact JSON, or empty for none) as its value.
+// value (compact JSON, or empty for none) as its value. Unlike Encode it
+// does not scan value: a stamper splices every write's item on its
+// writer goroutine, and the item is one the gateway validated and
+// compacted, so a second scan there cost 1.7% of a write-only run's CPU.
 func Splice(b []byte, at int, value []byte) []byte {
 	if len(value) == 0 {
 		return b
-	}
-	if !json.Valid(value) {
-		// Only a corrupted store could do that.
-		panic("feed: splicing an event: value is not JSON")
 	}
 	out := make([]byte, 0, len(b)+len(`,"value":`)+len(value))
 	out = append(out, b[:at]...)
