@@ -64,9 +64,10 @@ func TestSetCacheStaysWithinItsSize(t *testing.T) {
 			t.Fatalf("shard %d holds %d bytes, limit %d", i, s.bytes, c.limit)
 		}
 		var sum int64
-		for _, k := range s.lru.Keys() {
-			v, _ := s.lru.Peek(k)
-			sum += cost(k, v)
+		for _, e := range s.entries {
+			if e.live {
+				sum += cost(e.key, e.val)
+			}
 		}
 		if sum != s.bytes {
 			t.Fatalf("shard %d counts %d bytes, holds %d", i, s.bytes, sum)
