@@ -23,11 +23,11 @@ import (
 // batch's sets, their keys are not in the cache, and a read that raced
 // the commit never leaves the older set behind.
 //
-// Each shard evicts by CLOCK rather than by strict recency: a hit only
-// marks its entry, where a list-ordered LRU moves the entry to the front
-// of a linked list on every hit (a third of the cache's time in a
-// read-only profile, in pointer stores to entries scattered over the
-// heap). Entries are found by the key's 64-bit hash, which picks the
+// Each shard evicts by CLOCK rather than by strict recency: a hit or a
+// write only marks its entry, where a list-ordered LRU moves the entry to
+// the front of a linked list on every hit (a third of the cache's time
+// in a read-only profile, in pointer stores to entries scattered over
+// the heap). Entries are found by the key's 64-bit hash, which picks the
 // shard too, so a key is hashed once a lookup; two keys of one hash
 // share a slot, the later replacing the earlier.
 type setCache struct {
@@ -127,7 +127,7 @@ func (c *setCache) fill(key, val []byte, gen uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gen == gen && s.pending == 0 {
-		s.add(h, k, val, c.limit)
+		s.add(h, k, val, c.limit, false)
 	}
 }
 
@@ -154,7 +154,9 @@ func (c *setCache) publish(key string, val []byte) {
 		s.remove(h, key)
 		return
 	}
-	s.add(h, key, val, c.limit)
+	// Marked as used: the key was just updated, and the writer read it
+	// first. A list-ordered LRU would move it to the front.
+	s.add(h, key, val, c.limit, true)
 }
 
 func (c *setCache) forget(key string) {
@@ -198,13 +200,15 @@ func (s *cacheShard) find(h uint64, key []byte) *cacheEntry {
 	return nil // another key of the same hash
 }
 
-func (s *cacheShard) add(h uint64, key string, val []byte, limit int64) {
+// add caches key's set; used marks it as if hit since the hand passed.
+func (s *cacheShard) add(h uint64, key string, val []byte, limit int64, used bool) {
 	if i, ok := s.index[h]; ok {
 		e := &s.entries[i]
 		s.bytes += cost(key, val) - cost(e.key, e.val)
 		e.key, e.val = key, val
+		e.used = e.used || used
 	} else {
-		e := cacheEntry{key: key, val: val, hash: h, live: true}
+		e := cacheEntry{key: key, val: val, hash: h, live: true, used: used}
 		if n := len(s.free); n > 0 {
 			i = s.free[n-1]
 			s.free = s.free[:n-1]

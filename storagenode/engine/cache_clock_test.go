@@ -33,36 +33,48 @@ func checkShard(t *testing.T, s *cacheShard, limit int64) {
 	}
 }
 
-// A key hit since the hand last passed gets a second chance: filling a
-// shard past its limit evicts the keys nobody read before one that was.
-func TestCacheClockKeepsKeysThatWereHit(t *testing.T) {
+// A key hit or written since the hand last passed gets a second chance:
+// filling a shard past its limit evicts the keys nobody read or wrote
+// before those.
+func TestCacheClockKeepsKeysThatWereUsed(t *testing.T) {
 	s := &cacheShard{index: map[uint64]int32{}}
 	val := bytes.Repeat([]byte("v"), 100)
-	per := cost("k00", val)
-	limit := 10 * per
+	limit := 10 * cost("k00", val)
+	key := func(i int) string { return fmt.Sprintf("k%02d", i) }
 	for i := range 10 {
-		s.add(uint64(i), fmt.Sprintf("k%02d", i), val, limit)
+		s.add(uint64(i), key(i), val, limit, false) // as a reader's fill does
 	}
-	if e := s.find(0, []byte("k00")); e == nil {
+	if e := s.find(0, []byte(key(0))); e == nil {
 		t.Fatal("k00 not cached before the shard is full")
 	} else {
 		e.used = true // what lookup does on a hit
 	}
+	s.add(1, key(1), val, limit, true) // as the writer's publish does
 	for i := 10; i < 15; i++ {
-		s.add(uint64(i), fmt.Sprintf("k%02d", i), val, limit)
+		s.add(uint64(i), key(i), val, limit, false)
 		checkShard(t, s, limit)
 	}
-	if s.find(0, []byte("k00")) == nil {
-		t.Fatal("k00, read before the shard filled, was evicted")
-	}
-	for i := 1; i <= 5; i++ {
-		if s.find(uint64(i), []byte(fmt.Sprintf("k%02d", i))) != nil {
-			t.Fatalf("k%02d, never read, outlived k00's second chance", i)
+	for i := range 15 {
+		cached := s.find(uint64(i), []byte(key(i))) != nil
+		if want := i < 2 || i > 6; cached != want {
+			t.Errorf("%s cached: %v, want %v (k00 was read, k01 written, k02-k06 neither, k07-k14 are newer)", key(i), cached, want)
 		}
 	}
-	for i := 6; i < 15; i++ {
-		if s.find(uint64(i), []byte(fmt.Sprintf("k%02d", i))) == nil {
-			t.Fatalf("k%02d evicted before older keys", i)
+}
+
+// A written key counts as used (the writer read it just before), a key
+// a reader filled in does not until it is hit again.
+func TestCacheMarksWritesNotFills(t *testing.T) {
+	c := newSetCache(cacheShards * 64 << 10)
+	c.hold("\x01w")
+	c.publish("\x01w", []byte("written"))
+	_, _, gen := c.lookup([]byte("\x01r"))
+	c.fill([]byte("\x01r"), []byte("read"), gen)
+	for key, want := range map[string]bool{"\x01w": true, "\x01r": false} {
+		s, h := c.shardOf(key)
+		e := s.find(h, []byte(key))
+		if e == nil || e.used != want {
+			t.Fatalf("%q: entry %+v, want cached with used=%v", key, e, want)
 		}
 	}
 }
@@ -73,8 +85,8 @@ func TestCacheClockKeepsKeysThatWereHit(t *testing.T) {
 func TestCacheKeysOfOneHash(t *testing.T) {
 	s := &cacheShard{index: map[uint64]int32{}}
 	const limit = 1 << 20
-	s.add(7, "a", []byte("set of a"), limit)
-	s.add(7, "b", []byte("set of b"), limit)
+	s.add(7, "a", []byte("set of a"), limit, false)
+	s.add(7, "b", []byte("set of b"), limit, false)
 	checkShard(t, s, limit)
 	if e := s.find(7, []byte("a")); e != nil {
 		t.Fatalf("lookup of a returned %q", e.val)
