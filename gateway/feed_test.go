@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -516,6 +518,21 @@ func TestFeedSSEResumesFromLastEventID(t *testing.T) {
 	}
 	if err := cl.Feed(ctx, "nope", client.FeedOptions{}, nil); !client.IsStatus(err, 404) {
 		t.Errorf("feed of a missing table: %v", err)
+	}
+	// So is a misspelt start, which would otherwise stream from the next
+	// event on and drop the history asked for without a word.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.Gateways[0].URL+"/v1/tables/t/feed?from=1", nil)
+	req.Header.Set("Authorization", "Bearer "+c.TenantKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("?from=1: %s, want 400", resp.Status) // a stream: its body never ends
+	}
+	if body, _ := io.ReadAll(resp.Body); !strings.Contains(string(body), `unknown query parameter \"from\"`) {
+		t.Errorf("?from=1: %s, want the parameter named", body)
 	}
 }
 
