@@ -224,13 +224,14 @@ func (s *cacheShard) add(h uint64, key string, val []byte, limit int64, used boo
 	}
 }
 
-// evictOne moves the hand to the first entry not hit since the hand last
-// passed it, clearing the marks it passes, and evicts that entry. Every
-// live entry's cost is at most a sixteenth of the limit, so an over-full
-// shard holds more than one, and the hand meets an unmarked one within
-// two turns; false if it did not (the shard holds nothing).
+// evictOne moves the hand to the first entry not used (hit or written)
+// since the hand last passed it, clearing the marks it passes, and evicts
+// that entry. Every live entry's cost is at most a sixteenth of the
+// limit, so an over-full shard holds more than one, and the hand meets an
+// unmarked one within two turns; false if it did not (the shard holds
+// nothing).
 func (s *cacheShard) evictOne() bool {
-	for range 2*len(s.entries) + 1 {
+	for range 2 * len(s.entries) {
 		if s.hand >= len(s.entries) {
 			s.hand = 0
 		}
