@@ -177,9 +177,13 @@ func (g *Gateway) adminRoute(mux *http.ServeMux, pattern, op string, h func(http
 const StatusClientClosed = 499
 
 func (g *Gateway) handle(mux *http.ServeMux, pattern, op string, h func(http.ResponseWriter, *http.Request, principal) (int, error)) http.HandlerFunc {
+	params := paramsOf(pattern, op)
 	f := func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		p, err := g.authenticate(r)
+		if err == nil {
+			err = checkParams(r.URL.RawQuery, params)
+		}
 		status := 0
 		if err == nil {
 			status, err = h(w, r, p)

@@ -71,6 +71,10 @@ func TestServedGatewayAnswersAsNetHTTP(t *testing.T) {
 		{method: "PUT", path: "/v1/tables/t/items/big", body: big},
 		{method: "PUT", path: "/v1/tables/t/items/a", body: `{"v":3}`, header: map[string]string{gateway.ContextHeader: "not-a-context"}},
 		{method: "PUT", path: "/v1/tables/t/items/a?ttl=-1", body: `{"v":3}`},
+		{method: "PUT", path: "/v1/tables/t/items/a?tll=10", body: `{"v":3}`},
+		{method: "GET", path: "/v1/tables/t/items/a?w=2"},
+		{method: "DELETE", path: "/v1/tables/t/items/a?ttl=5"},
+		{method: "GET", path: "/v1/tables/t/items/a?r=%zz"},
 		{method: "PUT", path: "/v1/tables/t/items/a", body: `{"v":3}`, header: map[string]string{gateway.ContextHeader: strings.Repeat("A", 60<<10)}},
 		{method: "PUT", path: "/v1/tables/t/items/a", body: `{"v":3}`, header: map[string]string{gateway.ContextHeader: strings.Repeat("A", 65<<10)}},
 		{method: "GET", path: "/v1/tables/t/items/.", handsOff: true}, // the first request net/http serves

@@ -108,12 +108,34 @@ type Item struct {
 // Key addresses an item; SK is empty for tables without a sort key.
 type Key struct{ PK, SK string }
 
-// Options tune one request; zero values mean the table's defaults.
+// Options tune one request; zero values mean the table's defaults. R is
+// for reads; W and Context for writes and deletes; TTL for writes. A
+// request given an option it does not take fails, as the gateway refuses
+// a query parameter it does not take.
 type Options struct {
 	R, W    int
 	Context string // for writes: the context of the read being resolved
 	TTL     int64  // seconds
 	Strict  *bool  // override the table's sloppy/strict quorum mode
+}
+
+// check refuses the options op does not take.
+func (o Options) check(op string) error {
+	var bad string
+	switch {
+	case op != "Get" && o.R != 0:
+		bad = "R"
+	case op == "Get" && o.W != 0:
+		bad = "W"
+	case op == "Get" && o.Context != "":
+		bad = "Context"
+	case op != "Put" && o.TTL != 0:
+		bad = "TTL"
+	}
+	if bad != "" {
+		return fmt.Errorf("client: %s does not take Options.%s", op, bad)
+	}
+	return nil
 }
 
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, hdr http.Header, body []byte) (*http.Response, []byte, error) {
@@ -238,7 +260,10 @@ func (c *Client) DropTable(ctx context.Context, name string) error {
 	return err
 }
 
-func writeQuery(o Options) (url.Values, http.Header) {
+func writeQuery(op string, o Options) (url.Values, http.Header, error) {
+	if err := o.check(op); err != nil {
+		return nil, nil, err
+	}
 	q := url.Values{}
 	if o.W > 0 {
 		q.Set("w", strconv.Itoa(o.W))
@@ -256,7 +281,7 @@ func writeQuery(o Options) (url.Values, http.Header) {
 	if o.Context != "" {
 		h.Set(ContextHeader, o.Context)
 	}
-	return q, h
+	return q, h, nil
 }
 
 // Put writes an item (a JSON object) and returns the new version's
@@ -282,7 +307,10 @@ type Written struct {
 // siblings, which the caller resolves by reading it and writing with
 // the read's context.
 func (c *Client) PutItem(ctx context.Context, table string, k Key, value []byte, o Options) (*Written, error) {
-	q, h := writeQuery(o)
+	q, h, err := writeQuery("Put", o)
+	if err != nil {
+		return nil, err
+	}
 	resp, _, err := c.do(ctx, http.MethodPut, itemPath(table, k), q, h, value)
 	if err != nil {
 		return nil, err
@@ -293,7 +321,10 @@ func (c *Client) PutItem(ctx context.Context, table string, k Key, value []byte,
 
 // Get reads an item. A missing item is an *Error with status 404.
 func (c *Client) Get(ctx context.Context, table string, k Key, o Options) (*Item, error) {
-	q, _ := writeQuery(Options{R: o.R, Strict: o.Strict})
+	q, _, err := writeQuery("Get", o)
+	if err != nil {
+		return nil, err
+	}
 	_, data, err := c.do(ctx, http.MethodGet, itemPath(table, k), q, nil, nil)
 	if err != nil {
 		return nil, err
@@ -304,7 +335,10 @@ func (c *Client) Get(ctx context.Context, table string, k Key, o Options) (*Item
 
 // Delete deletes an item with the context of a read (or none).
 func (c *Client) Delete(ctx context.Context, table string, k Key, o Options) (string, error) {
-	q, h := writeQuery(o)
+	q, h, err := writeQuery("Delete", o)
+	if err != nil {
+		return "", err
+	}
 	resp, _, err := c.do(ctx, http.MethodDelete, itemPath(table, k), q, h, nil)
 	if err != nil {
 		return "", err

@@ -1,0 +1,48 @@
+package gateway_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ringtable/ringtable/gateway/client"
+	"github.com/ringtable/ringtable/internal/testcluster"
+)
+
+// A query parameter the request does not take is refused before anything
+// is written: a misspelt ?ttl= must not store an item that never expires.
+func TestUnknownQueryParameterWritesNothing(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	ctx := context.Background()
+	cl := c.Client(0)
+	if _, err := cl.CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		says               string
+	}{
+		{"PUT", "/v1/tables/t/items/a?tll=10", `{"v":1}`, http.StatusBadRequest, `unknown query parameter \"tll\": this request takes w, ttl, strict`},
+		{"GET", "/v1/tables/t/items/a", "", http.StatusNotFound, ""},
+		{"PUT", "/v1/tables/t/item?pk=a&ttl=3600", `{"v":2}`, http.StatusNoContent, ""},
+		{"DELETE", "/v1/tables/t/items/a?ttl=1", "", http.StatusBadRequest, `unknown query parameter \"ttl\": this request takes w, strict`},
+		{"GET", "/v1/tables/t/item?pk=a&r=3", "", http.StatusOK, `"v":2`},
+		{"GET", "/v1/tables/t/items/a?R=3", "", http.StatusBadRequest, `unknown query parameter \"R\"`},
+		{"GET", "/v1/tables?limit=1", "", http.StatusBadRequest, "takes none"},
+		{"GET", "/v1/tables", "", http.StatusOK, `"name":"t"`},
+	} {
+		var body []byte
+		if tc.body != "" {
+			body = []byte(tc.body)
+		}
+		status, got, err := cl.Raw(ctx, tc.method, tc.path, nil, body)
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.method, tc.path, err)
+		}
+		if status != tc.status || !strings.Contains(string(got), tc.says) {
+			t.Errorf("%s %s: %d %s, want %d saying %s", tc.method, tc.path, status, got, tc.status, tc.says)
+		}
+	}
+}
