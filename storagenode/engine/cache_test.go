@@ -349,3 +349,37 @@ func TestCacheNeverServesOlderThanBadgerShowed(t *testing.T) {
 		t.Fatalf("after Badger showed new, a read got %q", got[1])
 	}
 }
+
+// The writer's update function gets the stored set decoded in place, its
+// values aliasing the cached (or Badger's) bytes: appending to a value it
+// was handed must not write into those bytes, which the next reader
+// decodes.
+func TestUpdateCannotChangeTheSetItWasHanded(t *testing.T) {
+	for _, size := range []int64{1 << 20, 0} {
+		e := openCached(t, size)
+		k := dataKey("a")
+		if _, err := e.Apply(k, func(tx *Tx, _ vclock.Set) (vclock.Set, bool, error) {
+			s := append(one(tx, []byte(`{"v":1}`)), one(tx, []byte(`{"v":2}`))...)
+			return s, true, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := e.Apply(k, func(_ *Tx, cur vclock.Set) (vclock.Set, bool, error) {
+				for _, v := range cur {
+					_ = append(v.Value, `,"x":"overwritten"}`...)
+				}
+				return cur, false, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := e.Get(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s) != 2 || string(s[0].Value) != `{"v":1}` || string(s[1].Value) != `{"v":2}` {
+			t.Fatalf("cache of %d bytes: the set is now %v", size, s)
+		}
+	}
+}

@@ -487,13 +487,16 @@ func readRaw(txn *badger.Txn, key []byte) ([]byte, uint64, error) {
 }
 
 // decode decodes a stored set (nil: absent) and returns its encoded size.
-// It decodes a copy: the decoded set's values alias what they are decoded
-// from, and v may be shared with the cache.
+// The decoded set's values alias v, which may be shared with the cache
+// and the open transaction: that is safe because no one writes into a
+// set's bytes once encoded (a staged set, a cached one and Badger's copy
+// are never changed, only replaced), and the decoder caps every value at
+// its length, so an append to one copies it.
 func (e *Engine) decode(key, v []byte) (vclock.Set, int, error) {
 	if v == nil {
 		return nil, 0, nil
 	}
-	s, err := vclock.DecodeSet(append([]byte(nil), v...), e.cfg.MaxValue)
+	s, err := vclock.DecodeSet(v, e.cfg.MaxValue)
 	if err != nil {
 		return nil, 0, fmt.Errorf("engine: stored set of %x: %w", key, err)
 	}
