@@ -273,9 +273,14 @@ func ttlParam(r *http.Request, def int64) (int64, error) {
 // readItemBody reads and checks an item: one JSON object of at most
 // MaxItemSize bytes, stored compacted.
 func readItemBody(body io.Reader) ([]byte, error) {
-	raw, err := io.ReadAll(io.LimitReader(body, query.MaxItemSize+1))
-	if err != nil {
-		return nil, badRequest("reading the item: %v", err)
+	var raw []byte
+	if fb, ok := body.(fastBody); ok {
+		raw = fb.b
+	} else {
+		var err error
+		if raw, err = io.ReadAll(io.LimitReader(body, query.MaxItemSize+1)); err != nil {
+			return nil, badRequest("reading the item: %v", err)
+		}
 	}
 	if len(raw) > query.MaxItemSize {
 		return nil, &TooLargeError{Msg: fmt.Sprintf("item is larger than %d bytes (400 KiB)", query.MaxItemSize)}
