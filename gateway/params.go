@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -31,8 +32,9 @@ func paramsOf(pattern, op string) []string {
 	return p
 }
 
-// checkParams refuses a query that cannot be parsed, or that holds a
-// parameter outside allowed.
+// checkParams refuses a query that cannot be parsed, that holds a
+// parameter outside allowed, or one parameter twice (the handlers would
+// read the first and drop the other).
 func checkParams(raw string, allowed []string) error {
 	if raw == "" {
 		return nil
@@ -41,12 +43,14 @@ func checkParams(raw string, allowed []string) error {
 	if err != nil {
 		return badRequest("query string %q: %v", raw, err)
 	}
-	for name := range q {
-		if !slices.Contains(allowed, name) {
-			if len(allowed) == 0 {
-				return badRequest("unknown query parameter %q: this request takes none", name)
-			}
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		switch {
+		case !slices.Contains(allowed, name) && len(allowed) == 0:
+			return badRequest("unknown query parameter %q: this request takes none", name)
+		case !slices.Contains(allowed, name):
 			return badRequest("unknown query parameter %q: this request takes %s", name, strings.Join(allowed, ", "))
+		case len(q[name]) > 1:
+			return badRequest("query parameter %q is given %d times: give it once", name, len(q[name]))
 		}
 	}
 	return nil

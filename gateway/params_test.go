@@ -18,6 +18,9 @@ func TestCheckParams(t *testing.T) {
 		{pattern: "PUT /v1/tables/{table}/items/{pk}", op: "put", query: "r=1", err: `"r"`},
 		{pattern: "PUT /v1/tables/{table}/items/{pk}", op: "put", query: "ttl=%zz", err: "query string"},
 		{pattern: "PUT /v1/tables/{table}/items/{pk}", op: "put", query: "pk=a", err: `"pk"`},
+		{pattern: "PUT /v1/tables/{table}/items/{pk}", op: "put", query: "w=2&w=3", err: `query parameter "w" is given 2 times`},
+		// Of several unknown parameters, the first in order is named.
+		{pattern: "PUT /v1/tables/{table}/items/{pk}", op: "put", query: "zz=1&aa=2&mm=3", err: `unknown query parameter "aa"`},
 		{pattern: "GET /v1/tables/{table}/items/{pk}", op: "get", query: "r=1&strict=false"},
 		{pattern: "GET /v1/tables/{table}/items/{pk}", op: "get", query: "w=1", err: `"w"`},
 		{pattern: "DELETE /v1/tables/{table}/items/{pk}", op: "delete", query: "ttl=5", err: `"ttl"`},
