@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/ringtable/ringtable/gateway/client"
+)
+
+// `ringtable dev` as the README's first command runs it (its flags
+// parsed as the binary parses them, on free ports and a fresh data
+// directory): a table, a write, a read, a sibling conflict resolved with
+// a context, the change feed, and a clean stop on cancel. Its nodes and
+// gateway share one bus connection; this is what shows they can.
+func TestDevServesItemsAndFeedsThenStops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three storage nodes")
+	}
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var c cli
+	parser, err := kong.New(&c, kong.Name("ringtable"), kong.Exit(func(int) { t.Fatal("kong exited") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kctx, err := parser.Parse([]string{"dev", "--data-dir", dir, "--http", addr, "--nats-listen", "127.0.0.1:0", "--log-level", "warn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- kctx.Run(&runEnv{ctx: ctx, log: slog.New(slog.DiscardHandler)}, &c.Admin)
+	}()
+
+	base := "http://" + addr
+	var key []byte
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		key, err = os.ReadFile(filepath.Join(dir, "dev.key"))
+		if err == nil {
+			if st, _, herr := client.New(base, nil).Raw(ctx, "GET", "/healthz", nil, nil); herr == nil && st == 200 {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("dev stopped before serving: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dev did not serve within 60s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cl := client.New(base, nil).WithAPIKey(strings.TrimSpace(string(key)))
+	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer rcancel()
+	if _, err := cl.CreateTable(rctx, client.Table{Name: "users", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	k := client.Key{PK: "alice"}
+	base0, err := cl.Put(rctx, "users", k, []byte(`{"city":"Paris"}`), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two writes from the same read: siblings, then resolved.
+	for _, v := range []string{`{"city":"Nice"}`, `{"city":"Lyon"}`} {
+		if _, err := cl.Put(rctx, "users", k, []byte(v), client.Options{Context: base0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	it, err := cl.Get(rctx, "users", k, client.Options{R: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(it.Items) != 2 {
+		t.Fatalf("after two concurrent writes: %d versions, want 2", len(it.Items))
+	}
+	if _, err := cl.Put(rctx, "users", k, []byte(`{"city":"Lyon"}`), client.Options{Context: it.Context, W: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if it, err = cl.Get(rctx, "users", k, client.Options{R: 3}); err != nil || len(it.Items) != 1 || !strings.Contains(string(it.Items[0].Value), "Lyon") {
+		t.Fatalf("after resolving: %+v, %v", it, err)
+	}
+	// Every version's change event, in order, from the start of the feed.
+	body, err := cl.OpenFeed(rctx, "users", client.FeedOptions{FromSeq: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	stop := errors.New("enough")
+	err = client.ReadSSE(body, func(e client.SSEEvent) error {
+		if e.ID != "" {
+			ids = append(ids, e.ID)
+		}
+		if len(ids) == 4 {
+			return stop
+		}
+		return nil
+	})
+	body.Close()
+	if !errors.Is(err, stop) || strings.Join(ids, ",") != "1,2,3,4" {
+		t.Fatalf("feed ids %v (%v), want 1,2,3,4", ids, err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("dev stopped with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("dev did not stop within 30s of its context")
+	}
+}
