@@ -28,7 +28,7 @@ func (g *Gateway) clusterRoutes(mux *http.ServeMux) {
 // one (?tenant=ID&table=NAME); progress shows in the nodes' status.
 func (g *Gateway) adminRepair(w http.ResponseWriter, r *http.Request) (int, error) {
 	arg := ""
-	tenant, table := r.URL.Query().Get("tenant"), r.URL.Query().Get("table")
+	tenant, table := r.Form.Get("tenant"), r.Form.Get("table")
 	if (tenant == "") != (table == "") {
 		return 0, badRequest("a repair of one table needs both tenant (an ID) and table (a name)")
 	}
@@ -73,7 +73,7 @@ func (g *Gateway) ask(ctx context.Context, node string, m wire.Message) (*wire.R
 // adminStatus is one node's status: its view of every member (state,
 // reachability, share of the ring), its transfers and limits.
 func (g *Gateway) adminStatus(w http.ResponseWriter, r *http.Request) (int, error) {
-	node := r.URL.Query().Get("node")
+	node := r.Form.Get("node")
 	if node == "" {
 		alive := g.Members().Alive()
 		if len(alive) == 0 {

@@ -81,7 +81,7 @@ func (g *Gateway) endStreams() {
 // from_seq would otherwise start the stream at the next event, and the
 // reader would never learn that it missed the history it asked for.
 func feedStart(r *http.Request) (messaging.FeedStart, error) {
-	q := r.URL.Query()
+	q := r.Form
 	if q.Get("from_seq") != "" && q.Get("from_time") != "" {
 		return messaging.FeedStart{}, badRequest("from_seq and from_time: give one start, not both")
 	}

@@ -33,6 +33,11 @@ func TestFeedStart(t *testing.T) {
 		if tc.lastID != "" {
 			r.Header.Set("Last-Event-ID", tc.lastID)
 		}
+		// The route parses the query into Form before its handler runs.
+		var err error
+		if r.Form, err = checkParams(r.URL.RawQuery, paramsOf("GET /v1/tables/{table}/feed", "feed")); err != nil {
+			t.Fatalf("?%s: %v", tc.query, err)
+		}
 		got, err := feedStart(r)
 		switch {
 		case tc.err == "" && err != nil:

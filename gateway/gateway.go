@@ -182,7 +182,7 @@ func (g *Gateway) handle(mux *http.ServeMux, pattern, op string, h func(http.Res
 		start := time.Now()
 		p, err := g.authenticate(r)
 		if err == nil {
-			err = checkParams(r.URL.RawQuery, params)
+			r.Form, err = checkParams(r.URL.RawQuery, params)
 		}
 		status := 0
 		if err == nil {

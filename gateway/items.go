@@ -43,7 +43,7 @@ func (g *Gateway) item(r *http.Request, ten *tenants.Tenant) (itemRef, error) {
 	}
 	pk, sk := r.PathValue("pk"), r.PathValue("sk")
 	if strings.HasSuffix(r.URL.Path, "/item") {
-		q := r.URL.Query()
+		q := r.Form
 		pk, sk = q.Get("pk"), q.Get("sk")
 	}
 	if err := validateKey("partition key", pk); err != nil {
@@ -64,7 +64,7 @@ func (g *Gateway) item(r *http.Request, ten *tenants.Tenant) (itemRef, error) {
 
 // quorumParam reads an ?r= or ?w= override, bounded by the table's N.
 func quorumParam(r *http.Request, name string, def, n int) (int, error) {
-	s := r.URL.Query().Get(name)
+	s := r.Form.Get(name)
 	if s == "" {
 		return def, nil
 	}
@@ -246,7 +246,7 @@ func (g *Gateway) quorumFailed(op coord.Op, err error) {
 
 // strictParam reads ?strict=true|false, defaulting to the table's mode.
 func strictParam(r *http.Request, t *Table) (bool, error) {
-	s := r.URL.Query().Get("strict")
+	s := r.Form.Get("strict")
 	if s == "" {
 		return t.Strict, nil
 	}
@@ -259,7 +259,7 @@ func strictParam(r *http.Request, t *Table) (bool, error) {
 
 // ttlParam reads ?ttl= (seconds), defaulting to the table's.
 func ttlParam(r *http.Request, def int64) (int64, error) {
-	s := r.URL.Query().Get("ttl")
+	s := r.Form.Get("ttl")
 	if s == "" {
 		return def, nil
 	}

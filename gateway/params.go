@@ -32,26 +32,28 @@ func paramsOf(pattern, op string) []string {
 	return p
 }
 
-// checkParams refuses a query that cannot be parsed, that holds a
+// checkParams parses a query once for the handlers, which read it from
+// the request's Form, and refuses one that cannot be parsed, that holds a
 // parameter outside allowed, or one parameter twice (the handlers would
-// read the first and drop the other).
-func checkParams(raw string, allowed []string) error {
+// read the first and drop the other). An empty query gives nil values,
+// whose every parameter reads as "".
+func checkParams(raw string, allowed []string) (url.Values, error) {
 	if raw == "" {
-		return nil
+		return nil, nil
 	}
 	q, err := url.ParseQuery(raw)
 	if err != nil {
-		return badRequest("query string %q: %v", raw, err)
+		return nil, badRequest("query string %q: %v", raw, err)
 	}
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		switch {
 		case !slices.Contains(allowed, name) && len(allowed) == 0:
-			return badRequest("unknown query parameter %q: this request takes none", name)
+			return nil, badRequest("unknown query parameter %q: this request takes none", name)
 		case !slices.Contains(allowed, name):
-			return badRequest("unknown query parameter %q: this request takes %s", name, strings.Join(allowed, ", "))
+			return nil, badRequest("unknown query parameter %q: this request takes %s", name, strings.Join(allowed, ", "))
 		case len(q[name]) > 1:
-			return badRequest("query parameter %q is given %d times: give it once", name, len(q[name]))
+			return nil, badRequest("query parameter %q is given %d times: give it once", name, len(q[name]))
 		}
 	}
-	return nil
+	return q, nil
 }

@@ -36,7 +36,7 @@ func TestCheckParams(t *testing.T) {
 		{pattern: "GET /v1/admin/status", op: "admin_status", query: "node=n1"},
 		{pattern: "GET /v1/admin/status", op: "admin_status", query: "nodes=n1", err: "takes node"},
 	} {
-		err := checkParams(tc.query, paramsOf(tc.pattern, tc.op))
+		_, err := checkParams(tc.query, paramsOf(tc.pattern, tc.op))
 		switch {
 		case tc.err == "" && err != nil:
 			t.Errorf("%s ?%s: %v", tc.pattern, tc.query, err)
