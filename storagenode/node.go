@@ -2,6 +2,7 @@ package storagenode
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -123,6 +124,25 @@ func (n *Node) Actor() vclock.Actor { return n.eng.Actor() }
 
 // Engine exposes the store, for tests that inspect one replica directly.
 func (n *Node) Engine() *engine.Engine { return n.eng }
+
+// CloseAll closes nodes that share a process (ringtable dev, tests). Each
+// first stops what it does to its peers (gossip, hinted handoff,
+// anti-entropy, the feed's publisher), and only then do they close one by
+// one: closed in turn, the nodes still running gossiped with the one
+// closing, found no responder, and logged it as unreachable while the
+// whole process was only stopping.
+func CloseAll(nodes ...*Node) error {
+	for _, n := range nodes {
+		n.cancel()
+	}
+	var errs []error
+	for _, n := range nodes {
+		if err := n.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("node %s: %w", n.ID(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // Close stops serving, completes accepted writes and closes the store.
 // Requests that arrive afterwards go unanswered, as with a crashed node.

@@ -83,10 +83,8 @@ func (d *devCmd) Run(env *runEnv) error {
 	defer conn.Close()
 	var nodes []*storagenode.Node
 	defer func() {
-		for _, n := range nodes {
-			if err := n.Close(); err != nil {
-				env.log.Error("closing node", "node", n.ID(), "err", err)
-			}
+		if err := storagenode.CloseAll(nodes...); err != nil {
+			env.log.Error("closing storage nodes", "err", err)
 		}
 	}()
 	for _, id := range ids {
