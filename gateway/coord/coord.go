@@ -165,7 +165,14 @@ type Machine struct {
 
 // New returns a machine for one round.
 func New(cfg Config) *Machine {
-	return &Machine{cfg: cfg, replies: make(map[string]*wire.Reply, len(cfg.Replicas))}
+	m := &Machine{cfg: cfg}
+	if cfg.Op != OpPut {
+		// One slot per replica: appended one by one, the replies' order
+		// took three allocations for three replies.
+		m.replies = make(map[string]*wire.Reply, len(cfg.Replicas))
+		m.seen = make([]string, 0, len(cfg.Replicas))
+	}
+	return m
 }
 
 // mark adds n to a set of nodes. Most rounds fail, slow down or replace

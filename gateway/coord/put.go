@@ -184,10 +184,12 @@ func (m *Machine) stepPut(ev Event) Ready {
 		}
 	}
 	if m.stampOK && len(m.acked) >= m.cfg.W && m.result == nil {
-		res := &Result{Context: m.stampRep.Context, Siblings: int(m.stampRep.Count), Set: m.stampRep.Set}
-		for _, n := range append(append([]string(nil), m.cfg.Replicas...), m.cfg.Fallbacks...) {
-			if m.acked[n] {
-				res.Answered = append(res.Answered, n)
+		res := &Result{Context: m.stampRep.Context, Siblings: int(m.stampRep.Count), Set: m.stampRep.Set, Answered: make([]string, 0, len(m.acked))}
+		for _, nodes := range [][]string{m.cfg.Replicas, m.cfg.Fallbacks} {
+			for _, n := range nodes {
+				if m.acked[n] {
+					res.Answered = append(res.Answered, n)
+				}
 			}
 		}
 		rd = m.finish(rd, res)

@@ -132,7 +132,8 @@ func (m *Machine) readOver() Ready {
 }
 
 func (m *Machine) readResult() *Result {
-	res := &Result{Answered: append([]string(nil), m.seen...)}
+	// Later replies only append to seen, past this slice's capacity.
+	res := &Result{Answered: m.seen[:len(m.seen):len(m.seen)]}
 	if m.cfg.Op == OpScan {
 		res.Items, res.More = m.mergeScan()
 		return res
