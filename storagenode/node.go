@@ -125,7 +125,7 @@ func (n *Node) Actor() vclock.Actor { return n.eng.Actor() }
 // Engine exposes the store, for tests that inspect one replica directly.
 func (n *Node) Engine() *engine.Engine { return n.eng }
 
-// CloseAll closes nodes that share a process (ringtable dev, tests). Each
+// CloseAll closes nodes that share a process (ringtable dev). Each
 // first stops what it does to its peers (gossip, hinted handoff,
 // anti-entropy, the feed's publisher), and only then do they close one by
 // one: closed in turn, the nodes still running gossiped with the one
