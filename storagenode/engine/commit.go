@@ -325,7 +325,10 @@ func (e *Engine) stage(txn *badger.Txn, o *op) (int64, error) {
 		return 0, err
 	}
 	o.pending.oldSize = oldSize
-	tx := &Tx{e: e, txn: txn}
+	// One Tx serves every update of the writer goroutine: an update function
+	// uses it only while it runs, and its extras move to pending below.
+	e.tx = Tx{e: e, txn: txn}
+	tx := &e.tx
 	next, write, err := o.Fn(tx, cur)
 	if err != nil {
 		return 0, err

@@ -108,6 +108,7 @@ type Engine struct {
 	actor vclock.Actor
 	// dropped is OnDrop's hook, owned by the writer goroutine.
 	dropped func(tx *Tx, key []byte, v vclock.Version)
+	tx      Tx // the update function's, reused by stage (writer goroutine)
 	log     *slog.Logger
 
 	mu         sync.RWMutex // guards closed against Update racing Close

@@ -16,8 +16,14 @@ import (
 // changed leaf is persisted next to the data), so trees are never rebuilt
 // on the write path. Trees are owned by the writer goroutine.
 
+const leafKeyLen = 5
+
 func leafKey(p uint32, leaf int) []byte {
-	return []byte{byte(tenants.KindMerkle), byte(p >> 8), byte(p), byte(leaf >> 8), byte(leaf)}
+	return appendLeafKey(make([]byte, 0, leafKeyLen), p, leaf)
+}
+
+func appendLeafKey(b []byte, p uint32, leaf int) []byte {
+	return append(b, byte(tenants.KindMerkle), byte(p>>8), byte(p), byte(leaf>>8), byte(leaf))
 }
 
 func (e *Engine) tree(p uint32) *merkle.Tree {
@@ -71,10 +77,12 @@ func (e *Engine) trackTree(txn *badger.Txn, key []byte, old, new vclock.Set, red
 	t := e.tree(p)
 	t.Apply(leaf, delta)
 	h := t.Leaf(leaf)
-	var v [16]byte
-	binary.BigEndian.PutUint64(v[:8], h[0])
-	binary.BigEndian.PutUint64(v[8:], h[1])
-	return e.txnSet(txn, leafKey(p, leaf), v[:], 0)
+	// The key and the hash share one allocation: Badger keeps both until
+	// the batch commits.
+	kv := appendLeafKey(make([]byte, 0, leafKeyLen+16), p, leaf)
+	kv = binary.BigEndian.AppendUint64(kv, h[0])
+	kv = binary.BigEndian.AppendUint64(kv, h[1])
+	return e.txnSet(txn, kv[:leafKeyLen:leafKeyLen], kv[leafKeyLen:], 0)
 }
 
 // TreeNodes returns the hashes of nodes of one level of partition p's
