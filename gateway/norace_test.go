@@ -62,3 +62,31 @@ func TestNoRaceMaximalSiblingSetStaysReadable(t *testing.T) {
 		t.Fatalf("read %d siblings, want 100 of %d bytes", len(it.Items), len(item))
 	}
 }
+
+// A coordinated PUT and GET, counted over the whole in-process cluster
+// (gateway, three nodes, the NATS server, the client), stay within a
+// tenth of the allocations the README reports. The margin is what a
+// loaded machine's smaller commit batches add (469 against 457-463 a PUT
+// with both cores busy elsewhere); a regression of a tenth fails, as
+// JSON-encoding every replica's reply did for GETs (212 against 184).
+// The race detector allocates on its own, so this runs in the race-free
+// pass.
+func TestNoRaceAllocationsPerRound(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		bench func(*testing.B)
+		max   int64 // the README's figure plus a tenth
+	}{
+		{"put", BenchmarkPut, 510},
+		{"get", BenchmarkGet, 202},
+	} {
+		r := testing.Benchmark(tc.bench)
+		if r.N == 0 {
+			t.Fatalf("%s: the benchmark failed", tc.name)
+		}
+		t.Logf("%s: %d allocations, %d B a round over %d rounds", tc.name, r.AllocsPerOp(), r.AllocedBytesPerOp(), r.N)
+		if got := r.AllocsPerOp(); got > tc.max {
+			t.Errorf("%s: %d allocations a round, want at most %d", tc.name, got, tc.max)
+		}
+	}
+}
