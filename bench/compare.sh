@@ -15,16 +15,18 @@
 # The main comparison is measured --runs times (medians are reported), the
 # growth sweeps once. The p99 target's load (writes open loop at half the
 # max rate) is also put on the ideal round, at half its own max and at
-# ringtable's rate, and on etcd at half its own max, for scale. Every row
-# goes to DIR/results.csv (the columns of `ringtable bench --csv`), the
-# report to DIR/summary.md, each tool's output
-# to DIR/logs/, and each open-loop run's request latencies to
+# ringtable's rate, and on etcd at half its own max, for scale; and the
+# ideal round is served over HTTP and loaded by `ringtable bench`, to show
+# what HTTP and an outside load generator leave of it in any design. Every
+# row goes to DIR/results.csv (the columns of `ringtable bench --csv`), the
+# report to DIR/summary.md, each tool's output to DIR/logs/, and each
+# open-loop run's request latencies to
 # DIR/logs/ringtable-rate-runN.latency.csv (due time and latency in ms, to
 # tell a steady tail from stalls). Every process it starts is stopped when
 # it exits.
 set -euo pipefail
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 QUICK=0 DURATION="" RUNS="" KEYS="" PROFILE=0 NO_ETCD=0 RT_BIN="" OUT="" RT_HALF=0
@@ -275,6 +277,22 @@ ringtable_cases() { # the reference-shape cases on one fresh dev
   stop_dev "main$run"
 }
 
+# ceiling_http_cases: the ideal round served over HTTP (bench/ceiling
+# --http) and loaded by `ringtable bench` as dev is, writes then reads of
+# a preloaded table: what HTTP and a load generator in a process of its
+# own leave of the ideal round, whatever the design.
+ceiling_http_cases() {
+  local port pid log=$LOGS/ceiling-http-server${RUN_TAG:-}.log
+  free_port port
+  "$BIN/ceiling" --http "127.0.0.1:$port" --dir "$WORK/ceiling" >"$log" 2>&1 &
+  pid=$!; PIDS+=("$pid")
+  wait_http "http://127.0.0.1:$port/healthz" "$pid" 60 "$log"
+  DEV_URL=http://127.0.0.1:$port DEV_KEY=none rt_bench ceiling-http hw --read-ratio 0 || true
+  DEV_URL=http://127.0.0.1:$port DEV_KEY=none rt_bench ceiling-http hr --read-ratio 1 || true # preloads every key
+  stop_pid "$pid"; forget_pid "$pid"
+  rm -rf "${WORK:?}/ceiling"
+}
+
 # --- etcd --------------------------------------------------------------------
 
 ETCD_OK=0
@@ -353,6 +371,8 @@ for run in $(seq "$RUNS"); do
   run_case "ceiling$RUN_TAG" "$BIN/ceiling" --ops write,read,rate --duration "$DURATION" --keys "$KEYS" --dir "$WORK/ceiling" \
     --csv "$CSV" --label ceiling || true
   rm -rf "${WORK:?}/ceiling"
+  say "run $run of $RUNS: ideal quorum round behind HTTP (bench/ceiling --http, loaded by ringtable bench)"
+  ceiling_http_cases
 
   if [[ $ETCD_OK == 1 ]]; then
     say "run $run of $RUNS: etcd"

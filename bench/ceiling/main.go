@@ -10,6 +10,10 @@
 // durable acknowledgements; for a read, that many replies carrying the
 // value. It prints one line per measured operation kind and appends the
 // same figures to --csv in the columns of `ringtable bench --csv`.
+//
+// With --http it measures nothing itself: it serves the same rounds over
+// HTTP to `ringtable bench`, which then loads it as it loads a gateway
+// (http.go).
 package main
 
 import (
@@ -20,11 +24,13 @@ import (
 	"log"
 	"math/rand/v2"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ringtable/ringtable/bench/internal/openloop"
@@ -36,7 +42,7 @@ type config struct {
 	replicas, quorum, clients, keys, valueSize int
 	duration                                   time.Duration
 	ops                                        string
-	dir, csv, label                            string
+	dir, csv, label, http                      string
 	rate                                       float64
 	maxInflight                                int
 }
@@ -55,6 +61,7 @@ func main() {
 	flag.StringVar(&c.dir, "dir", "", "directory for the replicas' Badger data (default: a temporary one, removed after)")
 	flag.StringVar(&c.csv, "csv", "", "append one result row per operation kind to this CSV file")
 	flag.StringVar(&c.label, "label", "ceiling", "label of the CSV rows")
+	flag.StringVar(&c.http, "http", "", "instead of measuring, serve the rounds over HTTP on this address, to be loaded by ringtable bench, until interrupted")
 	flag.Parse()
 	if c.quorum < 1 || c.quorum > c.replicas || c.clients < 1 || c.keys < 1 || c.rate < 0 || c.maxInflight < 1 {
 		log.Fatal("ceiling: need 1 <= quorum <= replicas, clients >= 1, keys >= 1, rate >= 0, max-inflight >= 1")
@@ -111,6 +118,11 @@ func run(c config) error {
 	}
 	defer caller.Close()
 	b := &bench{c: c, caller: caller, puts: puts, gets: gets, value: result.Value(c.valueSize)}
+	if c.http != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return b.serveHTTP(ctx, c.http)
+	}
 	var writes float64 // the closed-loop write rate, once measured
 	for _, op := range strings.Split(c.ops, ",") {
 		switch op {
@@ -151,30 +163,34 @@ func putPayload(k, v []byte) []byte {
 	return append(append(p, k...), v...)
 }
 
-// round sends payload to every subject and waits for need good replies.
-func (b *bench) round(subjects []string, payload []byte, need int, good func([]byte) bool) error {
+// round sends payload to every subject, waits for need good replies and
+// returns the first.
+func (b *bench) round(subjects []string, payload []byte, need int, good func([]byte) bool) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	call := b.caller.Open(len(subjects))
 	defer call.Close()
 	for _, s := range subjects {
 		if err := call.Send(s, payload); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	var first []byte
 	for got, answered := 0, 0; got < need; {
 		select {
 		case m := <-call.Replies():
 			if answered++; good(m.Data) {
-				got++
+				if got++; got == 1 {
+					first = m.Data
+				}
 			} else if answered-got > len(subjects)-need {
-				return errors.New("quorum not met")
+				return nil, errors.New("quorum not met")
 			}
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
-	return nil
+	return first, nil
 }
 
 func ack(p []byte) bool { return len(p) == 1 && p[0] == 'k' }
@@ -182,11 +198,13 @@ func ack(p []byte) bool { return len(p) == 1 && p[0] == 'k' }
 func (b *bench) write(rng *rand.Rand) error { return b.writeKey(rng.IntN(b.c.keys)) }
 
 func (b *bench) writeKey(k int) error {
-	return b.round(b.puts, putPayload(key(k), b.value), b.c.quorum, ack)
+	_, err := b.round(b.puts, putPayload(key(k), b.value), b.c.quorum, ack)
+	return err
 }
 
 func (b *bench) read(rng *rand.Rand) error {
-	return b.round(b.gets, key(rng.IntN(b.c.keys)), b.c.quorum, func(p []byte) bool { return len(p) == len(b.value) })
+	_, err := b.round(b.gets, key(rng.IntN(b.c.keys)), b.c.quorum, func(p []byte) bool { return len(p) == len(b.value) })
+	return err
 }
 
 // preload writes every key to every replica.
@@ -197,7 +215,7 @@ func (b *bench) preload() error {
 	for range b.c.clients {
 		wg.Go(func() {
 			for k := int(next.Add(1) - 1); k < b.c.keys; k = int(next.Add(1) - 1) {
-				if err := b.round(b.puts, putPayload(key(k), b.value), len(b.puts), ack); err != nil {
+				if _, err := b.round(b.puts, putPayload(key(k), b.value), len(b.puts), ack); err != nil {
 					errs <- fmt.Errorf("preload: %w", err)
 					return
 				}

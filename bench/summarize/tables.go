@@ -12,6 +12,7 @@ var cases = []struct{ label, system, what string }{
 	{"ceiling", "ideal quorum round", "NATS + 3 Badger, group commit, uniform"},
 	{"ceiling-rate", "ideal quorum round", "open-loop writes at half its max write rate"},
 	{"ceiling-rt-rate", "ideal quorum round", "open-loop writes at ringtable's rate below"},
+	{"ceiling-http", "ideal quorum round behind HTTP", "loaded by ringtable bench, uniform"},
 	{"etcd", "etcd (3 members)", "put, uniform"},
 	{"etcd-linearizable", "etcd (3 members)", "linearizable get, uniform"},
 	{"etcd-serializable", "etcd (3 members)", "serializable get (one member), uniform"},
@@ -53,6 +54,12 @@ func (r *report) comparison(b *strings.Builder) {
 				continue
 			}
 			vsCeiling, vsEtcd := "", ""
+			if c.label == "ceiling-http" {
+				// What HTTP and a load generator in a process of its own
+				// leave of the ideal round, in any design.
+				ce, cok := r.find("ceiling", op)
+				vsCeiling = ratio(f.rate, ce, cok)
+			}
 			if strings.HasPrefix(c.label, "ringtable-") && !strings.Contains(c.label, "-rw") && c.label != "ringtable-rate" {
 				ce, cok := r.find("ceiling", op)
 				et, eok := r.find("etcd", op)
@@ -119,6 +126,15 @@ func (r *report) targets(b *strings.Builder) {
 	if f, ok := r.anyShape("ceiling-rt-rate", "write"); ok {
 		fmt.Fprintf(b, "| (reference) ideal quorum round p99 at ringtable's rate | %.2f ms at %.0f writes/s, %d errors | — | — |\n",
 			f.p99, f.rate, f.errors)
+	}
+	// What HTTP and a load generator in a process of its own leave of the
+	// ideal round, whatever the design: the scale of the ratios above.
+	for _, op := range []string{"write", "read"} {
+		h, hok := r.find("ceiling-http", op)
+		ce, cok := r.find("ceiling", op)
+		if hok && cok && ce.rate > 0 {
+			fmt.Fprintf(b, "| (reference) ideal quorum round behind HTTP, %ss | %.0f vs %.0f ops/s (ceiling) = %.2f× | — | — |\n", op, h.rate, ce.rate, h.rate/ce.rate)
+		}
 	}
 	b.WriteString("\n")
 }

@@ -96,3 +96,24 @@ func TestRunByRun(t *testing.T) {
 		t.Errorf("a table of runs for one run:\n%s", b.String())
 	}
 }
+
+// The ideal round behind HTTP is listed with its share of the in-process
+// ideal round, and no etcd ratio, and the targets give that share for
+// scale: it is a reference, not ringtable.
+func TestIdealRoundBehindHTTP(t *testing.T) {
+	rows := []row{
+		refRow("ceiling", "write", 12000, 20), refRow("ceiling", "read", 20000, 10),
+		refRow("ceiling-http", "write", 8400, 22), refRow("ceiling-http", "read", 12000, 12),
+		refRow("etcd", "write", 4000, 30),
+	}
+	var b strings.Builder
+	r := newReport(rows)
+	r.comparison(&b)
+	r.targets(&b)
+	wantLines(t, b.String(),
+		"| ideal quorum round behind HTTP | loaded by ringtable bench, uniform | write | 8400 | 1.00 | 22.00 | 0 | 0.70× |  |",
+		"| ideal quorum round behind HTTP | loaded by ringtable bench, uniform | read | 12000 | 1.00 | 12.00 | 0 | 0.60× |  |",
+		"| (reference) ideal quorum round behind HTTP, writes | 8400 vs 12000 ops/s (ceiling) = 0.70× | — | — |",
+		"| (reference) ideal quorum round behind HTTP, reads | 12000 vs 20000 ops/s (ceiling) = 0.60× | — | — |",
+	)
+}
