@@ -73,7 +73,7 @@ func (b *bench) handle(c *fasthttp.RequestCtx) {
 		c.SetStatusCode(fasthttp.StatusNoContent)
 	case c.IsGet():
 		// Replicas answer a key they lack with an empty value.
-		v, err := b.round(b.gets, key, b.c.quorum, func(p []byte) bool { return len(p) > 0 })
+		v, err := b.round(b.gets, getPayload(key), b.c.quorum, func(p []byte) bool { return len(p) > 0 })
 		if err != nil {
 			c.Error(err.Error(), fasthttp.StatusNotFound)
 			return

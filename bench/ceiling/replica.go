@@ -38,7 +38,12 @@ func startReplica(conn *messaging.Conn, id, dir string) (*replica, error) {
 	r := &replica{conn: conn, db: db, writes: make(chan *messaging.Msg, maxBatch*4), done: make(chan struct{})}
 	go r.writer()
 	s := conn.Subjects()
-	for op, h := range map[string]func(*messaging.Msg){"put": func(m *messaging.Msg) { r.writes <- m }, "get": r.get} {
+	put := func(m *messaging.Msg) {
+		if len(m.Data) >= roundLen { // a request starts with its round's number
+			r.writes <- m
+		}
+	}
+	for op, h := range map[string]func(*messaging.Msg){"put": put, "get": r.get} {
 		if _, err := conn.Subscribe(s.NodeOp(id, op), h); err != nil {
 			r.close()
 			return nil, err
@@ -71,7 +76,7 @@ func (r *replica) writer() {
 			reply = []byte(err.Error())
 		}
 		for _, m := range batch {
-			_ = r.conn.Respond(m, reply)
+			_ = r.conn.Respond(m, append(m.Data[:roundLen:roundLen], reply...)) // the round's number, then the answer
 		}
 	}
 }
@@ -80,7 +85,7 @@ func (r *replica) commit(batch []*messaging.Msg) error {
 	txn := r.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
 	for _, m := range batch {
-		p := m.Data
+		p := m.Data[roundLen:]
 		if len(p) < 2 {
 			return errors.New("bad put")
 		}
@@ -103,12 +108,17 @@ func (r *replica) commit(batch []*messaging.Msg) error {
 	return txn.Commit()
 }
 
+// get answers the round's number, then the value (nothing more when the
+// key is absent).
 func (r *replica) get(m *messaging.Msg) {
-	var v []byte
+	if len(m.Data) < roundLen {
+		return
+	}
+	v := m.Data[:roundLen:roundLen]
 	_ = r.db.View(func(txn *badger.Txn) error {
-		it, err := txn.Get(m.Data)
+		it, err := txn.Get(m.Data[roundLen:])
 		if err == nil {
-			v, err = it.ValueCopy(nil)
+			err = it.Value(func(val []byte) error { v = append(v, val...); return nil })
 		}
 		return err
 	})
