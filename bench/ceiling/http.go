@@ -43,7 +43,11 @@ func (b *bench) serveHTTP(ctx context.Context, addr string) error {
 		_ = s.Shutdown()
 	}()
 	fmt.Fprintf(os.Stderr, "ceiling: serving the ideal round on http://%s (Ctrl-C stops)\n", ln.Addr())
-	return s.Serve(ln)
+	err = s.Serve(ln)
+	if n := b.late.Load(); n > 0 {
+		fmt.Fprintf(os.Stderr, "ceiling: %d replies to earlier rounds reached later ones and were not counted\n", n)
+	}
+	return err
 }
 
 func (b *bench) handle(c *fasthttp.RequestCtx) {
@@ -58,8 +62,9 @@ func (b *bench) handle(c *fasthttp.RequestCtx) {
 		c.SetBody(c.PostBody())
 		return
 	}
-	_, key, ok := bytes.Cut(bytes.TrimPrefix(path, itemsPrefix), []byte("/items/"))
-	if !ok || !bytes.HasPrefix(path, itemsPrefix) || len(key) == 0 {
+	rest, ok := bytes.CutPrefix(path, itemsPrefix)
+	_, key, found := bytes.Cut(rest, []byte("/items/"))
+	if !ok || !found || len(key) == 0 {
 		c.Error("ceiling: only POST /v1/tables and /v1/tables/{table}/items/{key}", fasthttp.StatusNotFound)
 		return
 	}
