@@ -565,6 +565,12 @@ func (p *publisher) acker(ctx context.Context, flights <-chan flight, failed cha
 				firstErr = cmp.Or(firstErr, err)
 			} else {
 				acked = append(acked, e.seq)
+				// Stored: a write that drops its version need not rewrite
+				// its entry whole, from the moment the write it answers is
+				// released, not once the whole batch is.
+				p.mu.Lock()
+				delete(p.mu.refs, e.seq)
+				p.mu.Unlock()
 			}
 			e.finish()
 		}
