@@ -15,10 +15,10 @@
 // set), where the version set is the set of dots (and tombstone flags) of
 // its siblings: two replicas that hold the same versions contribute the
 // same hash whatever their encodings. Leaves and inner nodes combine their
-// children by XOR, so a write updates its leaf and the path above it in
-// O(depth) without reading anything else, and the order of writes does not
-// matter. The node persists the leaves (one small key per written leaf, in
-// the write's own batch) and derives inner nodes in memory.
+// children by XOR, so a write updates its leaf without reading anything
+// else, and the order of writes does not matter. The node persists the
+// leaves (one small key per written leaf, in the write's own batch) and
+// derives inner nodes in memory, when a tree is read after writes.
 //
 // The package is pure: no I/O.
 package merkle

@@ -81,8 +81,17 @@ func Delta(key []byte, old, new vclock.Set) Hash {
 // Tree is one partition's tree: a complete binary tree stored by level,
 // level 0 the root, level Depth the leaves. The zero Tree is not usable;
 // call New.
+//
+// A write changes only its leaf; the levels above are derived again when
+// one is next read. On a node under write load the path above a leaf is
+// rarely in the processor's caches, so updating it cost a write a cache
+// miss per level, where the trees are read only when replicas compare them.
+// Reading a tree can therefore change it: a Tree belongs to one goroutine,
+// readers included.
 type Tree struct {
 	levels [][]Hash
+	// stale is set when a leaf changed after the inner levels were derived.
+	stale bool
 }
 
 // New returns an empty tree.
@@ -94,14 +103,28 @@ func New() *Tree {
 	return t
 }
 
-// Apply XORs delta into leaf and the path above it.
+// Apply XORs delta into leaf (and so into the path above it, once derived).
 func (t *Tree) Apply(leaf int, delta Hash) {
 	if delta.IsZero() {
 		return
 	}
-	for l, i := Depth, leaf; l >= 0; l, i = l-1, i/2 {
-		t.levels[l][i] = t.levels[l][i].Xor(delta)
+	t.levels[Depth][leaf] = t.levels[Depth][leaf].Xor(delta)
+	t.stale = true
+}
+
+// derive computes the inner levels from the leaves, if a leaf changed
+// since they were last computed.
+func (t *Tree) derive() {
+	if !t.stale {
+		return
 	}
+	for l := Depth - 1; l >= 0; l-- {
+		up, down := t.levels[l], t.levels[l+1]
+		for i := range up {
+			up[i] = down[2*i].Xor(down[2*i+1])
+		}
+	}
+	t.stale = false
 }
 
 // SetLeaf sets a leaf to h (when loading persisted leaves).
@@ -113,10 +136,16 @@ func (t *Tree) SetLeaf(leaf int, h Hash) {
 func (t *Tree) Leaf(leaf int) Hash { return t.levels[Depth][leaf] }
 
 // Root returns the root hash.
-func (t *Tree) Root() Hash { return t.levels[0][0] }
+func (t *Tree) Root() Hash {
+	t.derive()
+	return t.levels[0][0]
+}
 
 // Node returns the hash of node i of level l.
-func (t *Tree) Node(l, i int) Hash { return t.levels[l][i] }
+func (t *Tree) Node(l, i int) Hash {
+	t.derive()
+	return t.levels[l][i]
+}
 
 // Nodes returns the hashes of the given nodes of level l; out of range
 // indices get the zero hash.
@@ -125,6 +154,7 @@ func (t *Tree) Nodes(l int, idx []int) []Hash {
 	if l < 0 || l > Depth {
 		return out
 	}
+	t.derive()
 	for j, i := range idx {
 		if i >= 0 && i < len(t.levels[l]) {
 			out[j] = t.levels[l][i]
@@ -135,6 +165,7 @@ func (t *Tree) Nodes(l int, idx []int) []Hash {
 
 // Clone returns a copy.
 func (t *Tree) Clone() *Tree {
+	t.derive()
 	c := &Tree{levels: make([][]Hash, len(t.levels))}
 	for l := range t.levels {
 		c.levels[l] = append([]Hash(nil), t.levels[l]...)

@@ -271,6 +271,49 @@ func TestApplyOrderIndependent(t *testing.T) {
 	}
 }
 
+// TestReadsBetweenWrites: every way of reading a tree sees the writes made
+// since the last read, whichever way that read was: inner nodes are
+// derived from the leaves when read, and derived again after more writes.
+func TestReadsBetweenWrites(t *testing.T) {
+	rng := newRand(9)
+	ds, _ := history(rng, 300)
+	tree, want := merkle.New(), merkle.New()
+	for i, d := range ds {
+		tree.Apply(d.leaf, d.h)
+		want.SetLeaf(d.leaf, want.Leaf(d.leaf).Xor(d.h))
+		var root merkle.Hash
+		for leaf := range merkle.Leaves {
+			root = root.Xor(want.Leaf(leaf))
+		}
+		l := i % (merkle.Depth + 1)
+		node := d.leaf >> (merkle.Depth - l)
+		var sub merkle.Hash // the XOR of the leaves under node
+		for leaf := node << (merkle.Depth - l); leaf < (node+1)<<(merkle.Depth-l); leaf++ {
+			sub = sub.Xor(want.Leaf(leaf))
+		}
+		var got merkle.Hash
+		switch i % 4 {
+		case 0:
+			got = tree.Node(l, node)
+		case 1:
+			got = tree.Nodes(l, []int{node})[0]
+		case 2:
+			got = tree.Clone().Node(l, node)
+		case 3:
+			if r := tree.Root(); r != root {
+				t.Fatalf("write %d: root %#x, want %#x", i, r, root)
+			}
+			got = tree.Node(l, node)
+		}
+		if got != sub {
+			t.Fatalf("write %d: node %d of level %d is %#x, want %#x", i, node, l, got, sub)
+		}
+	}
+	if !sameTree(tree, want) {
+		t.Fatal("trees built by the same writes differ")
+	}
+}
+
 // TestApplyTwiceCancels: applying a delta twice leaves the tree as it was.
 func TestApplyTwiceCancels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
