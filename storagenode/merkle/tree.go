@@ -83,11 +83,10 @@ func Delta(key []byte, old, new vclock.Set) Hash {
 // call New.
 //
 // A write changes only its leaf; the levels above are derived again when
-// one is next read. On a node under write load the path above a leaf is
-// rarely in the processor's caches, so updating it cost a write a cache
-// miss per level, where the trees are read only when replicas compare them.
-// Reading a tree can therefore change it: a Tree belongs to one goroutine,
-// readers included.
+// one is next read. Trees are read only when replicas compare them, and a
+// write that updated the whole path touched twice the pages: on a fresh
+// node, each first touch of a page is a fault. Reading a tree can
+// therefore change it: a Tree belongs to one goroutine, readers included.
 type Tree struct {
 	levels [][]Hash
 	// stale is set when a leaf changed after the inner levels were derived.
