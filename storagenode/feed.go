@@ -30,7 +30,7 @@ package storagenode
 //     reads). The window is short because the NATS server keeps every ID
 //     in it as objects of its heap: under a full write load, a 2 min window
 //     held half the objects of `ringtable dev`'s heap, which its collector
-//     marked in every cycle (README, "The duplicate window").
+//     marked in every cycle (docs/performance.md, "The duplicate window").
 //  3. The stamper acknowledges the write to the coordinator only once the
 //     event's PubAck arrived, or AckWait (250 ms) passed. So a client that
 //     saw a write acknowledged and then writes the same key causally later

@@ -70,7 +70,7 @@ func (d *devCmd) Run(env *runEnv) error {
 	// read and a write per batch of messages, and the process a flusher
 	// and a reader: with one, a gateway's requests to three replicas and
 	// the replicas' forwards go out in one write. Write-only runs took
-	// about a tenth less CPU a write (README, "One connection in dev").
+	// about a tenth less CPU a write (docs/performance.md, "One connection in dev").
 	// A cluster's processes each have their own, as they must.
 	conn, err := func() (*messaging.Conn, error) {
 		ctx, cancel := context.WithTimeout(env.ctx, 10*time.Second)

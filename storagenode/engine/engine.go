@@ -186,7 +186,7 @@ var (
 // 0 is compacted every 10 flushes of 16 MiB instead of every 5 of 64 MiB,
 // each compaction rewrites the base level, and on a slow machine the
 // nodes share, a compaction's burst holds up every node; on a faster one
-// the p99 was the same (README, "Compactions and memtables").
+// the p99 was the same (docs/performance.md, "Compactions and memtables").
 const (
 	level0Tables = 10
 	level0Stall  = 30
@@ -212,7 +212,7 @@ func BadgerOptions(cfg Config) badger.Options {
 		// level-0 compaction into 2 MiB tables took both cores for a
 		// second, which every node sharing the machine and the gateway
 		// waited out. With larger tables it runs in one or two parts
-		// (README, "Compactions' tables").
+		// (docs/performance.md, "Compactions' tables").
 		WithBaseTableSize(cfg.MemTableSize).
 		WithBlockCacheSize(cfg.BlockCacheSize).
 		WithValueLogFileSize(256 << 20).
