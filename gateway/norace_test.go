@@ -65,7 +65,7 @@ func TestNoRaceMaximalSiblingSetStaysReadable(t *testing.T) {
 
 // A coordinated PUT and GET, counted over the whole in-process cluster
 // (gateway, three nodes, the NATS server, the client), stay within a
-// tenth of the allocations docs/performance.md reports. The margin is what a
+// tenth of the allocations the README reports. The margin is what a
 // loaded machine's smaller commit batches add (469 against 457-463 a PUT
 // with both cores busy elsewhere); a regression of a tenth fails, as
 // JSON-encoding every replica's reply did for GETs (212 against 184).
@@ -75,7 +75,7 @@ func TestNoRaceAllocationsPerRound(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		bench func(*testing.B)
-		max   int64 // the reported figure plus a tenth
+		max   int64 // the README's figure plus a tenth
 	}{
 		{"put", BenchmarkPut, 510},
 		{"get", BenchmarkGet, 202},
