@@ -51,6 +51,13 @@ type Config struct {
 	// stamper while another node remains (a write still forwards to them, in
 	// case the knowledge is stale).
 	Down map[string]bool
+	// AskAll asks every replica of a get, so that its reconciled set
+	// repairs all of them. Otherwise a get asks R replicas (those not
+	// believed down first) and keeps the others as spares, asked only when
+	// an asked one fails, at EvSlow, or at the first tick: R+W>N still
+	// holds between any R replicas and any W, and each replica left out
+	// spares its read and two messages. Scans always ask every replica.
+	AskAll bool
 	// Exactly one of Put, Get, Scan is set, matching Op. The machine fills
 	// in Tag and Forward.
 	Put  *wire.PutRequest
@@ -85,6 +92,9 @@ const (
 	EvNoResponders
 	// EvTick: one round timeout has elapsed.
 	EvTick
+	// EvSlow: a get with spares (Ready.Spares) has waited the driver's
+	// speculation delay, shorter than a round timeout.
+	EvSlow
 )
 
 // Event is an input to Step.
@@ -130,6 +140,9 @@ type Ready struct {
 	Result *Result
 	// Repairs counts read-repair messages among Sends.
 	Repairs int
+	// Spares: the round holds replicas it has not asked; the driver
+	// delivers EvSlow if no result comes within its speculation delay.
+	Spares bool
 	// Done: the round needs no more events.
 	Done bool
 }
@@ -160,7 +173,8 @@ type Machine struct {
 	seen    []string
 	fold    vclock.Set // the sets of seen[:folded], merged
 	folded  int
-	reasked bool // the silent were asked again at a tick
+	reasked bool     // the silent were asked again at a tick
+	spares  []string // replicas of a get not asked yet, in the order to ask them
 }
 
 // New returns a machine for one round.
@@ -190,21 +204,60 @@ func (m *Machine) Start() Ready {
 	switch m.cfg.Op {
 	case OpPut:
 		return m.stampAttempt()
-	default:
-		m.expect = make(map[string]bool, len(m.cfg.Replicas))
-		rd := Ready{Sends: make([]Send, 0, len(m.cfg.Replicas))}
-		for _, n := range m.cfg.Replicas {
-			if m.cfg.Down[n] && m.cfg.Op == OpGet {
-				if f := m.nextFallback(); f != "" {
-					rd.Sends = append(rd.Sends, m.askFallback(f))
-					continue
-				}
-			}
-			m.expect[n] = true
-			rd.Sends = append(rd.Sends, Send{To: n, Msg: m.readRequest()})
+	case OpGet:
+		if !m.cfg.AskAll && m.cfg.R < len(m.cfg.Replicas) {
+			return m.startSome()
 		}
-		return rd
 	}
+	m.expect = make(map[string]bool, len(m.cfg.Replicas))
+	rd := Ready{Sends: make([]Send, 0, len(m.cfg.Replicas))}
+	for _, n := range m.cfg.Replicas {
+		rd.Sends = append(rd.Sends, m.ask(n))
+	}
+	return rd
+}
+
+// ask sends a read to replica n, or to a fallback in its place if n is
+// believed down and a fallback is left (a get only).
+func (m *Machine) ask(n string) Send {
+	if m.cfg.Down[n] && m.cfg.Op == OpGet {
+		if f := m.nextFallback(); f != "" {
+			return m.askFallback(f)
+		}
+	}
+	m.expect[n] = true
+	return Send{To: n, Msg: m.readRequest()}
+}
+
+// startSome asks R replicas of a get, those not believed down first, and
+// keeps the rest as spares.
+func (m *Machine) startSome() Ready {
+	m.expect = make(map[string]bool, len(m.cfg.Replicas))
+	rd := Ready{Sends: make([]Send, 0, m.cfg.R), Spares: true}
+	m.spares = make([]string, 0, len(m.cfg.Replicas)-m.cfg.R)
+	for _, down := range [2]bool{false, true} {
+		for _, n := range m.cfg.Replicas {
+			if m.cfg.Down[n] != down {
+				continue
+			}
+			if len(rd.Sends) < m.cfg.R {
+				rd.Sends = append(rd.Sends, m.ask(n))
+			} else {
+				m.spares = append(m.spares, n)
+			}
+		}
+	}
+	return rd
+}
+
+// askSpares asks up to k of the spares (k < 0: all of them).
+func (m *Machine) askSpares(sends []Send, k int) []Send {
+	for len(m.spares) > 0 && k != 0 {
+		sends = append(sends, m.ask(m.spares[0]))
+		m.spares = m.spares[1:]
+		k--
+	}
+	return sends
 }
 
 func (m *Machine) readRequest() wire.Message {

@@ -82,6 +82,12 @@ func sloppyGet(r int, down ...string) coord.Config {
 	return cfg
 }
 
+// askAll makes a get ask every replica.
+func askAll(cfg coord.Config) coord.Config {
+	cfg.AskAll = true
+	return cfg
+}
+
 func downSet(nodes []string) map[string]bool {
 	m := map[string]bool{}
 	for _, n := range nodes {
@@ -126,10 +132,12 @@ func TestAnsweredListsAcknowledgers(t *testing.T) {
 		{"put abandoned attempt's acks not listed", putConfig(2), []coord.Event{ok("n3", 1), tick, ok("n1", 1), ok("n2", 2), ok("n3", 2), ok("n1", 2)}, []string{"n2", "n3"}},
 		{"put hinted acks listed after replicas", sloppyPut(2, "n1"), []coord.Event{ok("f1", 1), ok("n2", 1)}, []string{"n2", "f1"}},
 		{"put replaced target not listed", sloppyPut(3), []coord.Event{withSet(ok("n1", 1)), ok("n2", 1), gone("n3"), ok("n3", 1), ok("f1", 1)}, []string{"n1", "n2", "f1"}},
-		{"get fallback listed in arrival order", sloppyGet(2, "n1"), []coord.Event{ok("f1", 0), ok("n3", 0)}, []string{"f1", "n3"}},
+		{"get fallback listed in arrival order", askAll(sloppyGet(2, "n1")), []coord.Event{ok("f1", 0), ok("n3", 0)}, []string{"f1", "n3"}},
 		{"put stranger not listed", putConfig(2), []coord.Event{ok("n9", 1), ok("n1", 1), ok("n2", 1)}, []string{"n1", "n2"}},
 		{"put refusal names the stamper", putConfig(2), []coord.Event{ok("n2", 1), fail("n1", 1, wire.CodeTooManySiblings)}, []string{"n1"}},
-		{"get first R in arrival order", getConfig(2), []coord.Event{ok("n3", 0), ok("n1", 0), ok("n2", 0)}, []string{"n3", "n1"}},
+		{"get first R in arrival order", askAll(getConfig(2)), []coord.Event{ok("n3", 0), ok("n1", 0), ok("n2", 0)}, []string{"n3", "n1"}},
+		{"get spare not asked not listed", getConfig(2), []coord.Event{ok("n3", 0), ok("n2", 0), ok("n1", 0)}, []string{"n2", "n1"}},
+		{"get spare listed once asked", sloppyGet(2, "n1"), []coord.Event{ok("f1", 0), gone("n2"), ok("n3", 0), ok("f1", 0)}, []string{"n3", "f1"}},
 		{"get errors and strangers not listed", getConfig(2), []coord.Event{fail("n1", 0, wire.CodeInternal), ok("n9", 0), ok("n2", 0), ok("n3", 0)}, []string{"n2", "n3"}},
 		{"get quorum error lists nobody", getConfig(2), []coord.Event{ok("n1", 0), gone("n2"), gone("n3")}, nil},
 	} {

@@ -5,7 +5,7 @@
 //
 // A Machine does no I/O, starts no goroutines and never reads a clock. The
 // gateway's driver feeds it events (a reply, a "no responders" notice for a
-// node, a tick meaning one round timeout has elapsed) and performs the
+// node, a tick meaning one round timeout has elapsed, EvSlow) and performs the
 // actions each step returns (messages to send, the answer to give the
 // client, whether the round is over). Scripted scenarios in testdata/ drive
 // it step by step, as etcd's raft package is tested.
@@ -18,11 +18,16 @@
 //     A stamper that does not answer within a tick is replaced by the next
 //     node (and still sent the write, last, if no fallback takes its
 //     place); replies to an abandoned attempt are ignored.
-//   - Get: all N replicas are asked; the answer is given after R replies,
-//     and once every replica answered (or a tick passed) the replicas that
-//     answered with a stale set are sent the reconciled one. Short of R at
-//     the first tick, those still silent are asked once more (a request
-//     lost with a dying NATS server is then not a failed read), and the
-//     second tick ends the round.
+//   - Get: R replicas are asked, those not believed down first, and the
+//     others kept as spares (Config.AskAll asks all N, for read repair to
+//     reach every replica); R+W>N holds between any R and any W. A spare
+//     is asked for each asked replica that fails before the answer, and
+//     every spare left at EvSlow (the driver's speculation delay, shorter
+//     than a tick) or at the first tick. The answer is given after R
+//     replies, and once every asked replica answered (or a tick passed)
+//     those that answered with a stale set are sent the reconciled one.
+//     Short of R at the first tick, those still silent are asked once more
+//     (a request lost with a dying NATS server is then not a failed read),
+//     and the second tick ends the round.
 //   - Scan: as Get, item by item over one partition key's sort-key range.
 package coord

@@ -28,8 +28,8 @@ func TestRandomRounds(t *testing.T) {
 	for seed := range uint64(6000) {
 		rng := rand.New(rand.NewPCG(seed, 0))
 		cfg := randomConfig(rng)
-		name := fmt.Sprintf("seed=%d %v replicas=%v fallbacks=%v down=%v strict=%v extra=%v R=%d W=%d",
-			seed, cfg.Op, cfg.Replicas, cfg.Fallbacks, sortedSet(cfg.Down), cfg.Strict, cfg.Extra, cfg.R, cfg.W)
+		name := fmt.Sprintf("seed=%d %v replicas=%v fallbacks=%v down=%v strict=%v extra=%v R=%d W=%d all=%v",
+			seed, cfg.Op, cfg.Replicas, cfg.Fallbacks, sortedSet(cfg.Down), cfg.Strict, cfg.Extra, cfg.R, cfg.W, cfg.AskAll)
 		c := &roundChecker{t: t, name: name, cfg: cfg, m: coord.New(cfg)}
 		if cfg.Op == coord.OpPut {
 			c.put = newPutModel(cfg)
@@ -79,7 +79,7 @@ func randomConfig(rng *rand.Rand) coord.Config {
 			cfg.Extra = []string{"x1"}
 		}
 	case coord.OpGet:
-		cfg.R, cfg.Get = q, &wire.GetRequest{Key: testKey}
+		cfg.R, cfg.Get, cfg.AskAll = q, &wire.GetRequest{Key: testKey}, rng.IntN(2) == 0
 	case coord.OpScan:
 		cfg.R, cfg.Scan = q, &wire.ScanRequest{Key: testKey, Limit: uint32(rng.IntN(4)), Reverse: rng.IntN(2) == 0}
 	}
@@ -140,6 +140,9 @@ func (c *roundChecker) randomEvent(rng *rand.Rand) coord.Event {
 	}
 	switch rng.IntN(7) {
 	case 0:
+		if c.read != nil && rng.IntN(2) == 0 {
+			return coord.Event{Kind: coord.EvSlow}
+		}
 		return tick
 	case 1:
 		return gone(from)
@@ -193,6 +196,8 @@ func (c *roundChecker) fatalf(ev *coord.Event, format string, args ...any) {
 	case ev == nil:
 	case ev.Kind == coord.EvTick:
 		what = "tick"
+	case ev.Kind == coord.EvSlow:
+		what = "slow"
 	case ev.Kind == coord.EvNoResponders:
 		what = "noresponders " + ev.From
 	case ev.Reply == nil:
@@ -579,9 +584,15 @@ func (p *putModel) step(ev *coord.Event) coord.Ready {
 // go to the preference-list replicas that answered with less than the
 // reconciled set. Short of R at the first tick, it asks those still
 // silent once more (in name order) and ends at the next tick instead.
+// A get with R < N not told to ask all asks R replicas, those not
+// believed down first, and keeps the rest as spares in that order: a
+// failure before the answer asks the next spare (a node not there asks a
+// fallback once none is left), and EvSlow or the first tick before the
+// answer ask every spare left (after the silent, at a tick).
 type readModel struct {
 	cfg     coord.Config
 	asked   []string
+	spares  []string
 	used    map[string]bool
 	got     map[string]vclock.Set // nodes that answered, with their sets
 	order   []string              // ... in order of arrival
@@ -609,30 +620,70 @@ func (r *readModel) fallback() string {
 
 func (r *readModel) pending() int { return len(r.asked) - len(r.got) - len(r.failed) }
 
+// ask is the send to replica n: to a fallback in its place if n is
+// believed down and one is left (a get only).
+func (r *readModel) ask(n string) coord.Send {
+	if r.cfg.Down[n] {
+		if f := r.fallback(); f != "" {
+			return coord.Send{To: f, Msg: &wire.GetRequest{Key: testKey, Hints: true}}
+		}
+	}
+	r.asked = append(r.asked, n)
+	if r.cfg.Op == coord.OpGet {
+		return coord.Send{To: n, Msg: r.cfg.Get}
+	}
+	return coord.Send{To: n, Msg: r.cfg.Scan}
+}
+
+// spare asks up to k spares (k < 0: all).
+func (r *readModel) spare(want []coord.Send, k int) []coord.Send {
+	for ; len(r.spares) > 0 && k != 0; k-- {
+		want = append(want, r.ask(r.spares[0]))
+		r.spares = r.spares[1:]
+	}
+	return want
+}
+
 func (r *readModel) step(c *roundChecker, ev *coord.Event, rd coord.Ready) {
 	if ev == nil {
 		var want []coord.Send
-		for _, n := range r.cfg.Replicas {
-			if r.cfg.Down[n] {
-				if f := r.fallback(); f != "" {
-					want = append(want, coord.Send{To: f, Msg: &wire.GetRequest{Key: testKey, Hints: true}})
-					continue
+		some := r.cfg.Op == coord.OpGet && !r.cfg.AskAll && r.cfg.R < len(r.cfg.Replicas)
+		if some {
+			var up, down []string
+			for _, n := range r.cfg.Replicas {
+				if r.cfg.Down[n] {
+					down = append(down, n)
+				} else {
+					up = append(up, n)
 				}
 			}
-			r.asked = append(r.asked, n)
-			if r.cfg.Op == coord.OpGet {
-				want = append(want, coord.Send{To: n, Msg: r.cfg.Get})
-			} else {
-				want = append(want, coord.Send{To: n, Msg: r.cfg.Scan})
+			order := append(up, down...)
+			for _, n := range order[:r.cfg.R] {
+				want = append(want, r.ask(n))
+			}
+			r.spares = order[r.cfg.R:]
+		} else {
+			for _, n := range r.cfg.Replicas {
+				want = append(want, r.ask(n))
 			}
 		}
-		if !reflect.DeepEqual(rd.Sends, want) || rd.Result != nil || rd.Done {
-			c.fatalf(ev, "got %s, want sends %v", describe(rd), want)
+		if !reflect.DeepEqual(rd.Sends, want) || rd.Result != nil || rd.Done || rd.Spares != some {
+			c.fatalf(ev, "got %s (spares %v), want sends %v (spares %v)", describe(rd), rd.Spares, want, some)
 		}
 		return
 	}
+	before := c.result == nil || rd.Result != nil // no answer before this step
 	var want []coord.Send
-	if ev.Kind == coord.EvTick && (c.result == nil || rd.Result != nil) && !r.reasked {
+	if ev.Kind == coord.EvSlow {
+		if before {
+			want = r.spare(nil, -1)
+		}
+		if !reflect.DeepEqual(rd.Sends, want) || rd.Result != nil || rd.Done != (r.pending() == 0) {
+			c.fatalf(ev, "got %s, want the spares asked: %v", describe(rd), want)
+		}
+		return
+	}
+	if ev.Kind == coord.EvTick && before && !r.reasked {
 		r.reasked = true
 		silent := slices.Clone(r.asked)
 		slices.Sort(silent)
@@ -649,6 +700,7 @@ func (r *readModel) step(c *roundChecker, ev *coord.Event, rd coord.Ready) {
 				want = append(want, coord.Send{To: n, Msg: r.cfg.Scan})
 			}
 		}
+		want = r.spare(want, -1)
 		if len(want) > 0 {
 			if !reflect.DeepEqual(rd.Sends, want) || rd.Result != nil || rd.Done {
 				c.fatalf(ev, "got %s, want the silent asked again: %v", describe(rd), want)
@@ -661,13 +713,18 @@ func (r *readModel) step(c *roundChecker, ev *coord.Event, rd coord.Ready) {
 		switch {
 		case ev.Kind == coord.EvNoResponders:
 			r.failed[ev.From] = true
-			if c.result == nil || rd.Result != nil {
-				if f := r.fallback(); f != "" {
+			if before {
+				if len(r.spares) > 0 {
+					want = r.spare(want, 1)
+				} else if f := r.fallback(); f != "" {
 					want = append(want, coord.Send{To: f, Msg: &wire.GetRequest{Key: testKey, Hints: true}})
 				}
 			}
 		case ev.Kind == coord.EvReply && ev.Reply != nil && ev.Reply.Err() != nil:
 			r.failed[ev.From] = true
+			if before {
+				want = r.spare(want, 1)
+			}
 		case ev.Kind == coord.EvReply && ev.Reply != nil:
 			r.got[ev.From] = ev.Reply.Set // nil for a scan
 			r.order = append(r.order, ev.From)

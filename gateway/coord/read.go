@@ -20,14 +20,21 @@ func (m *Machine) askFallback(f string) Send {
 func (m *Machine) stepRead(ev Event) Ready {
 	var sub []Send
 	switch ev.Kind {
+	case EvSlow:
+		// The asked replicas are slow to answer (one may be paused or
+		// busy): ask the spares rather than wait out a round timeout.
+		if m.result == nil {
+			return Ready{Sends: m.askSpares(nil, -1)}
+		}
+		return Ready{}
 	case EvTick:
 		if m.result == nil && !m.reasked {
 			// Short of R after a round timeout. The requests or their
 			// answers may only have been lost, as when the gateway's NATS
 			// server dies under them: those still silent are asked once
-			// more, and get one more round timeout.
+			// more, with the spares, and get one more round timeout.
 			m.reasked = true
-			if sub = m.reaskSilent(); len(sub) > 0 {
+			if sub = m.askSpares(m.reaskSilent(), -1); len(sub) > 0 {
 				return Ready{Sends: sub}
 			}
 		}
@@ -37,7 +44,9 @@ func (m *Machine) stepRead(ev Event) Ready {
 		if m.isReplica(ev.From) && m.replies[ev.From] == nil && !m.failed[ev.From] {
 			mark(&m.failed, ev.From)
 			if m.cfg.Op == OpGet && m.result == nil {
-				if f := m.nextFallback(); f != "" {
+				if len(m.spares) > 0 {
+					sub = m.askSpares(sub, 1)
+				} else if f := m.nextFallback(); f != "" {
 					sub = append(sub, m.askFallback(f))
 				}
 			}
@@ -48,6 +57,9 @@ func (m *Machine) stepRead(ev Event) Ready {
 		}
 		if ev.Reply.Err() != nil {
 			mark(&m.failed, ev.From)
+			if m.result == nil {
+				sub = m.askSpares(sub, 1)
+			}
 		} else {
 			m.replies[ev.From] = ev.Reply
 			m.seen = append(m.seen, ev.From)

@@ -29,7 +29,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 // Commands:
 //
 //	put  replicas=n1,n2,n3 w=2 [ctx=CONTEXT] [delete] [wantset] [extra=n4,...]
-//	get  replicas=n1,n2,n3 r=2
+//	get  replicas=n1,n2,n3 r=2 [all]
 //	scan replicas=n1,n2,n3 r=2 [limit=3] [start=s] [end=s] [reverse]
 //	     start the file's one machine and print Start's Ready. Each also
 //	     takes [fallbacks=f1,...] (the nodes after the preference list),
@@ -39,6 +39,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //	reply undecodable     what the driver passes on for a reply it cannot decode
 //	noresponders n1       nobody listens on n1's subject
 //	tick                  one round timeout has elapsed
+//	slow                  a get with spares waited the speculation delay
 //
 // CONTEXT is a vclock.Context: its closed VV as actor:counter entries
 // separated by , or +, optionally followed by its dots (single events seen
@@ -51,8 +52,12 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 // version's value is "v-<actor>-<counter>". "set=" is an empty set (the
 // replica holds nothing).
 //
+// A get asks R replicas and keeps the others as spares unless it is
+// given "all" (Config.AskAll).
+//
 // The output lists, in the machine's order, one line per send, then the
-// result, "repairs=N", "done"; "(none)" when the step did nothing. A put
+// result, "repairs=N", "spares" (Ready.Spares), "done"; "(none)" when the
+// step did nothing. A put
 // send prints hint=OWNER when its stamper stands in for OWNER, and
 // hints=H1,H2,... (one per forward, "-" for none) when a forward does; a
 // replicate prints its tag and hint=OWNER when set; a get sent to a
@@ -170,6 +175,8 @@ func (s *scenario) run(b *block) string {
 		rd = s.m.Step(coord.Event{Kind: coord.EvNoResponders, From: nodes[0]})
 	case "tick":
 		rd = s.m.Step(coord.Event{Kind: coord.EvTick})
+	case "slow":
+		rd = s.m.Step(coord.Event{Kind: coord.EvSlow})
 	default:
 		s.fatalf("unknown command %q", name)
 	}
@@ -202,7 +209,7 @@ func (s *scenario) start(name string, a *args) coord.Ready {
 		}
 		cfg.Extra = a.values("extra")
 	case "get":
-		cfg.Op, cfg.R = coord.OpGet, a.num("r", -1)
+		cfg.Op, cfg.R, cfg.AskAll = coord.OpGet, a.num("r", -1), a.flag("all")
 		cfg.Get = &wire.GetRequest{Key: testKey}
 	case "scan":
 		cfg.Op, cfg.R = coord.OpScan, a.num("r", -1)
@@ -355,6 +362,9 @@ func (s *scenario) format(rd coord.Ready) string {
 	}
 	if rd.Repairs > 0 {
 		out = append(out, fmt.Sprintf("repairs=%d", rd.Repairs))
+	}
+	if rd.Spares {
+		out = append(out, "spares")
 	}
 	if rd.Done {
 		out = append(out, "done")
