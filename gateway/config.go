@@ -25,6 +25,15 @@ type Config struct {
 	// RoundTimeout is how long one replica round may take before the
 	// coordinator moves on (default 1s).
 	RoundTimeout time.Duration
+	// SpeculateAfter is how long a get that asked only R replicas waits
+	// for them before it asks the others too (default 25ms, well above a
+	// loaded read's p99 on one machine): a paused or busy replica then
+	// costs that much, not a round timeout.
+	SpeculateAfter time.Duration
+	// ReadRepairEvery makes one get in that many ask every replica, so
+	// that read repair reaches the replicas the others leave out (default
+	// 10; 1: every get asks every replica). Anti-entropy repairs the rest.
+	ReadRepairEvery int
 	// SiblingWarn and MaxSiblings are the defaults for new tables (25 and
 	// 100): above the first a write is logged and counted, above the second
 	// a write that would add a sibling is refused.
@@ -60,22 +69,24 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Q:             ring.DefaultQ,
-		StartTimeout:  30 * time.Second,
-		N:             3,
-		R:             2,
-		W:             2,
-		RoundTimeout:  time.Second,
-		SiblingWarn:   25,
-		MaxSiblings:   100,
-		CatalogTTL:    30 * time.Second,
-		Quotas:        tenants.DefaultQuotas(),
-		KeyTTL:        2 * time.Second,
-		UsageInterval: 5 * time.Second,
-		PurgeGrace:    30 * time.Second,
-		PurgeInterval: 30 * time.Second,
-		ShutdownGrace: 5 * time.Second,
-		Clock:         clock.Real{},
+		Q:               ring.DefaultQ,
+		StartTimeout:    30 * time.Second,
+		N:               3,
+		R:               2,
+		W:               2,
+		RoundTimeout:    time.Second,
+		SpeculateAfter:  25 * time.Millisecond,
+		ReadRepairEvery: 10,
+		SiblingWarn:     25,
+		MaxSiblings:     100,
+		CatalogTTL:      30 * time.Second,
+		Quotas:          tenants.DefaultQuotas(),
+		KeyTTL:          2 * time.Second,
+		UsageInterval:   5 * time.Second,
+		PurgeGrace:      30 * time.Second,
+		PurgeInterval:   30 * time.Second,
+		ShutdownGrace:   5 * time.Second,
+		Clock:           clock.Real{},
 	}
 }
 
@@ -89,6 +100,9 @@ func (c Config) Validate() error {
 	}
 	if c.RoundTimeout <= 0 || c.CatalogTTL <= 0 {
 		return errors.New("gateway: RoundTimeout and CatalogTTL must be positive")
+	}
+	if c.SpeculateAfter <= 0 || c.ReadRepairEvery < 1 {
+		return errors.New("gateway: SpeculateAfter and ReadRepairEvery must be positive")
 	}
 	if c.MaxSiblings < 1 || c.SiblingWarn < 1 {
 		return errors.New("gateway: sibling limits must be positive")

@@ -32,6 +32,7 @@ type Gateway struct {
 	limits *limiters
 	usage  *usageView
 	reach  *reachability
+	gets   atomic.Uint64 // gets so far: every ReadRepairEvery-th asks every replica
 	mem    members
 	m      *metrics
 	log    *slog.Logger

@@ -59,8 +59,9 @@ func quorum(q, replicas int) int {
 // readItem runs a quorum read of one key.
 func (g *Gateway) readItem(ctx context.Context, k tenants.Key, n, r int) *coord.Result {
 	reps := g.replicas(k, n)
+	all := g.cfg.ReadRepairEvery <= 1 || g.gets.Add(1)%uint64(g.cfg.ReadRepairEvery) == 0
 	return g.round(ctx, coord.Config{Op: coord.OpGet, Replicas: reps, Fallbacks: g.fallbacks(k, n), Strict: isStrict(ctx),
-		Down: g.reach.snapshot(), R: quorum(r, len(reps)), Get: &wire.GetRequest{Key: k}})
+		Down: g.reach.snapshot(), R: quorum(r, len(reps)), AskAll: all, Get: &wire.GetRequest{Key: k}})
 }
 
 // writeItem runs a quorum write of one key; req.Key is set here.

@@ -15,6 +15,7 @@ type metrics struct {
 	quorumFail  *prometheus.CounterVec
 	readRepairs prometheus.Counter
 	lateReplies prometheus.Counter
+	slowReads   prometheus.Counter
 	siblings    prometheus.Histogram
 	handoffs    prometheus.Counter
 }
@@ -37,6 +38,10 @@ func newMetrics(reg prometheus.Registerer, rounds func() int) *metrics {
 		readRepairs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringtable_gateway_read_repairs_total", Help: "Read-repair messages sent to stale replicas.",
 		}),
+		slowReads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ringtable_gateway_slow_reads_total",
+			Help: "Gets that asked their spare replicas after the speculation delay, short of R answers.",
+		}),
 		lateReplies: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringtable_gateway_late_replies_total",
 			Help: "Replies that came after their round had ended, to a later round on the same reply subject (dropped).",
@@ -54,7 +59,7 @@ func newMetrics(reg prometheus.Registerer, rounds func() int) *metrics {
 		Name: "ringtable_gateway_rounds_open",
 		Help: "Replica rounds open, those whose client has its answer and that still wait for replicas included.",
 	}, func() float64 { return float64(rounds()) })
-	m.cs = []prometheus.Collector{m.requests, m.latency, m.quorumFail, m.readRepairs, m.lateReplies, m.siblings, m.handoffs, open}
+	m.cs = []prometheus.Collector{m.requests, m.latency, m.quorumFail, m.readRepairs, m.lateReplies, m.slowReads, m.siblings, m.handoffs, open}
 	if reg != nil {
 		for _, c := range m.cs {
 			_ = reg.Register(c)

@@ -78,7 +78,7 @@ func TestNoRaceAllocationsPerRound(t *testing.T) {
 		max   int64 // the README's figure plus a tenth
 	}{
 		{"put", BenchmarkPut, 510},
-		{"get", BenchmarkGet, 202},
+		{"get", BenchmarkGet, 184},
 	} {
 		r := testing.Benchmark(tc.bench)
 		if r.N == 0 {

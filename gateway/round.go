@@ -16,16 +16,21 @@ import (
 func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 	m := coord.New(cfg)
 	call := g.caller.Open(4*len(cfg.Replicas) + 4)
-	timer := roundTimer(g.cfg.RoundTimeout)
 	tr := tracerFrom(ctx)
 	rd := m.Start()
+	// A get that left replicas out hears EvSlow first, then its ticks.
+	slow := rd.Spares && g.cfg.SpeculateAfter < g.cfg.RoundTimeout
+	timer := roundTimer(g.cfg.RoundTimeout)
+	if slow {
+		timer.Reset(g.cfg.SpeculateAfter)
+	}
 	for {
 		tr.traceSends(rd)
 		g.perform(call, rd)
 		if rd.Result != nil {
 			if !rd.Done {
 				g.bg.Add(1)
-				go g.finish(m, call, timer)
+				go g.finish(m, call, timer, slow)
 			} else {
 				releaseTimer(timer)
 				call.Close()
@@ -38,7 +43,7 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 			call.Close()
 			return &coord.Result{Err: &coord.QuorumError{Op: cfg.Op}}
 		}
-		ev, err := g.await(ctx, call, timer)
+		ev, err := g.await(ctx, call, timer, &slow)
 		if err != nil {
 			releaseTimer(timer)
 			call.Close()
@@ -46,11 +51,15 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 		}
 		tr.traceEvent(ev)
 		rd = m.Step(ev)
+		if ev.Kind == coord.EvSlow && len(rd.Sends) > 0 {
+			g.m.slowReads.Inc()
+		}
 	}
 }
 
-// await returns the round's next event: a reply of its own or a tick.
-func (g *Gateway) await(ctx context.Context, call *messaging.Call, timer *time.Timer) (coord.Event, error) {
+// await returns the round's next event: a reply of its own, EvSlow when
+// *slow (the timer then runs the speculation delay), or a tick.
+func (g *Gateway) await(ctx context.Context, call *messaging.Call, timer *time.Timer, slow *bool) (coord.Event, error) {
 	for {
 		select {
 		case msg := <-call.Replies():
@@ -58,6 +67,11 @@ func (g *Gateway) await(ctx context.Context, call *messaging.Call, timer *time.T
 				return ev, nil
 			}
 		case <-timer.C:
+			if *slow {
+				*slow = false
+				timer.Reset(g.cfg.RoundTimeout - g.cfg.SpeculateAfter)
+				return coord.Event{Kind: coord.EvSlow}, nil
+			}
 			timer.Reset(g.cfg.RoundTimeout)
 			return coord.Event{Kind: coord.EvTick}, nil
 		case <-ctx.Done():
@@ -85,12 +99,12 @@ func releaseTimer(t *time.Timer) {
 }
 
 // finish runs the rest of a round whose client has been answered.
-func (g *Gateway) finish(m *coord.Machine, call *messaging.Call, timer *time.Timer) {
+func (g *Gateway) finish(m *coord.Machine, call *messaging.Call, timer *time.Timer, slow bool) {
 	defer g.bg.Done()
 	defer call.Close()
 	defer releaseTimer(timer)
 	for !m.Done() {
-		ev, err := g.await(g.ctx, call, timer)
+		ev, err := g.await(g.ctx, call, timer, &slow)
 		if err != nil {
 			return
 		}

@@ -88,6 +88,8 @@ func (t *tracer) traceEvent(ev coord.Event) {
 	switch ev.Kind {
 	case coord.EvTick:
 		t.add("", "timeout", "round timeout: the unanswered are asked again, replaced or given up")
+	case coord.EvSlow:
+		t.add("", "slow", "no quorum yet: the replicas not asked are asked too")
 	case coord.EvNoResponders:
 		t.add(ev.From, "no responders", "the node is down")
 	case coord.EvReply:

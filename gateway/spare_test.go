@@ -1,0 +1,66 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ringtable/ringtable/gateway"
+	"github.com/ringtable/ringtable/gateway/client"
+	"github.com/ringtable/ringtable/internal/testcluster"
+)
+
+// A get asks R replicas. When one of them is silent (here n3, whose proxy
+// holds what the bus sends it), the get asks the third replica after the
+// speculation delay instead of waiting out a round timeout: with a round
+// timeout of a minute and requests that give up after 10 s, every read
+// must still be answered, by the two replicas that hear the bus.
+func TestSilentReplicaReplacedBySpare(t *testing.T) {
+	var proxy *testcluster.Proxy
+	var gather prometheus.Gatherer
+	c := testcluster.New(t, testcluster.Options{
+		NodeBus: testcluster.ProxyNode(t, "n3", &proxy),
+		Gateway: func(cfg *gateway.Config) {
+			gather = cfg.Gatherer
+			cfg.RoundTimeout = time.Minute
+			cfg.ReadRepairEvery = 1 << 30 // no get asks all three
+			cfg.KeyTTL, cfg.CatalogTTL, cfg.UsageInterval = time.Hour, time.Hour, time.Hour
+		},
+	})
+	ctx := context.Background()
+	cl := c.Client(0)
+	mustCreate(t, cl, client.Table{Name: "t", PartitionKey: "id"})
+	const keys = 12
+	for i := range keys {
+		item := fmt.Sprintf(`{"id":"k%d"}`, i)
+		if _, err := cl.Put(ctx, "t", client.Key{PK: fmt.Sprintf("k%d", i)}, []byte(item), client.Options{W: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slow := func() float64 { return testcluster.MetricValue(t, gather, "ringtable_gateway_slow_reads_total") }
+	if n := slow(); n != 0 {
+		t.Fatalf("slow reads before n3 was held = %v, want 0", n)
+	}
+
+	release := proxy.Hold()
+	defer release()
+	for i := range keys {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		it, err := cl.Get(rctx, "t", client.Key{PK: fmt.Sprintf("k%d", i)}, client.Options{})
+		cancel()
+		if err != nil {
+			t.Fatalf("read of k%d with n3 silent: %v", i, err)
+		}
+		if want := fmt.Sprintf(`{"id":"k%d"}`, i); len(it.Items) != 1 || string(it.Items[0].Value) != want {
+			t.Fatalf("read of k%d: got %+v, want %s", i, it.Items, want)
+		}
+	}
+	// n3 is among the two replicas asked first for about two keys in
+	// three: those reads asked their spare.
+	if n := slow(); n < 1 || n > keys {
+		t.Fatalf("slow reads with n3 silent = %v, want 1 to %d", n, keys)
+	}
+}
