@@ -3,6 +3,7 @@ package coord
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/ringtable/ringtable/messaging/wire"
 	"github.com/ringtable/ringtable/vclock"
@@ -234,19 +235,21 @@ func (m *Machine) ask(n string) Send {
 func (m *Machine) startSome() Ready {
 	m.expect = make(map[string]bool, len(m.cfg.Replicas))
 	rd := Ready{Sends: make([]Send, 0, m.cfg.R), Spares: true}
-	m.spares = make([]string, 0, len(m.cfg.Replicas)-m.cfg.R)
-	for _, down := range [2]bool{false, true} {
-		for _, n := range m.cfg.Replicas {
-			if m.cfg.Down[n] != down {
-				continue
-			}
-			if len(rd.Sends) < m.cfg.R {
-				rd.Sends = append(rd.Sends, m.ask(n))
-			} else {
-				m.spares = append(m.spares, n)
+	order := m.cfg.Replicas // only resliced: the caller's list stays as it is
+	if slices.ContainsFunc(order, func(n string) bool { return m.cfg.Down[n] }) {
+		order = make([]string, 0, len(m.cfg.Replicas))
+		for _, down := range [2]bool{false, true} {
+			for _, n := range m.cfg.Replicas {
+				if m.cfg.Down[n] == down {
+					order = append(order, n)
+				}
 			}
 		}
 	}
+	for _, n := range order[:m.cfg.R] {
+		rd.Sends = append(rd.Sends, m.ask(n))
+	}
+	m.spares = order[m.cfg.R:]
 	return rd
 }
 
