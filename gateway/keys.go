@@ -60,8 +60,9 @@ func quorum(q, replicas int) int {
 func (g *Gateway) readItem(ctx context.Context, k tenants.Key, n, r int) *coord.Result {
 	reps := g.replicas(k, n)
 	all := g.cfg.ReadRepairEvery <= 1 || g.gets.Add(1)%uint64(g.cfg.ReadRepairEvery) == 0
+	down, late := g.reach.snapshots()
 	return g.round(ctx, coord.Config{Op: coord.OpGet, Replicas: reps, Fallbacks: g.fallbacks(k, n), Strict: isStrict(ctx),
-		Down: g.reach.snapshot(), R: quorum(r, len(reps)), AskAll: all, Get: &wire.GetRequest{Key: k}})
+		Down: down, Late: late, R: quorum(r, len(reps)), AskAll: all, Get: &wire.GetRequest{Key: k}})
 }
 
 // writeItem runs a quorum write of one key; req.Key is set here.

@@ -50,9 +50,15 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 			return &coord.Result{Err: err}
 		}
 		tr.traceEvent(ev)
+		var silent []string
+		if ev.Kind == coord.EvSlow {
+			silent = m.Silent() // before the spares join them
+		}
 		rd = m.Step(ev)
 		if ev.Kind == coord.EvSlow && len(rd.Sends) > 0 {
+			// The next gets ask these last, until they answer again.
 			g.m.slowReads.Inc()
+			g.reach.markLate(silent)
 		}
 	}
 }

@@ -52,6 +52,10 @@ type Config struct {
 	// stamper while another node remains (a write still forwards to them, in
 	// case the knowledge is stale).
 	Down map[string]bool
+	// Late lists replicas that recently left a get unanswered past the
+	// driver's speculation delay: a get that asks R replicas asks them
+	// after the others, though before those believed down.
+	Late map[string]bool
 	// AskAll asks every replica of a get, so that its reconciled set
 	// repairs all of them. Otherwise a get asks R replicas (those not
 	// believed down first) and keeps the others as spares, asked only when
@@ -230,27 +234,42 @@ func (m *Machine) ask(n string) Send {
 	return Send{To: n, Msg: m.readRequest()}
 }
 
-// startSome asks R replicas of a get, those not believed down first, and
-// keeps the rest as spares.
+// startSome asks R replicas of a get, those not believed down nor late
+// first, and keeps the rest as spares.
 func (m *Machine) startSome() Ready {
 	m.expect = make(map[string]bool, len(m.cfg.Replicas))
 	rd := Ready{Sends: make([]Send, 0, m.cfg.R), Spares: true}
-	order := m.cfg.Replicas // only resliced: the caller's list stays as it is
-	if slices.ContainsFunc(order, func(n string) bool { return m.cfg.Down[n] }) {
-		order = make([]string, 0, len(m.cfg.Replicas))
-		for _, down := range [2]bool{false, true} {
-			for _, n := range m.cfg.Replicas {
-				if m.cfg.Down[n] == down {
-					order = append(order, n)
-				}
-			}
+	rank := func(n string) int {
+		switch {
+		case m.cfg.Down[n]:
+			return 2
+		case m.cfg.Late[n]:
+			return 1
 		}
+		return 0
+	}
+	order := m.cfg.Replicas // only resliced: the caller's list stays as it is
+	if slices.ContainsFunc(order, func(n string) bool { return rank(n) > 0 }) {
+		order = slices.Clone(order)
+		slices.SortStableFunc(order, func(a, b string) int { return rank(a) - rank(b) })
 	}
 	for _, n := range order[:m.cfg.R] {
 		rd.Sends = append(rd.Sends, m.ask(n))
 	}
 	m.spares = order[m.cfg.R:]
 	return rd
+}
+
+// Silent returns the replicas asked in this round that have neither
+// answered nor failed.
+func (m *Machine) Silent() []string {
+	var out []string
+	for _, n := range sortedKeys(m.expect) {
+		if m.replies[n] == nil && !m.failed[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // askSpares asks up to k of the spares (k < 0: all of them).

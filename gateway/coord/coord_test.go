@@ -206,3 +206,16 @@ func TestStartDoesNotModifyRequest(t *testing.T) {
 		t.Errorf("retry lost the client's context: %v", second.Context)
 	}
 }
+
+func TestSilentListsTheAskedYetToAnswer(t *testing.T) {
+	m := coord.New(coord.Config{Op: coord.OpGet, Replicas: n3, R: 2, Fallbacks: []string{"f1"}, Down: downSet([]string{"n1"}), AskAll: true, Get: &wire.GetRequest{Key: testKey}})
+	m.Start() // f1 in n1's place, n2, n3
+	if got := m.Silent(); !slices.Equal(got, []string{"f1", "n2", "n3"}) {
+		t.Fatalf("Silent() at the start = %v, want [f1 n2 n3]", got)
+	}
+	m.Step(ok("n3", 0))
+	m.Step(fail("f1", 0, wire.CodeInternal))
+	if got := m.Silent(); !slices.Equal(got, []string{"n2"}) {
+		t.Fatalf("Silent() after n3 answered and f1 failed = %v, want [n2]", got)
+	}
+}

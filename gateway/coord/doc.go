@@ -18,16 +18,17 @@
 //     A stamper that does not answer within a tick is replaced by the next
 //     node (and still sent the write, last, if no fallback takes its
 //     place); replies to an abandoned attempt are ignored.
-//   - Get: R replicas are asked, those not believed down first, and the
-//     others kept as spares (Config.AskAll asks all N, for read repair to
-//     reach every replica); R+W>N holds between any R and any W. A spare
-//     is asked for each asked replica that fails before the answer, and
-//     every spare left at EvSlow (the driver's speculation delay, shorter
-//     than a tick) or at the first tick. The answer is given after R
-//     replies, and once every asked replica answered (or a tick passed)
-//     those that answered with a stale set are sent the reconciled one.
-//     Short of R at the first tick, those still silent are asked once more
-//     (a request lost with a dying NATS server is then not a failed read),
-//     and the second tick ends the round.
+//   - Get: R replicas are asked, those neither believed down nor late
+//     (Config.Late) first, and the others kept as spares (Config.AskAll
+//     asks all N, for read repair to reach every replica); R+W>N holds
+//     between any R and any W. A spare is asked for each asked replica
+//     that fails before the answer, and every spare left at EvSlow (the
+//     driver's speculation delay, shorter than a tick) or at the first
+//     tick. The answer is given after R replies, and once every asked
+//     replica answered (or a tick passed) those that answered with a
+//     stale set are sent the reconciled one. Short of R at the first
+//     tick, those still silent are asked once more (a request lost with a
+//     dying NATS server is then not a failed read), and the second tick
+//     ends the round.
 //   - Scan: as Get, item by item over one partition key's sort-key range.
 package coord

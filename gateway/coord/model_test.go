@@ -28,8 +28,8 @@ func TestRandomRounds(t *testing.T) {
 	for seed := range uint64(6000) {
 		rng := rand.New(rand.NewPCG(seed, 0))
 		cfg := randomConfig(rng)
-		name := fmt.Sprintf("seed=%d %v replicas=%v fallbacks=%v down=%v strict=%v extra=%v R=%d W=%d all=%v",
-			seed, cfg.Op, cfg.Replicas, cfg.Fallbacks, sortedSet(cfg.Down), cfg.Strict, cfg.Extra, cfg.R, cfg.W, cfg.AskAll)
+		name := fmt.Sprintf("seed=%d %v replicas=%v fallbacks=%v down=%v late=%v strict=%v extra=%v R=%d W=%d all=%v",
+			seed, cfg.Op, cfg.Replicas, cfg.Fallbacks, sortedSet(cfg.Down), sortedSet(cfg.Late), cfg.Strict, cfg.Extra, cfg.R, cfg.W, cfg.AskAll)
 		c := &roundChecker{t: t, name: name, cfg: cfg, m: coord.New(cfg)}
 		if cfg.Op == coord.OpPut {
 			c.put = newPutModel(cfg)
@@ -68,6 +68,14 @@ func randomConfig(rng *rand.Rand) coord.Config {
 		for _, x := range append(slices.Clone(cfg.Replicas), cfg.Fallbacks...) {
 			if rng.IntN(3) == 0 {
 				cfg.Down[x] = true
+			}
+		}
+	}
+	if rng.IntN(3) == 0 {
+		cfg.Late = map[string]bool{}
+		for _, x := range cfg.Replicas {
+			if rng.IntN(3) == 0 {
+				cfg.Late[x] = true
 			}
 		}
 	}
@@ -584,8 +592,8 @@ func (p *putModel) step(ev *coord.Event) coord.Ready {
 // go to the preference-list replicas that answered with less than the
 // reconciled set. Short of R at the first tick, it asks those still
 // silent once more (in name order) and ends at the next tick instead.
-// A get with R < N not told to ask all asks R replicas, those not
-// believed down first, and keeps the rest as spares in that order: a
+// A get with R < N not told to ask all asks R replicas, those neither
+// believed down nor late first, then the late, and keeps the rest as spares in that order: a
 // failure before the answer asks the next spare (a node not there asks a
 // fallback once none is left), and EvSlow or the first tick before the
 // answer ask every spare left (after the silent, at a tick).
@@ -649,15 +657,18 @@ func (r *readModel) step(c *roundChecker, ev *coord.Event, rd coord.Ready) {
 		var want []coord.Send
 		some := r.cfg.Op == coord.OpGet && !r.cfg.AskAll && r.cfg.R < len(r.cfg.Replicas)
 		if some {
-			var up, down []string
+			var up, late, down []string
 			for _, n := range r.cfg.Replicas {
-				if r.cfg.Down[n] {
+				switch {
+				case r.cfg.Down[n]:
 					down = append(down, n)
-				} else {
+				case r.cfg.Late[n]:
+					late = append(late, n)
+				default:
 					up = append(up, n)
 				}
 			}
-			order := append(up, down...)
+			order := slices.Concat(up, late, down)
 			for _, n := range order[:r.cfg.R] {
 				want = append(want, r.ask(n))
 			}

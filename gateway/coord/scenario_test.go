@@ -33,7 +33,8 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //	scan replicas=n1,n2,n3 r=2 [limit=3] [start=s] [end=s] [reverse]
 //	     start the file's one machine and print Start's Ready. Each also
 //	     takes [fallbacks=f1,...] (the nodes after the preference list),
-//	     [down=n1,...] (nodes believed down) and [strict] (no fallbacks).
+//	     [down=n1,...] (nodes believed down), [late=n1,...] (nodes a get
+//	     asks last) and [strict] (no fallbacks).
 //	reply from=n2 [tag=1] [ok | code=too_many_siblings] [ctx=CONTEXT] [count=1]
 //	      [set=VERSIONS] [items=SK:VERSIONS;SK:VERSIONS...] [more]
 //	reply undecodable     what the driver passes on for a reply it cannot decode
@@ -198,6 +199,12 @@ func (s *scenario) start(name string, a *args) coord.Ready {
 		cfg.Down = map[string]bool{}
 		for _, n := range down {
 			cfg.Down[n] = true
+		}
+	}
+	if late := a.values("late"); len(late) > 0 {
+		cfg.Late = map[string]bool{}
+		for _, n := range late {
+			cfg.Late[n] = true
 		}
 	}
 	switch name {
