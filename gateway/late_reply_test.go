@@ -21,18 +21,8 @@ import (
 // about "b", the set of "a" would be one of the read's siblings, and be
 // repaired into "b"'s replicas.
 func TestLateReplyKeptOutOfLaterRound(t *testing.T) {
-	var proxy *testcluster.Proxy
-	var gather prometheus.Gatherer
-	c := testcluster.New(t, testcluster.Options{
-		NodeBus: testcluster.ProxyNode(t, "n3", &proxy),
-		Gateway: func(cfg *gateway.Config) {
-			gather = cfg.Gatherer
-			// No round but the test's own between the two reads: keys,
-			// tenants and tables stay cached, usage is not collected.
-			cfg.KeyTTL, cfg.CatalogTTL, cfg.UsageInterval = time.Hour, time.Hour, time.Hour
-			// Every get asks all three replicas, n3 included.
-			cfg.ReadRepairEvery = 1
-		},
+	c, proxy, gather := clusterWithN3Proxied(t, func(cfg *gateway.Config) {
+		cfg.ReadRepairEvery = 1 // every get asks all three replicas, n3 included
 	})
 	ctx := context.Background()
 	cl := c.Client(0)
@@ -90,4 +80,23 @@ func TestLateReplyKeptOutOfLaterRound(t *testing.T) {
 	}
 	it, err = cl.Get(ctx, "t", client.Key{PK: "b"}, client.Options{R: 3})
 	only("read of b afterwards", "b", it, err)
+}
+
+// clusterWithN3Proxied is a cluster whose n3 hears the bus through a
+// proxy the test can hold. Its gateway runs no round but the test's own:
+// keys, tenants and tables stay cached and usage is not collected; tweak
+// changes the gateway's configuration further.
+func clusterWithN3Proxied(t *testing.T, tweak func(*gateway.Config)) (*testcluster.Cluster, *testcluster.Proxy, prometheus.Gatherer) {
+	t.Helper()
+	var proxy *testcluster.Proxy
+	var gather prometheus.Gatherer
+	c := testcluster.New(t, testcluster.Options{
+		NodeBus: testcluster.ProxyNode(t, "n3", &proxy),
+		Gateway: func(cfg *gateway.Config) {
+			gather = cfg.Gatherer
+			cfg.KeyTTL, cfg.CatalogTTL, cfg.UsageInterval = time.Hour, time.Hour, time.Hour
+			tweak(cfg)
+		},
+	})
+	return c, proxy, gather
 }

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/ringtable/ringtable/gateway"
 	"github.com/ringtable/ringtable/gateway/client"
 	"github.com/ringtable/ringtable/internal/clock"
@@ -23,17 +21,10 @@ import (
 // gateway's clock stopped, so that it stays late, only the first read
 // that asked n3 waits for the delay.
 func TestSilentReplicaReplacedBySpare(t *testing.T) {
-	var proxy *testcluster.Proxy
-	var gather prometheus.Gatherer
-	c := testcluster.New(t, testcluster.Options{
-		NodeBus: testcluster.ProxyNode(t, "n3", &proxy),
-		Gateway: func(cfg *gateway.Config) {
-			gather = cfg.Gatherer
-			cfg.RoundTimeout = time.Minute
-			cfg.ReadRepairEvery = 1 << 30 // no get asks all three
-			cfg.KeyTTL, cfg.CatalogTTL, cfg.UsageInterval = time.Hour, time.Hour, time.Hour
-			cfg.Clock = clock.NewFake(time.Now())
-		},
+	c, proxy, gather := clusterWithN3Proxied(t, func(cfg *gateway.Config) {
+		cfg.RoundTimeout = time.Minute
+		cfg.ReadRepairEvery = 1 << 30 // no get asks all three
+		cfg.Clock = clock.NewFake(time.Now())
 	})
 	ctx := context.Background()
 	cl := c.Client(0)
