@@ -20,10 +20,11 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 	rd := m.Start()
 	// A get that left replicas out hears EvSlow first, then its ticks.
 	slow := rd.Spares && g.cfg.SpeculateAfter < g.cfg.RoundTimeout
-	timer := roundTimer(g.cfg.RoundTimeout)
+	wait := g.cfg.RoundTimeout
 	if slow {
-		timer.Reset(g.cfg.SpeculateAfter)
+		wait = g.cfg.SpeculateAfter
 	}
+	timer := roundTimer(wait)
 	for {
 		tr.traceSends(rd)
 		g.perform(call, rd)
