@@ -25,11 +25,17 @@ type Config struct {
 	// RoundTimeout is how long one replica round may take before the
 	// coordinator moves on (default 1s).
 	RoundTimeout time.Duration
-	// SpeculateAfter is how long a get that asked only R replicas waits
-	// for them before it asks the others too (default 25ms, well above a
-	// loaded read's p99 on one machine): a paused or busy replica then
-	// costs that much, not a round timeout.
+	// SpeculateAfter is the longest a get that asked only R replicas
+	// waits for them before it asks the others too (default 25ms, well
+	// above a loaded read's p99 on one machine): a paused or busy replica
+	// then costs at most that much, not a round timeout.
 	SpeculateAfter time.Duration
+	// SpeculateQuantile makes a get wait less when recent answers were
+	// faster: the delay follows this quantile of the times the replicas
+	// asked first took to answer over the last two seconds, within
+	// speculateFloor and SpeculateAfter (default 0.99; 0: always
+	// SpeculateAfter).
+	SpeculateQuantile float64
 	// ReadRepairEvery makes one get in that many ask every replica, so
 	// that read repair reaches the replicas the others leave out (default
 	// 10; 1: every get asks every replica). Anti-entropy repairs the rest.
@@ -69,24 +75,25 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Q:               ring.DefaultQ,
-		StartTimeout:    30 * time.Second,
-		N:               3,
-		R:               2,
-		W:               2,
-		RoundTimeout:    time.Second,
-		SpeculateAfter:  25 * time.Millisecond,
-		ReadRepairEvery: 10,
-		SiblingWarn:     25,
-		MaxSiblings:     100,
-		CatalogTTL:      30 * time.Second,
-		Quotas:          tenants.DefaultQuotas(),
-		KeyTTL:          2 * time.Second,
-		UsageInterval:   5 * time.Second,
-		PurgeGrace:      30 * time.Second,
-		PurgeInterval:   30 * time.Second,
-		ShutdownGrace:   5 * time.Second,
-		Clock:           clock.Real{},
+		Q:                 ring.DefaultQ,
+		StartTimeout:      30 * time.Second,
+		N:                 3,
+		R:                 2,
+		W:                 2,
+		RoundTimeout:      time.Second,
+		SpeculateAfter:    25 * time.Millisecond,
+		SpeculateQuantile: 0.99,
+		ReadRepairEvery:   10,
+		SiblingWarn:       25,
+		MaxSiblings:       100,
+		CatalogTTL:        30 * time.Second,
+		Quotas:            tenants.DefaultQuotas(),
+		KeyTTL:            2 * time.Second,
+		UsageInterval:     5 * time.Second,
+		PurgeGrace:        30 * time.Second,
+		PurgeInterval:     30 * time.Second,
+		ShutdownGrace:     5 * time.Second,
+		Clock:             clock.Real{},
 	}
 }
 
@@ -103,6 +110,9 @@ func (c Config) Validate() error {
 	}
 	if c.SpeculateAfter <= 0 || c.ReadRepairEvery < 1 {
 		return errors.New("gateway: SpeculateAfter and ReadRepairEvery must be positive")
+	}
+	if !(c.SpeculateQuantile >= 0 && c.SpeculateQuantile < 1) {
+		return fmt.Errorf("gateway: SpeculateQuantile %v: need 0 (a fixed delay) or a quantile below 1, such as 0.99", c.SpeculateQuantile)
 	}
 	if c.MaxSiblings < 1 || c.SiblingWarn < 1 {
 		return errors.New("gateway: sibling limits must be positive")

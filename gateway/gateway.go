@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
+	"github.com/ringtable/ringtable/gateway/speculate"
 	"github.com/ringtable/ringtable/membership"
 	"github.com/ringtable/ringtable/messaging"
 	"github.com/ringtable/ringtable/ring"
@@ -32,7 +33,8 @@ type Gateway struct {
 	limits *limiters
 	usage  *usageView
 	reach  *reachability
-	gets   atomic.Uint64 // gets so far: every ReadRepairEvery-th asks every replica
+	spec   *speculate.Estimator // the speculation delay
+	gets   atomic.Uint64        // gets so far: every ReadRepairEvery-th asks every replica
 	mem    members
 	m      *metrics
 	log    *slog.Logger
@@ -68,6 +70,7 @@ func New(cfg Config, conn *messaging.Conn) (*Gateway, error) {
 		ops:    messaging.NewNodeOps(conn.Subjects()),
 		caller: caller,
 		reach:  newReachability(cfg.Clock),
+		spec:   newSpeculation(cfg),
 		m:      newMetrics(cfg.Registerer, caller.OpenRounds),
 		log:    log,
 	}
@@ -94,6 +97,8 @@ func New(cfg Config, conn *messaging.Conn) (*Gateway, error) {
 	}
 	g.goBackground(g.pollUsage)
 	g.goBackground(g.purgeLoop)
+	g.m.speculateDelay.Set(g.spec.Delay().Seconds())
+	g.goBackground(g.rollSpeculation)
 	return g, nil
 }
 

@@ -8,16 +8,17 @@ import (
 )
 
 type metrics struct {
-	reg         prometheus.Registerer
-	cs          []prometheus.Collector
-	requests    *prometheus.CounterVec
-	latency     *prometheus.HistogramVec
-	quorumFail  *prometheus.CounterVec
-	readRepairs prometheus.Counter
-	lateReplies prometheus.Counter
-	slowReads   prometheus.Counter
-	siblings    prometheus.Histogram
-	handoffs    prometheus.Counter
+	reg            prometheus.Registerer
+	cs             []prometheus.Collector
+	requests       *prometheus.CounterVec
+	latency        *prometheus.HistogramVec
+	quorumFail     *prometheus.CounterVec
+	readRepairs    prometheus.Counter
+	lateReplies    prometheus.Counter
+	slowReads      prometheus.Counter
+	speculateDelay prometheus.Gauge
+	siblings       prometheus.Histogram
+	handoffs       prometheus.Counter
 }
 
 // newMetrics registers the gateway's metrics; rounds tells how many
@@ -42,6 +43,10 @@ func newMetrics(reg prometheus.Registerer, rounds func() int) *metrics {
 			Name: "ringtable_gateway_slow_reads_total",
 			Help: "Gets that asked their spare replicas after the speculation delay, short of R answers.",
 		}),
+		speculateDelay: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ringtable_gateway_speculation_delay_seconds",
+			Help: "How long a get that asked R replicas now waits for them before it asks the others too.",
+		}),
 		lateReplies: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ringtable_gateway_late_replies_total",
 			Help: "Replies that came after their round had ended, to a later round on the same reply subject (dropped).",
@@ -59,7 +64,7 @@ func newMetrics(reg prometheus.Registerer, rounds func() int) *metrics {
 		Name: "ringtable_gateway_rounds_open",
 		Help: "Replica rounds open, those whose client has its answer and that still wait for replicas included.",
 	}, func() float64 { return float64(rounds()) })
-	m.cs = []prometheus.Collector{m.requests, m.latency, m.quorumFail, m.readRepairs, m.lateReplies, m.slowReads, m.siblings, m.handoffs, open}
+	m.cs = []prometheus.Collector{m.requests, m.latency, m.quorumFail, m.readRepairs, m.lateReplies, m.slowReads, m.speculateDelay, m.siblings, m.handoffs, open}
 	if reg != nil {
 		for _, c := range m.cs {
 			_ = reg.Register(c)

@@ -19,10 +19,12 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 	tr := tracerFrom(ctx)
 	rd := m.Start()
 	// A get that left replicas out hears EvSlow first, then its ticks.
-	slow := rd.Spares && g.cfg.SpeculateAfter < g.cfg.RoundTimeout
+	sp := speculation{pending: rd.Spares && g.cfg.SpeculateAfter < g.cfg.RoundTimeout}
 	wait := g.cfg.RoundTimeout
-	if slow {
-		wait = g.cfg.SpeculateAfter
+	if sp.pending {
+		sp.after = g.spec.Delay()
+		sp.times = newAnswerTimes(rd.Sends)
+		wait = sp.after
 	}
 	timer := roundTimer(wait)
 	for {
@@ -31,7 +33,7 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 		if rd.Result != nil {
 			if !rd.Done {
 				g.bg.Add(1)
-				go g.finish(m, call, timer, slow)
+				go g.finish(m, call, timer, sp)
 			} else {
 				releaseTimer(timer)
 				call.Close()
@@ -44,7 +46,7 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 			call.Close()
 			return &coord.Result{Err: &coord.QuorumError{Op: cfg.Op}}
 		}
-		ev, err := g.await(ctx, call, timer, &slow)
+		ev, err := g.await(ctx, call, timer, &sp)
 		if err != nil {
 			releaseTimer(timer)
 			call.Close()
@@ -64,19 +66,28 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 	}
 }
 
+// speculation is a get's state for its speculation delay.
+type speculation struct {
+	pending bool          // EvSlow is still to come: the timer runs the delay
+	after   time.Duration // the delay
+	times   answerTimes   // of the replicas asked first, for later delays
+}
+
 // await returns the round's next event: a reply of its own, EvSlow when
-// *slow (the timer then runs the speculation delay), or a tick.
-func (g *Gateway) await(ctx context.Context, call *messaging.Call, timer *time.Timer, slow *bool) (coord.Event, error) {
+// sp.pending (the timer then runs the speculation delay), or a tick.
+func (g *Gateway) await(ctx context.Context, call *messaging.Call, timer *time.Timer, sp *speculation) (coord.Event, error) {
 	for {
 		select {
 		case msg := <-call.Replies():
 			if ev, mine := g.event(call, msg); mine {
+				sp.times.answered(ev, g.spec)
 				return ev, nil
 			}
 		case <-timer.C:
-			if *slow {
-				*slow = false
-				timer.Reset(g.cfg.RoundTimeout - g.cfg.SpeculateAfter)
+			if sp.pending {
+				sp.pending = false
+				sp.times.overdue(g.spec)
+				timer.Reset(g.cfg.RoundTimeout - sp.after)
 				return coord.Event{Kind: coord.EvSlow}, nil
 			}
 			timer.Reset(g.cfg.RoundTimeout)
@@ -106,12 +117,12 @@ func releaseTimer(t *time.Timer) {
 }
 
 // finish runs the rest of a round whose client has been answered.
-func (g *Gateway) finish(m *coord.Machine, call *messaging.Call, timer *time.Timer, slow bool) {
+func (g *Gateway) finish(m *coord.Machine, call *messaging.Call, timer *time.Timer, sp speculation) {
 	defer g.bg.Done()
 	defer call.Close()
 	defer releaseTimer(timer)
 	for !m.Done() {
-		ev, err := g.await(g.ctx, call, timer, &slow)
+		ev, err := g.await(g.ctx, call, timer, &sp)
 		if err != nil {
 			return
 		}

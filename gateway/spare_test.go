@@ -60,3 +60,68 @@ func TestSilentReplicaReplacedBySpare(t *testing.T) {
 		t.Fatalf("slow reads with n3 silent = %v, want 1", n)
 	}
 }
+
+// The speculation delay follows the answers: with the longest delay set to
+// a minute, a get that asked a silent replica would give up after 10 s, as
+// its client does, if the delay stayed there. After a few dozen reads
+// answered within milliseconds it is down to a few milliseconds, and every
+// read with n3 silent is answered.
+func TestSpeculationDelayFollowsAnswers(t *testing.T) {
+	c, proxy, gather := clusterWithN3Proxied(t, func(cfg *gateway.Config) {
+		cfg.RoundTimeout = 2 * time.Minute
+		cfg.SpeculateAfter = time.Minute
+		cfg.ReadRepairEvery = 1 << 30 // no get asks all three
+	})
+	ctx := context.Background()
+	cl := c.Client(0)
+	mustCreate(t, cl, client.Table{Name: "t", PartitionKey: "id"})
+	const keys = 12
+	for i := range keys {
+		item := fmt.Sprintf(`{"id":"k%d"}`, i)
+		if _, err := cl.Put(ctx, "t", client.Key{PK: fmt.Sprintf("k%d", i)}, []byte(item), client.Options{W: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	delay := func() float64 {
+		return testcluster.MetricValue(t, gather, "ringtable_gateway_speculation_delay_seconds")
+	}
+	if d := delay(); d != 60 {
+		t.Fatalf("speculation delay before any read = %vs, want the longest, 60s", d)
+	}
+	read := func(i int) error {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		it, err := cl.Get(rctx, "t", client.Key{PK: fmt.Sprintf("k%d", i)}, client.Options{})
+		if err != nil {
+			return err
+		}
+		if want := fmt.Sprintf(`{"id":"k%d"}`, i); len(it.Items) != 1 || string(it.Items[0].Value) != want {
+			return fmt.Errorf("got %+v, want %s", it.Items, want)
+		}
+		return nil
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for delay() >= 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("speculation delay still %vs after 30 s of reads", delay())
+		}
+		for i := range 30 {
+			if err := read(i % keys); err != nil {
+				t.Fatalf("read of k%d: %v", i%keys, err)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("speculation delay after reads answered at once: %vs", delay())
+
+	release := proxy.Hold()
+	defer release()
+	for i := range keys {
+		if err := read(i); err != nil {
+			t.Fatalf("read of k%d with n3 silent: %v", i, err)
+		}
+	}
+	if n := testcluster.MetricValue(t, gather, "ringtable_gateway_slow_reads_total"); n < 1 {
+		t.Fatalf("slow reads with n3 silent = %v, want at least 1", n)
+	}
+}

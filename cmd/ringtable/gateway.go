@@ -16,14 +16,15 @@ import (
 
 type gatewayCmd struct {
 	debugFlags
-	HTTP            string        `help:"Listen address." default:"127.0.0.1:8080"`
-	NATSURL         []string      `name:"nats-url" help:"NATS server URLs (comma-separated); the gateway fails over between them." default:"nats://127.0.0.1:4222" env:"RINGTABLE_NATS_URL"`
-	Q               int           `help:"Ring partitions (as the storage nodes)." default:"256"`
-	Prefix          string        `help:"Subject prefix." default:"rt"`
-	RoundTimeout    time.Duration `help:"Timeout of one replica round." default:"1s"`
-	ReadRepairEvery int           `help:"One get in this many asks every replica, so that read repair reaches them all (1: every get); the others ask R replicas." default:"10"`
-	SpeculateAfter  time.Duration `help:"How long a get that asked R replicas waits for them before it asks the others too." default:"25ms"`
-	AdminKey        string        `name:"admin-key" help:"Key that authorises the admin API (none: admin API disabled)." env:"RINGTABLE_ADMIN_KEY"`
+	HTTP              string        `help:"Listen address." default:"127.0.0.1:8080"`
+	NATSURL           []string      `name:"nats-url" help:"NATS server URLs (comma-separated); the gateway fails over between them." default:"nats://127.0.0.1:4222" env:"RINGTABLE_NATS_URL"`
+	Q                 int           `help:"Ring partitions (as the storage nodes)." default:"256"`
+	Prefix            string        `help:"Subject prefix." default:"rt"`
+	RoundTimeout      time.Duration `help:"Timeout of one replica round." default:"1s"`
+	ReadRepairEvery   int           `help:"One get in this many asks every replica, so that read repair reaches them all (1: every get); the others ask R replicas." default:"10"`
+	SpeculateAfter    time.Duration `help:"The longest a get that asked R replicas waits for them before it asks the others too." default:"25ms"`
+	SpeculateQuantile float64       `help:"A get waits less when recent answers were faster: this quantile of the times the replicas it asks first took to answer (0: always --speculate-after)." default:"0.99"`
+	AdminKey          string        `name:"admin-key" help:"Key that authorises the admin API (none: admin API disabled)." env:"RINGTABLE_ADMIN_KEY"`
 	secretFlags
 }
 
@@ -45,7 +46,7 @@ func (c *gatewayCmd) Run(env *runEnv) error {
 	cfg := gateway.DefaultConfig()
 	cfg.Q = c.Q
 	cfg.RoundTimeout = c.RoundTimeout
-	cfg.ReadRepairEvery, cfg.SpeculateAfter = c.ReadRepairEvery, c.SpeculateAfter
+	cfg.ReadRepairEvery, cfg.SpeculateAfter, cfg.SpeculateQuantile = c.ReadRepairEvery, c.SpeculateAfter, c.SpeculateQuantile
 	cfg.AdminKey = c.AdminKey
 	cfg.Logger = env.log
 	cfg.Registerer = prometheus.DefaultRegisterer
