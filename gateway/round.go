@@ -52,7 +52,7 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 			call.Close()
 			return &coord.Result{Err: err}
 		}
-		tr.traceEvent(ev)
+		tr.traceEvent(ev, sp.after)
 		var silent []string
 		if ev.Kind == coord.EvSlow {
 			silent = m.Silent() // before the spares join them

@@ -3,6 +3,8 @@ package gateway_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,14 +116,38 @@ func TestSpeculationDelayFollowsAnswers(t *testing.T) {
 	}
 	t.Logf("speculation delay after reads answered at once: %vs", delay())
 
+	slowBefore := testcluster.MetricValue(t, gather, "ringtable_gateway_slow_reads_total")
 	release := proxy.Hold()
 	defer release()
+	// Traced reads: the first that asks n3 shows the delay it waited.
+	var waited []time.Duration
 	for i := range keys {
-		if err := read(i); err != nil {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		res, err := cl.Query(rctx, client.QueryRequest{Statement: fmt.Sprintf("GET FROM t KEY ('k%d')", i), Trace: true})
+		cancel()
+		if err != nil {
 			t.Fatalf("read of k%d with n3 silent: %v", i, err)
 		}
+		r := res.Results[0]
+		if want := fmt.Sprintf(`{"id":"k%d"}`, i); len(r.Rows) != 1 || string(r.Rows[0].Value) != want {
+			t.Fatalf("read of k%d with n3 silent: got %+v, want %s", i, r.Rows, want)
+		}
+		for _, ev := range r.Trace {
+			if ev.Event != "slow" {
+				continue
+			}
+			_, after, _ := strings.Cut(ev.Detail, "speculation delay (")
+			d, err := time.ParseDuration(strings.SplitN(after, ")", 2)[0])
+			if err != nil {
+				t.Fatalf("trace of a slow read says %q: no delay in it", ev.Detail)
+			}
+			waited = append(waited, d)
+		}
 	}
-	if n := testcluster.MetricValue(t, gather, "ringtable_gateway_slow_reads_total"); n < 1 {
-		t.Fatalf("slow reads with n3 silent = %v, want at least 1", n)
+	if len(waited) == 0 || slices.Max(waited) >= time.Second {
+		t.Fatalf("delays the reads with n3 silent waited: %v, want at least one, each under a second", waited)
+	}
+	if n := testcluster.MetricValue(t, gather, "ringtable_gateway_slow_reads_total") - slowBefore; n != float64(len(waited)) {
+		t.Fatalf("slow reads counted %v, traced %d", n, len(waited))
 	}
 }

@@ -80,8 +80,9 @@ func (t *tracer) traceSends(rd coord.Ready) {
 	}
 }
 
-// traceEvent records what a step received.
-func (t *tracer) traceEvent(ev coord.Event) {
+// traceEvent records what a step received; after is the round's
+// speculation delay.
+func (t *tracer) traceEvent(ev coord.Event, after time.Duration) {
 	if t == nil {
 		return
 	}
@@ -89,7 +90,7 @@ func (t *tracer) traceEvent(ev coord.Event) {
 	case coord.EvTick:
 		t.add("", "timeout", "round timeout: the unanswered are asked again, replaced or given up")
 	case coord.EvSlow:
-		t.add("", "slow", "no quorum yet: the replicas not asked are asked too")
+		t.add("", "slow", fmt.Sprintf("no quorum within the speculation delay (%v): the replicas not asked are asked too", after.Round(10*time.Microsecond)))
 	case coord.EvNoResponders:
 		t.add(ev.From, "no responders", "the node is down")
 	case coord.EvReply:
