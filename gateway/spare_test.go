@@ -30,14 +30,8 @@ func TestSilentReplicaReplacedBySpare(t *testing.T) {
 	})
 	ctx := context.Background()
 	cl := c.Client(0)
-	mustCreate(t, cl, client.Table{Name: "t", PartitionKey: "id"})
 	const keys = 12
-	for i := range keys {
-		item := fmt.Sprintf(`{"id":"k%d"}`, i)
-		if _, err := cl.Put(ctx, "t", client.Key{PK: fmt.Sprintf("k%d", i)}, []byte(item), client.Options{W: 3}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeKeys(t, cl, keys)
 	slow := func() float64 { return testcluster.MetricValue(t, gather, "ringtable_gateway_slow_reads_total") }
 	if n := slow(); n != 0 {
 		t.Fatalf("slow reads before n3 was held = %v, want 0", n)
@@ -76,14 +70,8 @@ func TestSpeculationDelayFollowsAnswers(t *testing.T) {
 	})
 	ctx := context.Background()
 	cl := c.Client(0)
-	mustCreate(t, cl, client.Table{Name: "t", PartitionKey: "id"})
 	const keys = 12
-	for i := range keys {
-		item := fmt.Sprintf(`{"id":"k%d"}`, i)
-		if _, err := cl.Put(ctx, "t", client.Key{PK: fmt.Sprintf("k%d", i)}, []byte(item), client.Options{W: 3}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeKeys(t, cl, keys)
 	delay := func() float64 {
 		return testcluster.MetricValue(t, gather, "ringtable_gateway_speculation_delay_seconds")
 	}
@@ -149,5 +137,17 @@ func TestSpeculationDelayFollowsAnswers(t *testing.T) {
 	}
 	if n := testcluster.MetricValue(t, gather, "ringtable_gateway_slow_reads_total") - slowBefore; n != float64(len(waited)) {
 		t.Fatalf("slow reads counted %v, traced %d", n, len(waited))
+	}
+}
+
+// writeKeys creates table t and writes items k0… on every replica.
+func writeKeys(t *testing.T, cl *client.Client, keys int) {
+	t.Helper()
+	mustCreate(t, cl, client.Table{Name: "t", PartitionKey: "id"})
+	for i := range keys {
+		item := fmt.Sprintf(`{"id":"k%d"}`, i)
+		if _, err := cl.Put(context.Background(), "t", client.Key{PK: fmt.Sprintf("k%d", i)}, []byte(item), client.Options{W: 3}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
