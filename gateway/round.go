@@ -22,8 +22,7 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 	sp := speculation{pending: rd.Spares && g.cfg.SpeculateAfter < g.cfg.RoundTimeout}
 	wait := g.cfg.RoundTimeout
 	if sp.pending {
-		sp.after = g.spec.Delay()
-		sp.times = newAnswerTimes(rd.Sends)
+		sp.after, sp.timing, sp.start = g.spec.Delay(), true, time.Now()
 		wait = sp.after
 	}
 	timer := roundTimer(wait)
@@ -57,6 +56,7 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 		if ev.Kind == coord.EvSlow {
 			silent = m.Silent() // before the spares join them
 		}
+		sp.record(ev, len(silent), g.spec)
 		rd = m.Step(ev)
 		if ev.Kind == coord.EvSlow && len(rd.Sends) > 0 {
 			// The next gets ask these last, until they answer again.
@@ -70,7 +70,8 @@ func (g *Gateway) round(ctx context.Context, cfg coord.Config) *coord.Result {
 type speculation struct {
 	pending bool          // EvSlow is still to come: the timer runs the delay
 	after   time.Duration // the delay
-	times   answerTimes   // of the replicas asked first, for later delays
+	timing  bool          // answers still count for later delays (record)
+	start   time.Time     // when the first replicas were asked
 }
 
 // await returns the round's next event: a reply of its own, EvSlow when
@@ -80,13 +81,11 @@ func (g *Gateway) await(ctx context.Context, call *messaging.Call, timer *time.T
 		select {
 		case msg := <-call.Replies():
 			if ev, mine := g.event(call, msg); mine {
-				sp.times.answered(ev, g.spec)
 				return ev, nil
 			}
 		case <-timer.C:
 			if sp.pending {
 				sp.pending = false
-				sp.times.overdue(g.spec)
 				timer.Reset(g.cfg.RoundTimeout - sp.after)
 				return coord.Event{Kind: coord.EvSlow}, nil
 			}
@@ -126,6 +125,11 @@ func (g *Gateway) finish(m *coord.Machine, call *messaging.Call, timer *time.Tim
 		if err != nil {
 			return
 		}
+		silent := 0
+		if ev.Kind == coord.EvSlow {
+			silent = len(m.Silent())
+		}
+		sp.record(ev, silent, g.spec)
 		g.perform(call, m.Step(ev))
 	}
 }

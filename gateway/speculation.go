@@ -45,60 +45,28 @@ func (g *Gateway) rollSpeculation(ctx context.Context) {
 	}
 }
 
-// answerTimes records how long the replicas a get asked first took to
-// answer, for the speculation delay. The replicas still silent when the
-// delay runs out count at the time they have taken so far: their answers
-// may come after the round has ended, and leaving them out would leave
-// out the very answers the delay is for, and lower the delay until far
-// more gets than the quantile says wait it out. So the delay settles where
-// the quantile's share of first answers come later.
-type answerTimes struct {
-	start time.Time
-	asked [maxAsked]string
-	n     int
-}
-
-// maxAsked bounds the replicas a round's first asks are timed for; a get
-// asks R of them, and R above this is timed for the first maxAsked.
-const maxAsked = 8
-
-func newAnswerTimes(sends []coord.Send) answerTimes {
-	a := answerTimes{start: time.Now()}
-	for _, s := range sends {
-		if a.n < maxAsked {
-			a.asked[a.n] = s.To
-			a.n++
+// record times, for the speculation delay, how long the replicas a get
+// asked first take to answer: each answer before the delay runs out (an
+// answer of a spare asked after a failure counts from the get's start
+// too, a little long), and when it runs out (silent replicas still to
+// answer) each of those replicas at the time it has taken so far. Their
+// answers may come after the round has ended, and leaving them out would
+// leave out the very answers the delay is for, and lower the delay until
+// far more gets than the quantile says wait it out; so the delay settles
+// where the quantile's share of first answers come later. Nothing after
+// that counts.
+func (sp *speculation) record(ev coord.Event, silent int, spec *speculate.Estimator) {
+	if !sp.timing {
+		return
+	}
+	switch ev.Kind {
+	case coord.EvReply:
+		spec.Observe(time.Since(sp.start))
+	case coord.EvSlow:
+		d := time.Since(sp.start)
+		for range silent {
+			spec.Observe(d)
 		}
+		sp.timing = false
 	}
-	return a
-}
-
-// answered records ev's time if it is the first answer of a replica
-// asked first, and says whether it was.
-func (a *answerTimes) answered(ev coord.Event, spec *speculate.Estimator) bool {
-	if ev.Kind != coord.EvReply || a.n == 0 {
-		return false
-	}
-	for i := range a.n {
-		if a.asked[i] == ev.From {
-			spec.Observe(time.Since(a.start))
-			a.n--
-			a.asked[i] = a.asked[a.n]
-			return true
-		}
-	}
-	return false
-}
-
-// overdue records the replicas asked first that have not answered yet at
-// the time they have taken so far, and returns how many there were; their
-// answers will not count again.
-func (a *answerTimes) overdue(spec *speculate.Estimator) int {
-	d := time.Since(a.start)
-	n := a.n
-	for range n {
-		spec.Observe(d)
-	}
-	a.n = 0
-	return n
 }

@@ -8,35 +8,42 @@ import (
 	"github.com/ringtable/ringtable/gateway/speculate"
 )
 
-// Only the first answer of each replica a get asked first is timed, and a
-// replica still silent at the speculation delay is timed then, once.
-func TestAnswerTimesCountFirstAsksOnce(t *testing.T) {
-	est := speculate.New(speculate.Config{Quantile: 0.99, Min: time.Nanosecond, Max: time.Hour, MinSamples: 3})
-	a := newAnswerTimes([]coord.Send{{To: "n1"}, {To: "n2"}, {To: "n3"}})
-	reply := func(from string) coord.Event { return coord.Event{Kind: coord.EvReply, From: from} }
-	steps := []struct {
-		ev   coord.Event
-		want bool
+// A get's answers are timed until its speculation delay runs out; then
+// the replicas still silent are timed once, and nothing after.
+func TestSpeculationRecordsUntilTheDelay(t *testing.T) {
+	reply := coord.Event{Kind: coord.EvReply, From: "n1"}
+	slow := coord.Event{Kind: coord.EvSlow}
+	for _, c := range []struct {
+		name   string
+		timing bool
+		steps  []coord.Event
+		silent int // at EvSlow
+		want   uint64
 	}{
-		{reply("n4"), false}, // a spare's answer
-		{reply("n1"), true},
-		{reply("n1"), false}, // a second answer of n1
-		{coord.Event{Kind: coord.EvNoResponders, From: "n2"}, false},
-		{coord.Event{Kind: coord.EvTick}, false},
-	}
-	for i, s := range steps {
-		if got := a.answered(s.ev, est); got != s.want {
-			t.Fatalf("step %d (%v from %q): answered = %v, want %v", i, s.ev.Kind, s.ev.From, got, s.want)
-		}
-	}
-	if n := a.overdue(est); n != 2 {
-		t.Fatalf("overdue = %d, want 2 (n2 and n3)", n)
-	}
-	if a.answered(reply("n3"), est) || a.overdue(est) != 0 {
-		t.Fatal("a replica counted as overdue was counted again")
-	}
-	// Three times in all: exactly enough for a Roll to trust them.
-	if d := est.Roll(); d == time.Hour {
-		t.Fatalf("Roll after 3 times with MinSamples 3 kept the delay at Max")
+		{"two answers", true, []coord.Event{reply, reply}, 0, 2},
+		{"one answer, one silent", true, []coord.Event{reply, slow, reply}, 1, 2},
+		{"both silent", true, []coord.Event{slow, reply, reply, {Kind: coord.EvTick}}, 2, 2},
+		{"failures are not answers", true, []coord.Event{{Kind: coord.EvNoResponders, From: "n2"}, {Kind: coord.EvTick}}, 0, 0},
+		{"a round without speculation", false, []coord.Event{reply, reply, slow}, 2, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// Exactly want times let a Roll move the delay off Max; one
+			// fewer does not.
+			for _, need := range []uint64{c.want, c.want + 1} {
+				est := speculate.New(speculate.Config{Quantile: 0.99, Min: time.Nanosecond, Max: time.Hour, MinSamples: max(need, 1)})
+				sp := speculation{timing: c.timing, start: time.Now()}
+				for _, ev := range c.steps {
+					n := 0
+					if ev.Kind == coord.EvSlow {
+						n = c.silent
+					}
+					sp.record(ev, n, est)
+				}
+				moved := est.Roll() != time.Hour
+				if wantMoved := need == c.want && c.want > 0; moved != wantMoved {
+					t.Fatalf("with MinSamples %d the delay moved = %v, want %v: %d times recorded?", max(need, 1), moved, wantMoved, c.want)
+				}
+			}
+		})
 	}
 }
