@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -151,6 +152,9 @@ func (l *trackedListener) closeAll() {
 type trackedConn struct {
 	net.Conn
 	l *trackedListener
+	// linger says the connection is closed after an answer to a request
+	// it did not read whole (Close says why).
+	linger atomic.Bool
 	// rbuf[r:w] arrived with a small read and was not yet read.
 	rbuf []byte
 	r, w int
@@ -185,10 +189,28 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	return c.r, nil
 }
 
+// lingerFor and lingerBytes bound what a connection closed after an
+// answer to a request it did not read whole takes of the rest.
+const (
+	lingerFor   = 500 * time.Millisecond
+	lingerBytes = 4 << 20
+)
+
+// Close closes the connection. After an answer to a request too large to
+// read, the client may still be sending that request: a socket closed with
+// bytes unread is reset by the kernel, and the client would meet the reset
+// while it writes instead of reading the answer. So such a connection
+// first sends its end of the stream and reads what is left, within
+// bounds, as net/http does.
 func (c *trackedConn) Close() error {
 	c.l.mu.Lock()
 	delete(c.l.open, c)
 	c.l.mu.Unlock()
+	if tc, ok := c.Conn.(*net.TCPConn); ok && c.linger.Swap(false) {
+		if tc.CloseWrite() == nil && tc.SetReadDeadline(time.Now().Add(lingerFor)) == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(tc, lingerBytes))
+		}
+	}
 	return c.Conn.Close()
 }
 
@@ -461,6 +483,9 @@ func (g *Gateway) fastError(c *fasthttp.RequestCtx, err error) {
 	w := &fastWriter{c: c, h: make(http.Header, 1)}
 	writeError(w, e)
 	w.finish()
+	if tc, ok := c.Conn().(*trackedConn); ok {
+		tc.linger.Store(true)
+	}
 }
 
 // fastLogger puts fasthttp's own messages (connection errors) in the

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -276,5 +277,42 @@ func TestServedGatewayStreamsFeeds(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the feed's stream still runs 10s after its client went away")
 		}
+	}
+}
+
+// A client still sending a request the gateway refused as too large (its
+// headers past the read buffer) gets the refusal, not a reset: the
+// gateway reads on for a while after it answered. Without that, the bytes
+// that come after the close make the kernel reset the connection, and
+// the client's next write fails, as Go's own client then reports it.
+func TestTooLargeRequestAnsweredNotReset(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(c.Gateways[0].URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := "GET /v1/tables/t/items/a HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + c.TenantKey + "\r\nX-Padding: "
+	if _, err := conn.Write([]byte(head + strings.Repeat("p", 100<<10))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the gateway answers and closes meanwhile
+	for i := range 4 {
+		if _, err := conn.Write([]byte(strings.Repeat("p", 16<<10))); err != nil {
+			t.Fatalf("write %d after the answer: %v", i, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := conn.Write([]byte("\r\n\r\n")); err != nil {
+		t.Fatalf("last write: %v", err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "headers are larger than") {
+		t.Fatalf("answer %d %s, want 413 about the headers", resp.StatusCode, body)
 	}
 }
