@@ -16,7 +16,9 @@ type Version struct {
 	// Write identifies the client request that made the version (0: none).
 	// A coordinator that retries a write on another stamper reuses it, and a
 	// stamper that already holds a version of that request (forwarded by the
-	// first stamper) acknowledges it instead of stamping a duplicate sibling.
+	// first stamper) acknowledges it instead of stamping a duplicate sibling;
+	// a write whose context covers one stamp of a request supersedes the
+	// others too (CoverRestamps).
 	Write uint64
 }
 
@@ -179,6 +181,30 @@ func (s Set) ByWrite(w uint64) (Version, bool) {
 		}
 	}
 	return Version{}, false
+}
+
+// CoverRestamps returns ctx extended by the dots of every version of s
+// made by the same client request as a version ctx covers; ctx itself is
+// not changed. A write a coordinator retried on another stamper is one
+// write with two dots (see OncePerWrite), and its answer's context names
+// only the dot that answered. A client that saw one of them saw the
+// write, so its next write supersedes both wherever its stamper holds
+// both: the extended past travels with the new version, and every other
+// replica drops the other stamp by the ordinary rule.
+func (s Set) CoverRestamps(ctx Context) Context {
+	out := ctx
+	for _, v := range s {
+		if v.Write == 0 || ctx.Covers(v.Clock.Dot) {
+			continue
+		}
+		for _, w := range s {
+			if w.Write == v.Write && ctx.Covers(w.Clock.Dot) {
+				out = out.WithDot(v.Clock.Dot)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // OncePerWrite returns the set with each client request's versions after

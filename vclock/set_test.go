@@ -644,3 +644,103 @@ func FuzzSetOncePerWrite(f *testing.F) {
 		}
 	})
 }
+
+// A context that covers one stamp of a retried write covers them all; it
+// covers nothing else it did not cover already.
+func TestSetCoverRestamps(t *testing.T) {
+	v := func(d Dot, write uint64) Version {
+		return Version{Clock: Clock{Dot: d}, Value: []byte(`{}`), Write: write}
+	}
+	a1, b1 := dot("a", 1), dot("b", 1)
+	retried := Set(nil).Sync(Set{v(a1, 7), v(b1, 7)}) // one write, two stamps
+	for _, tc := range []struct {
+		name string
+		s    Set
+		ctx  string
+		want string
+	}{
+		{"no versions", nil, "a:1", "a:1"},
+		{"the answer of the second stamp", retried, "b:1", "b:1 | a:1"},
+		{"the answer of the first stamp", retried, "a:1", "a:1 | b:1"},
+		{"a single dot of either", retried, "| b:1", "| a:1 b:1"},
+		{"both covered already", retried, "a:1 b:1", "a:1 b:1"},
+		{"neither covered", retried, "c:4", "c:4"},
+		{"empty context", retried, "", ""},
+		{"different writes", Set(nil).Sync(Set{v(a1, 7), v(b1, 8)}), "b:1", "b:1"},
+		{"no request IDs", Set(nil).Sync(Set{v(a1, 0), v(b1, 0)}), "b:1", "b:1"},
+		{"three stamps", Set(nil).Sync(Set{v(a1, 7), v(b1, 7), v(dot("c", 2), 7), v(dot("d", 1), 9)}), "c:2", "c:2 | a:1 b:1"},
+		{"two retried writes, one seen", Set(nil).Sync(Set{v(a1, 7), v(b1, 7), v(dot("c", 1), 9), v(dot("d", 1), 9)}), "d:1", "d:1 | c:1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := parseCtx(t, tc.ctx)
+			frozen := Context{VV: slices.Clone(ctx.VV), Dots: slices.Clone(ctx.Dots)}
+			got := tc.s.CoverRestamps(ctx)
+			if want := parseCtx(t, tc.want); !eqContext(got, want) {
+				t.Fatalf("CoverRestamps(%v) = %v, want %v", ctx, got, want)
+			}
+			if !eqContext(ctx, frozen) {
+				t.Fatalf("CoverRestamps changed its argument: %v, was %v", ctx, frozen)
+			}
+		})
+	}
+	// The next write from the second stamp's answer leaves one version,
+	// where the answer's context alone leaves the first stamp beside it.
+	next := ver(dot("b", 2), nil, "next")
+	if got := retried.Update(parseCtx(t, "b:1"), next, 0); len(got) != 2 {
+		t.Fatalf("write from the answer's context alone kept %v, want the first stamp and the new version", got.Dots())
+	}
+	if got := retried.Update(retried.CoverRestamps(parseCtx(t, "b:1")), next, 0); !slices.Equal(got.Dots(), []Dot{dot("b", 2)}) {
+		t.Fatalf("write from the widened context kept %v, want only the new version", got.Dots())
+	}
+}
+
+// FuzzSetCoverRestamps: the widened context is valid, covers what the
+// context covered, adds exactly the other stamps of the writes it covered
+// a stamp of, and a write made with it keeps no stamp of those writes.
+func FuzzSetCoverRestamps(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{3, 0, 1, 0, 1, 2, 0, 0, 0, 1, 1, 1, 2, 4, 0, 1, 1, 3, 0, 2, 2, 1, 1, 5, 0, 3, 1})
+	f.Add([]byte{7, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 7, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 9, 4, 1, 4})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		src := &byteSource{b: data}
+		s := src.set()
+		for i := range s {
+			s[i].Write = uint64(src.next() % 4) // few IDs, so they repeat; 0 is none
+		}
+		ctx := src.context().normal()
+		frozen := Context{VV: slices.Clone(ctx.VV), Dots: slices.Clone(ctx.Dots)}
+		got := s.CoverRestamps(ctx)
+		if !eqContext(ctx, frozen) {
+			t.Fatalf("CoverRestamps changed its argument")
+		}
+		if !got.Valid() {
+			t.Fatalf("CoverRestamps(%v) = %v, not valid", ctx, got)
+		}
+		seen := map[uint64]bool{} // writes ctx covered a stamp of
+		for _, v := range s {
+			if v.Write != 0 && ctx.Covers(v.Clock.Dot) {
+				seen[v.Write] = true
+			}
+		}
+		for _, v := range s {
+			if want := ctx.Covers(v.Clock.Dot) || seen[v.Write]; got.Covers(v.Clock.Dot) != want {
+				t.Fatalf("CoverRestamps(%v) over %v = %v: covers %v is %v, want %v", ctx, s.Dots(), got, v.Clock.Dot, !want, want)
+			}
+		}
+		for _, d := range ctx.Dots {
+			if !got.Covers(d) {
+				t.Fatalf("CoverRestamps(%v) = %v: lost %v", ctx, got, d)
+			}
+		}
+		added := len(got.Dots) - len(ctx.Dots)
+		if !eqVV(got.VV, ctx.VV) || added < 0 {
+			t.Fatalf("CoverRestamps(%v) = %v: changed the closed part or dropped dots", ctx, got)
+		}
+		next := Version{Clock: Clock{Dot: Dot{Actor: "z", Counter: 1}}, Value: []byte("next")}
+		for _, v := range s.Update(got, next, 0) {
+			if v.Clock.Dot.Actor != "z" && seen[v.Write] {
+				t.Fatalf("a write from %v over %v kept %v, a stamp of a write the context saw", got, s.Dots(), v.Clock.Dot)
+			}
+		}
+	})
+}
