@@ -103,9 +103,9 @@ func TestConfigValidate(t *testing.T) {
 
 // noRetries is a round timeout no write of these tests reaches, even on a
 // machine the whole suite loads: a write whose stamper does not answer
-// within a round is stamped again by another replica, and if the answer's
-// context covers only the second stamp, the first stays a sibling of the
-// next write. The tests below count the versions one writer leaves,
+// within a round is stamped again by another replica, and if the first
+// stamp reaches the next write's stamper only after that write, it stays
+// a sibling of it. The tests below count the versions one writer leaves,
 // which that would add to.
 const noRetries = 30 * time.Second
 

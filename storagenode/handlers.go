@@ -136,8 +136,9 @@ func (n *Node) handlePut(m *messaging.Msg, req *wire.PutRequest) {
 }
 
 // stamp applies a client write: a new dot of this node's incarnation, the
-// client's context as its past, replacing exactly the siblings the context
-// covers.
+// client's context as its past (with the other stamps of a retried write
+// it saw, vclock.Set.CoverRestamps), replacing exactly the siblings that
+// past covers.
 func (n *Node) stamp(tx *engine.Tx, cur vclock.Set, req *wire.PutRequest) (vclock.Set, vclock.Version, error) {
 	if v, ok := cur.ByWrite(req.Write); ok {
 		// A retry of a request whose first stamp reached this replica:
@@ -161,7 +162,7 @@ func (n *Node) stamp(tx *engine.Tx, cur vclock.Set, req *wire.PutRequest) (vcloc
 	if req.TTLMillis > 0 {
 		v.Expires = now + req.TTLMillis
 	}
-	ctx := req.Context
+	ctx := cur.CoverRestamps(req.Context)
 	if req.LWW {
 		// The newest write wins: it supersedes everything this replica has.
 		ctx = ctx.Merge(cur.Context())
