@@ -86,17 +86,23 @@ const refMark = 0
 // encode renders the entry as stored: by reference if it has one and
 // whole is false.
 func (e *outboxEntry) encode(whole bool) []byte {
-	data := e.pub.Data
-	b := make([]byte, 0, 32+len(data))
-	if e.ref != nil && !whole {
+	data, byRef := e.pub.Data, e.ref != nil && !whole
+	size := 1 + 6*binary.MaxVarintLen64 + len(e.pub.Tenant) + len(e.pub.Table) + len(e.pub.ID)
+	if byRef {
+		// Sized for what is stored, not for the whole event: the value
+		// stays in the item.
 		data = e.ref.bare
+		size += len(e.ref.key)
+	}
+	b := make([]byte, 0, size+len(data))
+	if byRef {
 		b = append(b, refMark)
 	}
 	for _, s := range []string{e.pub.Tenant, e.pub.Table, e.pub.ID} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	if b[0] == refMark {
+	if byRef {
 		b = binary.AppendUvarint(b, uint64(len(e.ref.key)))
 		b = append(b, e.ref.key...)
 		b = binary.AppendUvarint(b, uint64(e.ref.at))

@@ -41,6 +41,11 @@ func TestOutboxEntryEncoding(t *testing.T) {
 			if len(tc.b) > tc.wantBytes {
 				t.Errorf("stored in %d bytes, want at most %d", len(tc.b), tc.wantBytes)
 			}
+			// An entry by reference is made on every stamped write: its
+			// buffer must not be sized for the value it leaves out.
+			if room := cap(tc.b) - len(tc.b); tc.name != "legacy" && room > 1+6*binary.MaxVarintLen64 {
+				t.Errorf("stored in %d bytes of a %d-byte buffer", len(tc.b), cap(tc.b))
+			}
 			e, err := decodeOutboxEntry(7, tc.b)
 			if err != nil {
 				t.Fatal(err)
