@@ -49,6 +49,9 @@ type Feeds struct {
 	js   jetstream.JetStream
 	cfg  FeedConfig
 	name string
+	// expect is the expected-stream header's value, shared by every
+	// event's header (nothing writes to a header once it is published).
+	expect []string
 }
 
 // Feeds returns the feed stream of this connection's prefix.
@@ -62,7 +65,8 @@ func (c *Conn) Feeds(cfg FeedConfig) (*Feeds, error) {
 	if err != nil {
 		return nil, fmt.Errorf("messaging: JetStream: %w", err)
 	}
-	return &Feeds{conn: c, js: js, cfg: cfg, name: FeedStreamName(c.subj.prefix)}, nil
+	name := FeedStreamName(c.subj.prefix)
+	return &Feeds{conn: c, js: js, cfg: cfg, name: name, expect: []string{name}}, nil
 }
 
 // FeedStreamName is the name of the feed stream of a subject prefix.
@@ -144,8 +148,13 @@ type FeedPub struct {
 func (f *Feeds) PublishAsync(evs []FeedPub) []FeedAck {
 	acks := make([]FeedAck, len(evs))
 	for i, e := range evs {
-		m := &nats.Msg{Subject: f.conn.subj.FeedLog(e.Tenant, e.Table), Data: e.Data, Header: nats.Header{}}
-		acks[i].fut, acks[i].err = f.js.PublishMsgAsync(m, jetstream.WithMsgID(e.ID), jetstream.WithExpectStream(f.name))
+		// The headers jetstream.WithMsgID and WithExpectStream would set,
+		// set here: the options took five allocations an event.
+		m := &nats.Msg{Subject: f.conn.subj.FeedLog(e.Tenant, e.Table), Data: e.Data, Header: nats.Header{
+			jetstream.MsgIDHeader:          {e.ID},
+			jetstream.ExpectedStreamHeader: f.expect,
+		}}
+		acks[i].fut, acks[i].err = f.js.PublishMsgAsync(m)
 	}
 	return acks
 }

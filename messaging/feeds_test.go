@@ -84,6 +84,13 @@ func TestFeedStreamStoresAndRepublishesOnce(t *testing.T) {
 		t.Errorf("a duplicate was republished: %s %v", m.Data, m.Header)
 	case <-time.After(200 * time.Millisecond):
 	}
+	// Events name the stream they expect: one that expects another is
+	// refused, not stored.
+	other := *f
+	other.expect = []string{"OTHER_FEED"}
+	if errs := publish(ctx, &other, []FeedPub{{Tenant: "ten1", Table: "t", ID: "a:3", Data: []byte(`{"n":3}`)}}); errs[0] == nil {
+		t.Fatal("an event expecting another stream was stored")
+	}
 	r, err := f.Reader(ctx, "ten1", "t", FeedStart{Seq: 2})
 	if err != nil {
 		t.Fatal(err)
