@@ -54,9 +54,8 @@ func TestSubjects(t *testing.T) {
 	if got := s.Feed("t1", "users"); got != "rt.feed.t1.users" {
 		t.Fatalf("Feed = %q", got)
 	}
-	// FeedLog concatenates too, and the stream's subjects are formatted
-	// from the template: an event on a subject the stream does not take
-	// would be refused.
+	// FeedLog concatenates too and must agree with its template: the
+	// stream takes only subjects of that shape (subjFeedLogAllT).
 	if p := MustSubjects("prod.rt"); p.FeedLog("t7", "orders") != fmt.Sprintf(subjFeedLogT, "prod.rt", "t7", "orders") {
 		t.Fatalf("FeedLog = %q, template gives %q", p.FeedLog("t7", "orders"), fmt.Sprintf(subjFeedLogT, "prod.rt", "t7", "orders"))
 	}
