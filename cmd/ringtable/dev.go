@@ -27,9 +27,13 @@ type devCmd struct {
 	FeedRetention time.Duration `name:"feed-retention" help:"How long change events are kept." default:"24h"`
 	Feeds         bool          `name:"feeds" help:"Publish a change event for every committed version (JetStream)." default:"true" negatable:""`
 	cacheFlags
+	procsFlags
 }
 
 func (d *devCmd) Run(env *runEnv) error {
+	if err := d.setProcs(env.log); err != nil {
+		return err
+	}
 	if err := d.startDebug(env); err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +39,10 @@ func TestDevServesItemsAndFeedsThenStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kctx, err := parser.Parse([]string{"dev", "--data-dir", dir, "--http", addr, "--nats-listen", "127.0.0.1:0", "--log-level", "warn"})
+	// --procs as the test binary runs: the flag's default would change
+	// the processors of every test in it.
+	kctx, err := parser.Parse([]string{"dev", "--data-dir", dir, "--http", addr, "--nats-listen", "127.0.0.1:0", "--log-level", "warn",
+		"--procs", strconv.Itoa(runtime.GOMAXPROCS(0))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,9 +38,13 @@ type nodeCmd struct {
 	secretFlags
 	feedFlags
 	cacheFlags
+	procsFlags
 }
 
 func (c *nodeCmd) Run(env *runEnv) error {
+	if err := c.setProcs(env.log); err != nil {
+		return err
+	}
 	if err := c.startDebug(env); err != nil {
 		return err
 	}
