@@ -178,6 +178,12 @@ BIN=$WORK/bin
 mkdir -p "$BIN"
 (cd "$ROOT" && for p in ceiling rateload summarize; do go build -o "$BIN/$p" "./bench/$p"; done) ||
   die "building bench/ failed"
+# The ideal round runs with the processors ringtable's dev and nodes
+# take by default (twice the runtime's), so that the ratios do not credit
+# ringtable with a setting of the Go runtime: its replicas block in syncs
+# as the nodes do. etcd and the load generators keep the runtime's default.
+PROCS=$((2 * $(nproc)))
+CEILING=(env "GOMAXPROCS=$PROCS" "$BIN/ceiling")
 if [[ $NO_ETCD == 0 ]] && ! (cd "$ROOT" && go build -o "$BIN/etcdload" ./bench/etcdload) 2>"$LOGS/build-etcdload.log"; then
   cat "$LOGS/build-etcdload.log" >&2
   note "etcd: not run: bench/etcdload did not build (is go.etcd.io/etcd/client/v3 in go.mod? log: logs/build-etcdload.log)"
@@ -284,7 +290,7 @@ ringtable_cases() { # the reference-shape cases on one fresh dev
 ceiling_http_cases() {
   local port pid log=$LOGS/ceiling-http-server${RUN_TAG:-}.log
   free_port port
-  "$BIN/ceiling" --http "127.0.0.1:$port" --dir "$WORK/ceiling" >"$log" 2>&1 &
+  "${CEILING[@]}" --http "127.0.0.1:$port" --dir "$WORK/ceiling" >"$log" 2>&1 &
   pid=$!; PIDS+=("$pid")
   wait_http "http://127.0.0.1:$port/healthz" "$pid" 60 "$log"
   DEV_URL=http://127.0.0.1:$port DEV_KEY=none rt_bench ceiling-http hw --read-ratio 0 || true
@@ -360,6 +366,7 @@ THP=$(grep -o '\[[a-z]*\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/nu
   echo "- machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(go version | cut -d' ' -f3-4); load average before the build: $LOAD_START; CPUs busy before the first case: ${busy:-unknown}%; transparent huge pages: ${THP:-unknown}"
   echo "- ringtable: $([[ -n $RT_BIN ]] && echo "binary $RT_BIN" || echo "built from the work tree at commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)")"
   echo "- etcd: $([[ $ETCD_OK == 1 ]] && echo "$ETCD_VERSION, 3 members on loopback, loaded by bench/etcdload (64 clients over 8 gRPC connections, round-robin over the members)" || echo "not run")"
+  echo "- Go processors: $PROCS for ringtable's dev and nodes (their default, twice the runtime's) and for the ideal round; the runtime's default for etcd and the load generators"
   echo "- everything (servers and load generators) shares this machine"
 } >"$OUT/header.md"
 
@@ -368,7 +375,7 @@ for run in $(seq "$RUNS"); do
   say "run $run of $RUNS: ideal quorum round (bench/ceiling)"
   # write, read, then writes open loop at half the write rate just measured
   # (ceiling-rate): the tail of the ideal round under the p99 target's load.
-  run_case "ceiling$RUN_TAG" "$BIN/ceiling" --ops write,read,rate --duration "$DURATION" --keys "$KEYS" --dir "$WORK/ceiling" \
+  run_case "ceiling$RUN_TAG" "${CEILING[@]}" --ops write,read,rate --duration "$DURATION" --keys "$KEYS" --dir "$WORK/ceiling" \
     --csv "$CSV" --label ceiling || true
   rm -rf "${WORK:?}/ceiling"
   say "run $run of $RUNS: ideal quorum round behind HTTP (bench/ceiling --http, loaded by ringtable bench)"
@@ -387,7 +394,7 @@ for run in $(seq "$RUNS"); do
   ringtable_cases "$run"
   if ((RT_HALF > 0)); then
     say "run $run of $RUNS: ideal quorum round, open loop at ringtable's $RT_HALF writes/s"
-    run_case "ceiling-rt$RUN_TAG" "$BIN/ceiling" --ops write,rate --rate "$RT_HALF" --duration "$DURATION" --keys "$KEYS" \
+    run_case "ceiling-rt$RUN_TAG" "${CEILING[@]}" --ops write,rate --rate "$RT_HALF" --duration "$DURATION" --keys "$KEYS" \
       --dir "$WORK/ceiling" --csv "$CSV" --label ceiling-rt || true
     rm -rf "${WORK:?}/ceiling"
   fi
@@ -409,12 +416,12 @@ for c in "${CONCURRENCIES[@]}"; do
   stop_dev "sweep-c$c"
 done
 for v in "${VALUE_SIZES[@]}"; do
-  run_case "ceiling-sweep-v$v" "$BIN/ceiling" --ops write --duration "$DURATION" --keys "$KEYS" --value-size "$v" --dir "$WORK/ceiling" \
+  run_case "ceiling-sweep-v$v" "${CEILING[@]}" --ops write --duration "$DURATION" --keys "$KEYS" --value-size "$v" --dir "$WORK/ceiling" \
     --csv "$CSV" --label ceiling-sweep || true
   rm -rf "${WORK:?}/ceiling"
 done
 for c in "${CONCURRENCIES[@]}"; do
-  run_case "ceiling-sweep-c$c" "$BIN/ceiling" --ops write --duration "$DURATION" --keys "$KEYS" --clients "$c" --dir "$WORK/ceiling" \
+  run_case "ceiling-sweep-c$c" "${CEILING[@]}" --ops write --duration "$DURATION" --keys "$KEYS" --clients "$c" --dir "$WORK/ceiling" \
     --csv "$CSV" --label ceiling-sweep || true
   rm -rf "${WORK:?}/ceiling"
 done
