@@ -34,15 +34,10 @@ func TestDevServesItemsAndFeedsThenStops(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	var c cli
-	parser, err := kong.New(&c, kong.Name("ringtable"), kong.Exit(func(int) { t.Fatal("kong exited") }))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// --procs as the test binary runs: the flag's default would change
 	// the processors of every test in it.
-	kctx, err := parser.Parse([]string{"dev", "--data-dir", dir, "--http", addr, "--nats-listen", "127.0.0.1:0", "--log-level", "warn",
-		"--procs", strconv.Itoa(runtime.GOMAXPROCS(0))})
+	kctx, c, err := parseCLI(t, "dev", "--data-dir", dir, "--http", addr, "--nats-listen", "127.0.0.1:0", "--log-level", "warn",
+		"--procs", strconv.Itoa(runtime.GOMAXPROCS(0)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,4 +128,16 @@ func TestDevServesItemsAndFeedsThenStops(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("dev did not stop within 30s of its context")
 	}
+}
+
+// parseCLI parses args as the binary does; kong exiting fails the test.
+func parseCLI(t *testing.T, args ...string) (*kong.Context, *cli, error) {
+	t.Helper()
+	c := new(cli)
+	parser, err := kong.New(c, kong.Name("ringtable"), kong.Exit(func(int) { t.Fatal("kong exited") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kctx, err := parser.Parse(args)
+	return kctx, c, err
 }

@@ -13,12 +13,13 @@ import (
 // that block: each node's syncer in fdatasync, its writer appending to
 // the redo log, Badger writing tables, the embedded NATS server's stream
 // writing change events. Go keeps a processor with a thread blocked in a
-// system call until its monitor takes it back, so with as many
-// processors as cores, runnable goroutines wait while a core is idle: in
-// a write-only run of `ringtable dev` on 2 cores, vmstat showed 28–34% of
-// the CPU idle or waiting for I/O. Twice as many processors as cores took
-// a fifth more writes and halved the median latency at half that rate
-// (docs/performance.md, "Processors").
+// system call until its monitor takes it back, which is likely why, with
+// as many processors as cores, runnable goroutines waited while a core
+// was idle: in a write-only run of `ringtable dev` on 2 cores, vmstat
+// showed about a third of the CPU idle or waiting for I/O. Twice as many
+// processors as the runtime's default took a fifth more writes and
+// halved the median latency at half that rate (docs/performance.md,
+// "Processors").
 type procsFlags struct {
 	Procs int `name:"procs" help:"Go processors for this process (GOMAXPROCS); 0: twice the runtime's default, unless the GOMAXPROCS environment variable is set." default:"0"`
 }

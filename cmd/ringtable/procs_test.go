@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
-
-	"github.com/alecthomas/kong"
 )
 
 func TestProcsFor(t *testing.T) {
@@ -48,16 +47,11 @@ func TestServerFlagsRefuseBadValues(t *testing.T) {
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			dir := t.TempDir()
-			args := append(tc.args, "--log-level", "warn")
+			args := slices.Concat(tc.args, []string{"--log-level", "warn"})
 			if tc.args[0] == "dev" {
 				args = append(args, "--data-dir", dir)
 			}
-			var c cli
-			parser, err := kong.New(&c, kong.Name("ringtable"), kong.Exit(func(int) { t.Fatal("kong exited") }))
-			if err != nil {
-				t.Fatal(err)
-			}
-			kctx, err := parser.Parse(args)
+			kctx, c, err := parseCLI(t, args...)
 			if err == nil {
 				ctx, cancel := context.WithCancel(context.Background())
 				cancel() // were anything to start, it stops at once
