@@ -72,11 +72,14 @@ func TestLateReplyKeptOutOfLaterRound(t *testing.T) {
 	}()
 	testcluster.WaitFor(t, 10*time.Second, "the read of b to begin", open(1))
 	time.Sleep(100 * time.Millisecond) // it sends its requests as it begins
+	// Counted from here: on a loaded machine an acknowledgement of the
+	// writes above can itself come after its round and be dropped.
+	lateBefore := metric("ringtable_gateway_late_replies_total")
 	release()
 	r := <-done
 	only("read of b with R=3 as n3 answers late", "b", r.it, r.err)
-	if n := metric("ringtable_gateway_late_replies_total"); n != 1 {
-		t.Fatalf("late replies dropped = %v, want 1 (n3's answer about a)", n)
+	if n := metric("ringtable_gateway_late_replies_total") - lateBefore; n != 1 {
+		t.Fatalf("late replies dropped during the read of b = %v, want 1 (n3's answer about a)", n)
 	}
 	it, err = cl.Get(ctx, "t", client.Key{PK: "b"}, client.Options{R: 3})
 	only("read of b afterwards", "b", it, err)
