@@ -158,37 +158,93 @@ type Machine struct {
 	result *Result
 	done   bool
 
+	// The nodes asked in the round (in a put, in its current attempt).
+	targets targets
+
 	// Put.
 	attempt  int
 	down     map[string]bool // failed in this round (cfg.Down: believed down before it)
 	slow     map[string]bool // silent as stamper in this round: maybe only late
 	stamper  string
-	owner    map[string]string // target → the replica it stands in for ("" itself)
-	used     map[string]bool   // fallbacks already given a role
-	expect   map[string]bool
-	acked    map[string]bool
-	failed   map[string]bool
-	waiting  []string // failed targets to replace once the stamped set is known
-	ticks    int      // ticks since the stamper acknowledged
+	used     map[string]bool // fallbacks already given a role
+	waiting  []string        // failed targets to replace once the stamped set is known
+	ticks    int             // ticks since the stamper acknowledged
 	stampOK  bool
 	stampRep *wire.Reply
 
 	// Get and scan.
-	replies map[string]*wire.Reply
-	seen    []string
+	seen    []string   // the targets that answered, in the order they did
 	fold    vclock.Set // the sets of seen[:folded], merged
 	folded  int
 	reasked bool     // the silent were asked again at a tick
 	spares  []string // replicas of a get not asked yet, in the order to ask them
 }
 
+// target is a node asked in a round.
+type target struct {
+	node   string
+	owner  string      // a put's: the replica it stands in for ("" itself)
+	reply  *wire.Reply // a read's: its answer
+	acked  bool        // a put's: it acknowledged
+	failed bool
+}
+
+// targets is a set of nodes. A round asks at most N replicas and a few
+// fallbacks: a linear search costs less than a map, and the slice's array
+// serves every attempt of a put where maps took two allocations each per
+// attempt.
+type targets []target
+
+// find returns n's entry, or nil if n is not in the set. The entry is
+// valid until the next add.
+func (ts targets) find(n string) *target {
+	for i := range ts {
+		if ts[i].node == n {
+			return &ts[i]
+		}
+	}
+	return nil
+}
+
+// add puts n in the set, standing in for owner.
+func (ts *targets) add(n, owner string) {
+	if t := ts.find(n); t != nil {
+		t.owner = owner
+		return
+	}
+	*ts = append(*ts, target{node: n, owner: owner})
+}
+
+// count returns how many entries satisfy f.
+func (ts targets) count(f func(*target) bool) int {
+	k := 0
+	for i := range ts {
+		if f(&ts[i]) {
+			k++
+		}
+	}
+	return k
+}
+
+// sorted returns the nodes whose entries satisfy f in name order, which
+// makes the order of the sends built from them deterministic.
+func (ts targets) sorted(f func(*target) bool) []string {
+	var out []string
+	for i := range ts {
+		if f(&ts[i]) {
+			out = append(out, ts[i].node)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // New returns a machine for one round.
 func New(cfg Config) *Machine {
-	m := &Machine{cfg: cfg}
+	m := &Machine{cfg: cfg, targets: make(targets, 0, len(cfg.Replicas))}
 	if cfg.Op != OpPut {
 		// One slot per replica: appended one by one, the replies' order
 		// took three allocations for three replies.
-		m.replies = make(map[string]*wire.Reply, len(cfg.Replicas))
 		m.seen = make([]string, 0, len(cfg.Replicas))
 	}
 	return m
@@ -214,7 +270,6 @@ func (m *Machine) Start() Ready {
 			return m.startSome()
 		}
 	}
-	m.expect = make(map[string]bool, len(m.cfg.Replicas))
 	rd := Ready{Sends: make([]Send, 0, len(m.cfg.Replicas))}
 	for _, n := range m.cfg.Replicas {
 		rd.Sends = append(rd.Sends, m.ask(n))
@@ -230,14 +285,13 @@ func (m *Machine) ask(n string) Send {
 			return m.askFallback(f)
 		}
 	}
-	m.expect[n] = true
+	m.targets.add(n, "")
 	return Send{To: n, Msg: m.readRequest()}
 }
 
 // startSome asks R replicas of a get, those not believed down nor late
 // first, and keeps the rest as spares.
 func (m *Machine) startSome() Ready {
-	m.expect = make(map[string]bool, len(m.cfg.Replicas))
 	rd := Ready{Sends: make([]Send, 0, m.cfg.R), Spares: true}
 	rank := func(n string) int {
 		switch {
@@ -263,14 +317,10 @@ func (m *Machine) startSome() Ready {
 // Silent returns the replicas asked in this round that have neither
 // answered nor failed.
 func (m *Machine) Silent() []string {
-	var out []string
-	for _, n := range sortedKeys(m.expect) {
-		if m.replies[n] == nil && !m.failed[n] {
-			out = append(out, n)
-		}
-	}
-	return out
+	return m.targets.sorted(unanswered)
 }
+
+func unanswered(t *target) bool { return t.reply == nil && !t.failed }
 
 // askSpares asks up to k of the spares (k < 0: all of them).
 func (m *Machine) askSpares(sends []Send, k int) []Send {

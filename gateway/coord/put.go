@@ -1,10 +1,6 @@
 package coord
 
-import (
-	"sort"
-
-	"github.com/ringtable/ringtable/messaging/wire"
-)
+import "github.com/ringtable/ringtable/messaging/wire"
 
 // nextFallback returns the next fallback not yet used and not believed
 // down, or "" when none is left (or the round is strict).
@@ -32,56 +28,68 @@ func (m *Machine) nextFallback() string {
 // went unanswered never stamp again in the round.
 func (m *Machine) stampAttempt() Ready {
 	m.attempt++
-	n := len(m.cfg.Replicas) + len(m.cfg.Extra)
-	m.owner, m.used, m.failed = make(map[string]string, n), nil, nil
-	m.expect, m.acked = make(map[string]bool, n), make(map[string]bool, n)
+	m.targets, m.used = m.targets[:0], nil
 	m.waiting, m.ticks, m.stampOK, m.stampRep = nil, 0, false, nil
-	var targets, stale, slow []string
+	if m.attempt > len(m.cfg.Replicas)+len(m.cfg.Fallbacks) {
+		return m.noStamper()
+	}
+	var stale, slow []string
 	for _, r := range m.cfg.Replicas {
 		if !m.down[r] && !m.slow[r] && !m.cfg.Down[r] {
-			targets = append(targets, r)
-			m.owner[r] = ""
+			m.targets.add(r, "")
 		} else if f := m.nextFallback(); f != "" {
-			targets = append(targets, f)
-			m.owner[f] = r
+			m.targets.add(f, r)
 		} else if m.slow[r] {
 			slow = append(slow, r)
-			m.owner[r] = ""
 		} else if !m.down[r] {
 			stale = append(stale, r)
-			m.owner[r] = ""
 		}
 	}
-	targets = append(targets, stale...)
-	if len(targets) == 0 || m.attempt > len(m.cfg.Replicas)+len(m.cfg.Fallbacks) {
-		m.done = true
-		return m.finish(Ready{Done: true}, &Result{Err: &QuorumError{Op: OpPut, Needed: m.cfg.W, Answered: 0}})
+	for _, r := range stale {
+		m.targets.add(r, "")
 	}
-	targets = append(targets, slow...)
-	m.stamper = targets[0]
-	req := *m.cfg.Put
+	if len(m.targets) == 0 {
+		return m.noStamper()
+	}
+	for _, r := range slow {
+		m.targets.add(r, "")
+	}
+	m.stamper = m.targets[0].node
+	// The request and the one send that carries it share an allocation.
+	stamp := &struct {
+		req   wire.PutRequest
+		sends [1]Send
+	}{req: *m.cfg.Put}
+	req := &stamp.req
 	req.Tag = uint64(m.attempt)
-	req.Hint = m.owner[m.stamper]
+	req.Hint = m.targets[0].owner
 	// The stamped set is needed only to hand it to a fallback if a target
 	// fails; without fallbacks (a cluster no larger than N) it is not asked.
 	req.WantSet = req.WantSet || (!m.cfg.Strict && len(m.cfg.Fallbacks) > 0)
 	req.Forward, req.Hints = nil, nil
-	if fwd := len(targets) - 1 + len(m.cfg.Extra); fwd > 0 {
-		req.Forward, req.Hints = make([]string, 0, fwd), make([]string, 0, fwd)
+	if fwd := len(m.targets) - 1 + len(m.cfg.Extra); fwd > 0 {
+		// Forward and Hints go in step: one array holds both.
+		buf := make([]string, 2*fwd)
+		req.Forward, req.Hints = buf[:0:fwd], buf[fwd:fwd]
 	}
-	m.expect[m.stamper] = true
-	for _, t := range targets[1:] {
-		req.Forward = append(req.Forward, t)
-		req.Hints = append(req.Hints, m.owner[t])
-		m.expect[t] = true
+	for _, t := range m.targets[1:] {
+		req.Forward = append(req.Forward, t.node)
+		req.Hints = append(req.Hints, t.owner)
 	}
 	for _, n := range m.cfg.Extra {
-		if !m.expect[n] {
+		if m.targets.find(n) == nil {
 			req.Forward = append(req.Forward, n) // forwarded, never counted
 			req.Hints = append(req.Hints, "")
 		}
 	}
-	return Ready{Sends: []Send{{To: m.stamper, Msg: &req}}}
+	stamp.sends[0] = Send{To: m.stamper, Msg: req}
+	return Ready{Sends: stamp.sends[:]}
+}
+
+// noStamper ends a put that has no node left to stamp it.
+func (m *Machine) noStamper() Ready {
+	m.done = true
+	return m.finish(Ready{Done: true}, &Result{Err: &QuorumError{Op: OpPut, Needed: m.cfg.W, Answered: 0}})
 }
 
 // restamp abandons the attempt whose stamper failed and assigns the
@@ -99,7 +107,7 @@ func (m *Machine) restamp(silent bool) Ready {
 // replace hands the stamped set to a fallback in place of a failed target.
 func (m *Machine) replace(failed string) []Send {
 	mark(&m.down, failed)
-	owner := m.owner[failed]
+	owner := m.targets.find(failed).owner
 	if owner == "" {
 		owner = failed
 	}
@@ -107,15 +115,14 @@ func (m *Machine) replace(failed string) []Send {
 	if f == "" {
 		return nil
 	}
-	m.owner[f] = owner
-	m.expect[f] = true
+	m.targets.add(f, owner)
 	return []Send{{To: f, Msg: &wire.ReplicateRequest{Header: wire.Header{Tag: uint64(m.attempt)}, Key: m.cfg.Put.Key, Set: m.stampRep.Set, Hint: owner}}}
 }
 
 // fail marks a target failed and, once the stamped set is known, replaces
 // it with a fallback.
 func (m *Machine) fail(t string) Ready {
-	mark(&m.failed, t)
+	m.targets.find(t).failed = true
 	if !m.stampOK || m.stampRep.Set == nil {
 		m.waiting = append(m.waiting, t)
 		return Ready{}
@@ -135,10 +142,8 @@ func (m *Machine) stepPut(ev Event) Ready {
 			return m.putFailed() // the replacements had their chance too
 		}
 		// Whoever has not answered by now is replaced.
-		for _, t := range sortedKeys(m.expect) {
-			if !m.acked[t] && !m.failed[t] {
-				rd.Sends = append(rd.Sends, m.fail(t).Sends...)
-			}
+		for _, t := range m.targets.sorted(unsettled) {
+			rd.Sends = append(rd.Sends, m.fail(t).Sends...)
 		}
 		if m.result != nil {
 			// Answered already: the hinted copies are sent, the round ends.
@@ -147,7 +152,7 @@ func (m *Machine) stepPut(ev Event) Ready {
 			return rd
 		}
 	case EvNoResponders:
-		if !m.expect[ev.From] || m.acked[ev.From] || m.failed[ev.From] {
+		if t := m.targets.find(ev.From); t == nil || !unsettled(t) {
 			return Ready{}
 		}
 		if ev.From == m.stamper && !m.stampOK {
@@ -156,7 +161,8 @@ func (m *Machine) stepPut(ev Event) Ready {
 		rd = m.fail(ev.From)
 	case EvReply:
 		r := ev.Reply
-		if r == nil || r.Tag != uint64(m.attempt) || !m.expect[ev.From] || m.acked[ev.From] || m.failed[ev.From] {
+		t := m.targets.find(ev.From)
+		if r == nil || r.Tag != uint64(m.attempt) || t == nil || !unsettled(t) {
 			return Ready{} // an abandoned attempt, a stranger or a duplicate
 		}
 		if err := r.Err(); err != nil {
@@ -174,7 +180,7 @@ func (m *Machine) stepPut(ev Event) Ready {
 			rd = m.fail(ev.From)
 			break
 		}
-		m.acked[ev.From] = true
+		t.acked = true
 		if ev.From == m.stamper {
 			m.stampOK, m.stampRep = true, r
 			for _, t := range m.waiting {
@@ -183,11 +189,11 @@ func (m *Machine) stepPut(ev Event) Ready {
 			m.waiting = nil
 		}
 	}
-	if m.stampOK && len(m.acked) >= m.cfg.W && m.result == nil {
-		res := &Result{Context: m.stampRep.Context, Siblings: int(m.stampRep.Count), Set: m.stampRep.Set, Answered: make([]string, 0, len(m.acked))}
+	if acked := m.targets.count(isAcked); m.stampOK && acked >= m.cfg.W && m.result == nil {
+		res := &Result{Context: m.stampRep.Context, Siblings: int(m.stampRep.Count), Set: m.stampRep.Set, Answered: make([]string, 0, acked)}
 		for _, nodes := range [][]string{m.cfg.Replicas, m.cfg.Fallbacks} {
 			for _, n := range nodes {
-				if m.acked[n] {
+				if t := m.targets.find(n); t != nil && t.acked {
 					res.Answered = append(res.Answered, n)
 				}
 			}
@@ -214,26 +220,13 @@ func (m *Machine) stepPut(ev Event) Ready {
 	return rd
 }
 
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func isAcked(t *target) bool { return t.acked }
 
-func (m *Machine) pending() int {
-	n := 0
-	for x := range m.expect {
-		if !m.acked[x] && !m.failed[x] {
-			n++
-		}
-	}
-	return n
-}
+func unsettled(t *target) bool { return !t.acked && !t.failed }
+
+func (m *Machine) pending() int { return m.targets.count(unsettled) }
 
 func (m *Machine) putFailed() Ready {
 	m.done = true
-	return m.finish(Ready{Done: true}, &Result{Err: &QuorumError{Op: OpPut, Needed: m.cfg.W, Answered: len(m.acked)}})
+	return m.finish(Ready{Done: true}, &Result{Err: &QuorumError{Op: OpPut, Needed: m.cfg.W, Answered: m.targets.count(isAcked)}})
 }

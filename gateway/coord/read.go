@@ -11,7 +11,7 @@ import (
 // askFallback reads from a fallback in place of a replica that is down:
 // it answers with the hints it keeps too.
 func (m *Machine) askFallback(f string) Send {
-	m.expect[f] = true
+	m.targets.add(f, "")
 	req := *m.cfg.Get
 	req.Hints = true
 	return Send{To: f, Msg: &req}
@@ -41,8 +41,8 @@ func (m *Machine) stepRead(ev Event) Ready {
 		// Whoever has not answered by now will not be waited for.
 		return m.readOver()
 	case EvNoResponders:
-		if m.isReplica(ev.From) && m.replies[ev.From] == nil && !m.failed[ev.From] {
-			mark(&m.failed, ev.From)
+		if t := m.targets.find(ev.From); t != nil && unanswered(t) {
+			t.failed = true
 			if m.cfg.Op == OpGet && m.result == nil {
 				if len(m.spares) > 0 {
 					sub = m.askSpares(sub, 1)
@@ -52,28 +52,29 @@ func (m *Machine) stepRead(ev Event) Ready {
 			}
 		}
 	case EvReply:
-		if !m.isReplica(ev.From) || m.replies[ev.From] != nil || m.failed[ev.From] || ev.Reply == nil {
+		t := m.targets.find(ev.From)
+		if t == nil || !unanswered(t) || ev.Reply == nil {
 			return Ready{}
 		}
 		if ev.Reply.Err() != nil {
-			mark(&m.failed, ev.From)
+			t.failed = true
 			if m.result == nil {
 				sub = m.askSpares(sub, 1)
 			}
 		} else {
-			m.replies[ev.From] = ev.Reply
+			t.reply = ev.Reply
 			m.seen = append(m.seen, ev.From)
 		}
 	}
 	rd := Ready{Sends: sub}
 	if m.result == nil {
 		switch {
-		case len(m.replies) >= m.cfg.R:
+		case len(m.seen) >= m.cfg.R:
 			rd = m.finish(rd, m.readResult())
 		case m.readPending() == 0:
 			// Everyone answered or failed and R was not reached (see the
 			// note in stepPut on why not earlier).
-			rd = m.finish(rd, &Result{Err: &QuorumError{Op: m.cfg.Op, Needed: m.cfg.R, Answered: len(m.replies)}})
+			rd = m.finish(rd, &Result{Err: &QuorumError{Op: m.cfg.Op, Needed: m.cfg.R, Answered: len(m.seen)}})
 		}
 	}
 	if m.readPending() == 0 {
@@ -88,10 +89,7 @@ func (m *Machine) stepRead(ev Event) Ready {
 // answered nor failed.
 func (m *Machine) reaskSilent() []Send {
 	var sends []Send
-	for _, n := range sortedKeys(m.expect) {
-		if m.replies[n] != nil || m.failed[n] {
-			continue
-		}
+	for _, n := range m.targets.sorted(unanswered) {
 		if m.isPrimary(n) {
 			sends = append(sends, Send{To: n, Msg: m.readRequest()})
 		} else {
@@ -100,10 +98,6 @@ func (m *Machine) reaskSilent() []Send {
 	}
 	return sends
 }
-
-// isReplica reports whether n was asked in this round (a replica, or a
-// fallback in place of one).
-func (m *Machine) isReplica(n string) bool { return m.expect[n] }
 
 // isPrimary reports whether n is in the preference list proper.
 func (m *Machine) isPrimary(n string) bool {
@@ -115,8 +109,11 @@ func (m *Machine) isPrimary(n string) bool {
 	return false
 }
 
+// reply returns the answer of n, one of seen.
+func (m *Machine) reply(n string) *wire.Reply { return m.targets.find(n).reply }
+
 func (m *Machine) readPending() int {
-	return len(m.expect) - len(m.replies) - len(m.failed)
+	return m.targets.count(unanswered)
 }
 
 // readOver ends the round: answer if not yet answered, then repair every
@@ -124,13 +121,13 @@ func (m *Machine) readPending() int {
 func (m *Machine) readOver() Ready {
 	var rd Ready
 	if m.result == nil {
-		if len(m.replies) >= m.cfg.R {
+		if len(m.seen) >= m.cfg.R {
 			rd = m.finish(rd, m.readResult())
 		} else {
-			rd = m.finish(rd, &Result{Err: &QuorumError{Op: m.cfg.Op, Needed: m.cfg.R, Answered: len(m.replies)}})
+			rd = m.finish(rd, &Result{Err: &QuorumError{Op: m.cfg.Op, Needed: m.cfg.R, Answered: len(m.seen)}})
 		}
 	}
-	if len(m.replies) > 1 {
+	if len(m.seen) > 1 {
 		if m.cfg.Op == OpScan {
 			rd.Sends = m.scanRepairs()
 		} else {
@@ -159,7 +156,7 @@ func (m *Machine) readResult() *Result {
 // after its result (a fold of sets is the same in any order).
 func (m *Machine) merged() vclock.Set {
 	for ; m.folded < len(m.seen); m.folded++ {
-		m.fold = m.fold.Sync(m.replies[m.seen[m.folded]].Set)
+		m.fold = m.fold.Sync(m.reply(m.seen[m.folded]).Set)
 	}
 	return m.fold
 }
@@ -168,7 +165,7 @@ func (m *Machine) getRepairs() []Send {
 	all := m.merged()
 	var sends []Send
 	for _, n := range m.seen {
-		if m.isPrimary(n) && !m.replies[n].Set.Same(all) {
+		if m.isPrimary(n) && !m.reply(n).Set.Same(all) {
 			sends = append(sends, Send{To: n, Msg: &wire.ReplicateRequest{Key: m.cfg.Get.Key, Set: all}})
 		}
 	}
@@ -180,7 +177,7 @@ func (m *Machine) getRepairs() []Send {
 // left for the next page.
 func (m *Machine) scanCut() (cut string, bounded bool) {
 	for _, n := range m.seen {
-		r := m.replies[n]
+		r := m.reply(n)
 		if !r.More || len(r.Items) == 0 {
 			continue
 		}
@@ -203,7 +200,7 @@ func (m *Machine) mergedItems() map[string]vclock.Set {
 	cut, bounded := m.scanCut()
 	merged := map[string]vclock.Set{}
 	for _, n := range m.seen {
-		for _, it := range m.replies[n].Items {
+		for _, it := range m.reply(n).Items {
 			if bounded && m.beyond(it.SK, cut) {
 				continue
 			}
@@ -227,7 +224,7 @@ func (m *Machine) mergeScan() ([]Item, bool) {
 	})
 	more := false
 	for _, n := range m.seen {
-		more = more || m.replies[n].More
+		more = more || m.reply(n).More
 	}
 	if lim := int(m.cfg.Scan.Limit); lim > 0 && len(items) > lim {
 		items, more = items[:lim], true
@@ -240,7 +237,7 @@ func (m *Machine) scanRepairs() []Send {
 	var sends []Send
 	for _, n := range m.seen {
 		have := map[string]vclock.Set{}
-		for _, it := range m.replies[n].Items {
+		for _, it := range m.reply(n).Items {
 			have[it.SK] = it.Set
 		}
 		sks := make([]string, 0, len(merged))
