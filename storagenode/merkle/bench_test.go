@@ -40,3 +40,13 @@ func BenchmarkApplyThenRoot(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkDelta is a replica write's hashing: a key's set before (one
+// version) and after (the new version that replaced it).
+func BenchmarkDelta(b *testing.B) {
+	key := []byte("t1/items/user-000123")
+	old, new := set(v("n1", 41, false)), set(v("n2", 42, false))
+	for b.Loop() {
+		merkle.Delta(key, old, new)
+	}
+}

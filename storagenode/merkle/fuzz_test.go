@@ -1,8 +1,14 @@
 package merkle_test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"slices"
+	"sort"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/ringtable/ringtable/storagenode/merkle"
@@ -129,6 +135,55 @@ func FuzzDiffLeaves(f *testing.F) {
 		got, exchanges, err := merkle.DiffLeaves(a, peer(b, &calls))
 		if err != nil || !slices.Equal(got, want) || exchanges > merkle.Depth+1 || (changed == 0 && exchanges != 1) {
 			t.Fatalf("%d keys, %d changed: leaves %v in %d exchanges (err %v), want %v", n, changed, got, exchanges, err, want)
+		}
+	})
+}
+
+// refItemHash is ItemHash as first written, with strings, sort.Strings
+// and a hash state: what the stored leaves of every node were computed
+// with, so ItemHash must give the same for every set.
+func refItemHash(key []byte, s vclock.Set) merkle.Hash {
+	if len(s) == 0 {
+		return merkle.Hash{}
+	}
+	dots := make([]string, len(s))
+	for i, v := range s {
+		d := string(v.Clock.Dot.Actor) + ":" + strconv.FormatUint(v.Clock.Dot.Counter, 10)
+		if v.Deleted {
+			d += "!"
+		}
+		dots[i] = d
+	}
+	sort.Strings(dots)
+	h := sha256.New()
+	h.Write(binary.AppendUvarint(nil, uint64(len(key))))
+	h.Write(key)
+	for _, d := range dots {
+		h.Write(binary.AppendUvarint(nil, uint64(len(d))))
+		h.Write([]byte(d))
+	}
+	sum := h.Sum(nil)
+	return merkle.Hash{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])}
+}
+
+// FuzzItemHashReference: ItemHash agrees with refItemHash, for sets
+// larger than its stack buffers (more than 8 versions, dots longer than
+// 256 bytes in all, keys longer than 512) as well as small ones. data
+// gives the versions: each 3 bytes an actor's length (times 7, so some
+// are long), a counter and a tombstone flag.
+func FuzzItemHashReference(f *testing.F) {
+	f.Add([]byte("k"), []byte{1, 3, 0, 2, 1, 1})
+	f.Add(bytes.Repeat([]byte("x"), 600), bytes.Repeat([]byte{40, 9, 1}, 12))
+	f.Add([]byte{}, []byte{0, 0, 0})
+	f.Fuzz(func(t *testing.T, key, data []byte) {
+		var s vclock.Set
+		for i := 0; i+2 < len(data); i += 3 {
+			actor := strings.Repeat(string(rune('a'+i%26)), int(data[i])*7%300+1)
+			counter := uint64(data[i+1])<<uint(i%40) + 1
+			s = append(s, v(actor+strconv.Itoa(i), counter, data[i+2]&1 == 1))
+		}
+		if got, want := merkle.ItemHash(key, s), refItemHash(key, s); got != want {
+			t.Fatalf("ItemHash = %#x, the reference %#x (%d versions)", got, want, len(s))
 		}
 	})
 }

@@ -1,10 +1,12 @@
 package merkle
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"math/bits"
-	"sort"
+	"slices"
+	"strconv"
 
 	"github.com/ringtable/ringtable/vclock"
 )
@@ -38,39 +40,36 @@ func ItemHash(key []byte, s vclock.Set) Hash {
 	if len(s) == 0 {
 		return Hash{}
 	}
-	dots := make([]string, len(s))
-	for i, v := range s {
-		d := string(v.Clock.Dot.Actor) + ":" + itoa(v.Clock.Dot.Counter)
+	// What is hashed: the key and each version's dot ("actor:counter",
+	// "!" after a tombstone's), each after its length as a uvarint, the
+	// dots in byte order. Every replica write takes two of these (its
+	// set before and after), so the dots and the message are built in
+	// buffers on the stack rather than as strings and a hash state.
+	var dotBuf [256]byte
+	var spanBuf [8][2]int
+	dots, spans := dotBuf[:0], spanBuf[:0]
+	for _, v := range s {
+		start := len(dots)
+		dots = append(dots, v.Clock.Dot.Actor...)
+		dots = append(dots, ':')
+		dots = strconv.AppendUint(dots, v.Clock.Dot.Counter, 10)
 		if v.Deleted {
-			d += "!"
+			dots = append(dots, '!')
 		}
-		dots[i] = d
+		spans = append(spans, [2]int{start, len(dots)})
 	}
-	sort.Strings(dots)
-	h := sha256.New()
-	var lb [binary.MaxVarintLen64]byte
-	h.Write(lb[:binary.PutUvarint(lb[:], uint64(len(key)))])
-	h.Write(key)
-	for _, d := range dots {
-		h.Write(lb[:binary.PutUvarint(lb[:], uint64(len(d)))])
-		h.Write([]byte(d))
+	slices.SortFunc(spans, func(a, b [2]int) int {
+		return bytes.Compare(dots[a[0]:a[1]], dots[b[0]:b[1]])
+	})
+	var msgBuf [512]byte
+	msg := binary.AppendUvarint(msgBuf[:0], uint64(len(key)))
+	msg = append(msg, key...)
+	for _, sp := range spans {
+		msg = binary.AppendUvarint(msg, uint64(sp[1]-sp[0]))
+		msg = append(msg, dots[sp[0]:sp[1]]...)
 	}
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
+	sum := sha256.Sum256(msg)
 	return Hash{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])}
-}
-
-func itoa(n uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
 }
 
 // Delta is how a leaf changes when a key's set goes from old to new.
