@@ -274,7 +274,7 @@ func ttlParam(r *http.Request, def int64) (int64, error) {
 // MaxItemSize bytes, stored compacted.
 func readItemBody(body io.Reader) ([]byte, error) {
 	var raw []byte
-	if fb, ok := body.(fastBody); ok {
+	if fb, ok := body.(*fastBody); ok {
 		raw = fb.b
 	} else {
 		var err error

@@ -214,13 +214,15 @@ func (r *registry) revokeKey(ctx context.Context, tenant, keyID string) error {
 // orphaned keys are all just ErrUnauthorized: the caller learns nothing
 // about other tenants.
 func (r *registry) authenticate(ctx context.Context, secret string, d tenants.Digest) (*tenants.Tenant, error) {
-	hash, err := tenants.KeyHash(secret, d)
+	var buf [tenants.KeyHashLen]byte
+	hb, err := tenants.AppendKeyHash(buf[:0], secret, d)
 	if err != nil {
 		return nil, fmt.Errorf("%w: malformed API key", ErrUnauthorized)
 	}
 	now := r.g.cfg.Clock.Now()
-	k, ok := r.keys.get(hash, now)
+	k, ok := r.keys.getBytes(hb, now)
 	if !ok {
+		hash := string(hb)
 		live, _, err := r.g.sysGet(ctx, r.hashKey(hash))
 		if err != nil {
 			if k, err = r.keys.orStale(hash, now, err); err != nil {

@@ -270,8 +270,8 @@ func serveItem(bare *http.Request, c *fasthttp.RequestCtx, items itemHandlers) b
 // what those handlers use (method, path and query, headers, body, the
 // path's values and a context; no address, host or protocol). Only
 // WithContext sets a request's context, and it copies the request: a copy
-// of bare, which has the context already, takes one allocation instead of
-// two.
+// of bare, which has the context already, takes no allocation of its own,
+// as the request, its URL and its body share one.
 func newItemRequest(bare *http.Request, c *fasthttp.RequestCtx, segs [3]string, withSK bool) *http.Request {
 	h := itemHeader(&c.Request.Header)
 	// The path as net/http decodes it: the segments joined.
@@ -279,13 +279,17 @@ func newItemRequest(bare *http.Request, c *fasthttp.RequestCtx, segs [3]string, 
 	if withSK {
 		path += "/" + segs[2]
 	}
-	r := new(http.Request)
+	ir := new(itemRequest)
+	r := &ir.r
 	*r = *bare
 	r.Method = methodName(c.Method())
-	r.URL = &url.URL{Path: path, RawQuery: string(c.URI().QueryString())}
+	ir.url = url.URL{Path: path, RawQuery: string(c.URI().QueryString())}
+	r.URL = &ir.url
 	r.Header, r.Body = h, http.NoBody
 	if body := c.PostBody(); len(body) > 0 {
-		r.Body = fastBody{bytes.NewReader(body), body}
+		ir.body.Reset(body)
+		ir.body.b = body
+		r.Body = &ir.body
 		r.ContentLength = int64(len(body))
 	}
 	r.SetPathValue("table", segs[0])
@@ -296,15 +300,22 @@ func newItemRequest(bare *http.Request, c *fasthttp.RequestCtx, segs [3]string, 
 	return r
 }
 
+// itemRequest is what newItemRequest allocates at once.
+type itemRequest struct {
+	r    http.Request
+	url  url.URL
+	body fastBody
+}
+
 // fastBody is a fast-path request's body: fasthttp's buffer, valid until
 // the handler returns, which readItemBody checks in place instead of
 // copying it first (the check makes the item a buffer of its own).
 type fastBody struct {
-	*bytes.Reader
+	bytes.Reader
 	b []byte
 }
 
-func (fastBody) Close() error { return nil }
+func (*fastBody) Close() error { return nil }
 
 // itemHeader copies a request's header as net/http would hold it: the
 // map, one slice for every value and one string holding them all, where

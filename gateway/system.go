@@ -121,6 +121,19 @@ func (c *ttlCache[V]) get(k string, now time.Time) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[k]
+	return c.fresh(e, ok, now)
+}
+
+// getBytes is get for a key held in bytes: the lookup converts it without
+// a copy.
+func (c *ttlCache[V]) getBytes(k []byte, now time.Time) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[string(k)]
+	return c.fresh(e, ok, now)
+}
+
+func (c *ttlCache[V]) fresh(e ttlEntry[V], ok bool, now time.Time) (V, bool) {
 	if !ok || now.Sub(e.at) >= c.ttl {
 		var zero V
 		return zero, false

@@ -45,15 +45,24 @@ func TestHashSecret(t *testing.T) {
 				t.Fatalf("the case is wrong: decoding says %v", got)
 			}
 			h, err := HashSecret(c.secret)
+			// AppendKeyHash appends the same hash after what b holds, or
+			// leaves b as it was.
+			b, aerr := AppendKeyHash([]byte("pre"), c.secret, DigestOf(c.secret))
 			if !c.ok {
 				if !errors.Is(err, ErrBadSecret) {
 					t.Fatalf("HashSecret(%q) = %q, %v; want ErrBadSecret", c.secret, h, err)
 				}
+				if !errors.Is(aerr, ErrBadSecret) || string(b) != "pre" {
+					t.Fatalf("AppendKeyHash(%q) = %q, %v; want ErrBadSecret", c.secret, b, aerr)
+				}
 				return
 			}
 			sum := sha256.Sum256([]byte(c.secret))
-			if err != nil || h != hex.EncodeToString(sum[:]) {
+			if err != nil || h != hex.EncodeToString(sum[:]) || len(h) != KeyHashLen {
 				t.Fatalf("HashSecret(%q) = %q, %v; want the hex SHA-256", c.secret, h, err)
+			}
+			if aerr != nil || string(b) != "pre"+h {
+				t.Fatalf("AppendKeyHash(%q) = %q, %v; want %q after the prefix", c.secret, b, aerr, h)
 			}
 		})
 	}

@@ -142,10 +142,21 @@ func HashSecret(secret string) (string, error) { return KeyHash(secret, DigestOf
 
 // KeyHash is HashSecret for a secret whose digest is known.
 func KeyHash(secret string, d Digest) (string, error) {
+	var buf [KeyHashLen]byte
+	h, err := AppendKeyHash(buf[:0], secret, d)
+	return string(h), err
+}
+
+// KeyHashLen is the length of a key hash.
+const KeyHashLen = 2 * len(Digest{})
+
+// AppendKeyHash appends KeyHash's result to b, so that a lookup of a
+// cached key can hash its secret without allocating.
+func AppendKeyHash(b []byte, secret string, d Digest) ([]byte, error) {
 	if !wellFormed(secret) {
-		return "", ErrBadSecret
+		return b, ErrBadSecret
 	}
-	return hex.EncodeToString(d[:]), nil
+	return hex.AppendEncode(b, d[:]), nil
 }
 
 // wellFormed reports whether secret has an API key's shape: the prefix
