@@ -376,7 +376,7 @@ for run in $(seq "$RUNS"); do
   # write, read, then writes open loop at half the write rate just measured
   # (ceiling-rate): the tail of the ideal round under the p99 target's load.
   run_case "ceiling$RUN_TAG" "${CEILING[@]}" --ops write,read,rate --duration "$DURATION" --keys "$KEYS" --dir "$WORK/ceiling" \
-    --csv "$CSV" --label ceiling || true
+    --csv "$CSV" --label ceiling --latency-log "$LOGS/ceiling-rate$RUN_TAG.latency.csv" || true
   rm -rf "${WORK:?}/ceiling"
   say "run $run of $RUNS: ideal quorum round behind HTTP (bench/ceiling --http, loaded by ringtable bench)"
   ceiling_http_cases
@@ -385,7 +385,8 @@ for run in $(seq "$RUNS"); do
     say "run $run of $RUNS: etcd"
     start_etcd "etcd$run"
     run_case "etcd$RUN_TAG" "$BIN/etcdload" --endpoints "$ETCD_ENDPOINTS" --duration "$DURATION" --keys "$KEYS" \
-      --ops write,read-linearizable,read-serializable,rate --csv "$CSV" --label etcd || true
+      --ops write,read-linearizable,read-serializable,rate --csv "$CSV" --label etcd \
+      --latency-log "$LOGS/etcd-rate$RUN_TAG.latency.csv" || true
     stop_etcd "etcd$run"
   fi
 
@@ -395,7 +396,7 @@ for run in $(seq "$RUNS"); do
   if ((RT_HALF > 0)); then
     say "run $run of $RUNS: ideal quorum round, open loop at ringtable's $RT_HALF writes/s"
     run_case "ceiling-rt$RUN_TAG" "${CEILING[@]}" --ops write,rate --rate "$RT_HALF" --duration "$DURATION" --keys "$KEYS" \
-      --dir "$WORK/ceiling" --csv "$CSV" --label ceiling-rt || true
+      --dir "$WORK/ceiling" --csv "$CSV" --label ceiling-rt --latency-log "$LOGS/ceiling-rt$RUN_TAG.latency.csv" || true
     rm -rf "${WORK:?}/ceiling"
   fi
 done
@@ -487,6 +488,6 @@ cluster_cases
 echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/header.md"
 say "summary (also in $OUT/summary.md)"
 echo
-"$BIN/summarize" --csv "$CSV" --header "$OUT/header.md" --notes "$NOTES" --out "$OUT/summary.md"
+"$BIN/summarize" --csv "$CSV" --header "$OUT/header.md" --notes "$NOTES" --logs "$LOGS" --out "$OUT/summary.md"
 echo
 echo "results: $OUT (results.csv, summary.md, logs/)"

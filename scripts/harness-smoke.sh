@@ -41,6 +41,14 @@ if grep -e 'failed twice' -e 'no tenant could be created' "$out/notes.txt" >&2; 
   fail=1
 fi
 [[ -s $out/summary.md ]] || { echo "harness-smoke: no summary.md" >&2; fail=1; }
+# The open-loop runs' latency logs, read back into the summary's tails.
+for want in "ringtable dev, at half its max write rate" "ideal quorum round, at ringtable's rate" \
+  "ideal quorum round, at half its max write rate"; do
+  if ! grep -qF "| $want | 1 |" "$out/summary.md"; then
+    echo "harness-smoke: summary.md has no tail for \"$want\" (latency logs in $out/logs)" >&2
+    fail=1
+  fi
+done
 if [[ $fail -ne 0 ]]; then
   cat "$out/notes.txt" >&2
   exit 1

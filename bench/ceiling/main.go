@@ -46,6 +46,7 @@ type config struct {
 	dir, csv, label, http                      string
 	rate                                       float64
 	maxInflight                                int
+	latencyLog                                 string
 }
 
 func main() {
@@ -59,6 +60,7 @@ func main() {
 	flag.StringVar(&c.ops, "ops", "write,read", "operation kinds to measure, in order: write, read, rate (writes sent open loop at --rate)")
 	flag.Float64Var(&c.rate, "rate", 0, "writes per second of the rate case (0: half the write rate measured before it)")
 	flag.IntVar(&c.maxInflight, "max-inflight", 4096, "rate case: requests in flight at most; beyond, due requests are dropped and counted as errors")
+	flag.StringVar(&c.latencyLog, "latency-log", "", "rate case: write each request's due time and latency (ms since the start, CSV) to this file, to see when the slow ones happened")
 	flag.StringVar(&c.dir, "dir", "", "directory for the replicas' Badger data (default: a temporary one, removed after)")
 	flag.StringVar(&c.csv, "csv", "", "append one result row per operation kind to this CSV file")
 	flag.StringVar(&c.label, "label", "ceiling", "label of the CSV rows")
@@ -287,8 +289,17 @@ func (b *bench) measure(name string, op func(*rand.Rand) error) result.Stats {
 // latency at a given rate that ringtable's is held against.
 func (b *bench) openLoop(rate float64) {
 	var rec result.Recorder
+	var lat *openloop.LatencyLog
+	if b.c.latencyLog != "" {
+		lat = &openloop.LatencyLog{}
+	}
 	elapsed, firstErr := openloop.Measure(openloop.Config{Rate: rate, Duration: b.c.duration, MaxInflight: b.c.maxInflight},
-		&rec, func(int) error { return b.writeKey(rand.IntN(b.c.keys)) })
+		&rec, lat, func(int) error { return b.writeKey(rand.IntN(b.c.keys)) })
+	if lat != nil {
+		if err := lat.WriteFile(b.c.latencyLog); err != nil {
+			log.Print("ceiling: latency log: ", err)
+		}
+	}
 	fmt.Printf("target %.0f writes/s for %v: ", rate, b.c.duration)
 	row := result.Row{Label: b.c.label + "-rate", Op: "write", Concurrency: b.c.maxInflight, Keys: b.c.keys, Dist: "uniform", ValueSize: b.c.valueSize}
 	b.report(row, rec.Summary(elapsed), firstErr)

@@ -33,7 +33,7 @@ type config struct {
 	endpoints                       []string
 	clients, conns, keys, valueSize int
 	duration                        time.Duration
-	ops, csv, label                 string
+	ops, csv, label, latencyLog     string
 	rate                            float64
 	maxInflight                     int
 }
@@ -50,6 +50,7 @@ func main() {
 	flag.StringVar(&c.ops, "ops", "write,read-linearizable,read-serializable", "operation kinds to measure, in order (also rate: puts sent open loop at --rate)")
 	flag.Float64Var(&c.rate, "rate", 0, "puts per second of the rate case (0: half the put rate measured before it)")
 	flag.IntVar(&c.maxInflight, "max-inflight", 4096, "rate case: requests in flight at most; beyond, due requests are dropped and counted as errors")
+	flag.StringVar(&c.latencyLog, "latency-log", "", "rate case: write each request's due time and latency (ms since the start, CSV) to this file, to see when the slow ones happened")
 	flag.StringVar(&c.csv, "csv", "", "append one result row per operation kind to this CSV file")
 	flag.StringVar(&c.label, "label", "etcd", "label of the CSV rows (reads get -linearizable or -serializable appended)")
 	flag.Parse()
@@ -197,13 +198,22 @@ func (b *bench) measure(label, name string, op func(*clientv3.Client, *rand.Rand
 // loop's clients are.
 func (b *bench) openLoop(rate float64) {
 	var rec result.Recorder
+	var lat *openloop.LatencyLog
+	if b.c.latencyLog != "" {
+		lat = &openloop.LatencyLog{}
+	}
 	elapsed, firstErr := openloop.Measure(openloop.Config{Rate: rate, Duration: b.c.duration, MaxInflight: b.c.maxInflight},
-		&rec, func(i int) error {
+		&rec, lat, func(i int) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			_, err := b.cls[i%len(b.cls)].Put(ctx, key(rand.IntN(b.c.keys)), b.value)
 			return err
 		})
+	if lat != nil {
+		if err := lat.WriteFile(b.c.latencyLog); err != nil {
+			log.Print("etcdload: latency log: ", err)
+		}
+	}
 	fmt.Printf("target %.0f puts/s for %v: ", rate, b.c.duration)
 	row := result.Row{Label: b.c.label + "-rate", Op: "write", Concurrency: b.c.maxInflight, Keys: b.c.keys, Dist: "uniform", ValueSize: b.c.valueSize}
 	report(b.c.csv, row, rec.Summary(elapsed), firstErr)

@@ -12,7 +12,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -20,9 +19,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -59,12 +56,14 @@ func main() {
 	if err != nil {
 		log.Fatal("rateload: ", err)
 	}
-	l := &loader{items: items, value: result.Value(*valueSize), ctxs: map[int]string{},
-		maxInflight: *maxInflight, logLatency: *latencyLog != ""}
+	l := &loader{items: items, value: result.Value(*valueSize), ctxs: map[int]string{}, maxInflight: *maxInflight}
 	l.tally.Rec = &l.rec
+	if *latencyLog != "" {
+		l.tally.Log = &openloop.LatencyLog{}
+	}
 	elapsed, first := l.run(*rate, *duration, *keys)
 	if *latencyLog != "" {
-		if err := l.writeLatencies(*latencyLog); err != nil {
+		if err := l.tally.Log.WriteFile(*latencyLog); err != nil {
 			log.Fatal("rateload: latency log: ", err)
 		}
 	}
@@ -85,32 +84,16 @@ type loader struct {
 	value       []byte
 	maxInflight int
 	rec         result.Recorder
-	tally       openloop.Tally // into rec
+	tally       openloop.Tally // into rec, and its log if asked for
 
-	logLatency bool
-
-	mu        sync.Mutex
-	ctxs      map[int]string // the latest context of each key
-	latencies []sample       // when logLatency
-}
-
-// sample is one answered request: when it was due and how long it took.
-type sample struct{ due, latency time.Duration }
-
-func (l *loader) writeLatencies(path string) error {
-	var b strings.Builder
-	b.WriteString("due_ms,latency_ms\n")
-	slices.SortFunc(l.latencies, func(a, b sample) int { return cmp.Compare(a.due, b.due) })
-	for _, s := range l.latencies {
-		fmt.Fprintf(&b, "%.3f,%.3f\n", s.due.Seconds()*1000, s.latency.Seconds()*1000)
-	}
-	return os.WriteFile(path, []byte(b.String()), 0o644)
+	mu   sync.Mutex
+	ctxs map[int]string // the latest context of each key
 }
 
 // run sends the requests on schedule and waits for the last answer.
 func (l *loader) run(rate float64, duration time.Duration, keys int) (time.Duration, error) {
 	f := openloop.Send(openloop.Config{Rate: rate, Duration: duration, MaxInflight: l.maxInflight},
-		func(int) error { return l.put(rand.IntN(keys)) }, l.record)
+		func(int) error { return l.put(rand.IntN(keys)) }, l.tally.Add)
 	return f.Wait(), l.tally.First()
 }
 
@@ -130,14 +113,4 @@ func (l *loader) put(k int) error {
 	l.ctxs[k] = tok
 	l.mu.Unlock()
 	return nil
-}
-
-func (l *loader) record(o openloop.Outcome) {
-	l.tally.Add(o)
-	if o.Err != nil || !l.logLatency {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.latencies = append(l.latencies, sample{o.Due, o.Latency})
 }

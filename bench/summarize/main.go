@@ -3,8 +3,9 @@
 // bench/rateload, all in the same columns) into the comparison's markdown
 // report: the medians of each case over the runs, the ratios of ringtable
 // to the ideal quorum round and to etcd, the targets with pass or fail,
-// each run's own figures and ratios, and how throughput and p99 grow with value size, concurrency and the
-// number of storage nodes.
+// each run's own figures and ratios, the open-loop runs' tails from their
+// latency logs, and how throughput and p99 grow with value size,
+// concurrency and the number of storage nodes.
 package main
 
 import (
@@ -47,6 +48,7 @@ func main() {
 	out := flag.String("out", "", "also write the report to this file")
 	header := flag.String("header", "", "file whose text starts the report (run settings, machine)")
 	notes := flag.String("notes", "", "file of notes (one a line) listed at the end: skipped or failed cases")
+	logs := flag.String("logs", "", "directory of the open-loop runs' latency logs (<case>-run<N>.latency.csv), for their tails")
 	flag.Parse()
 	rows, err := readRows(*csvPath)
 	if err != nil {
@@ -63,6 +65,9 @@ func main() {
 	r.comparison(&b)
 	r.targets(&b)
 	runs(&b, rows)
+	if *logs != "" {
+		tails(&b, *logs)
+	}
 	r.growth(&b)
 	if *notes != "" {
 		if n, err := os.ReadFile(*notes); err == nil && len(strings.TrimSpace(string(n))) > 0 {

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ringtable/ringtable/bench/internal/openloop"
 )
 
 // wantLines fails t for each line the report out lacks.
@@ -116,4 +121,71 @@ func TestIdealRoundBehindHTTP(t *testing.T) {
 		"| (reference) ideal quorum round behind HTTP, writes | 8400 vs 12000 ops/s (ceiling) = 0.70× | — | — |",
 		"| (reference) ideal quorum round behind HTTP, reads | 12000 vs 20000 ops/s (ceiling) = 0.60× | — | — |",
 	)
+}
+
+// The tails of the open-loop runs: quantiles over every run's requests,
+// the shares above 10 and 50 ms, and the worst quarter-second of any run.
+func TestTails(t *testing.T) {
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	// Run 1: 1000 requests over 1 s at 2 ms, but those due in its third
+	// quarter-second (250 of them) at 60 ms: a stall. Run 2: 1000 at 2 ms
+	// with every tenth at 20 ms: a steady spread.
+	var run1, run2 []openloop.Sample
+	for i := range 1000 {
+		due := ms(float64(i))
+		lat := ms(2)
+		if due >= 500*time.Millisecond && due < 750*time.Millisecond {
+			lat = ms(60)
+		}
+		run1 = append(run1, openloop.Sample{Due: due, Latency: lat})
+		lat = ms(2)
+		if i%10 == 0 {
+			lat = ms(20)
+		}
+		run2 = append(run2, openloop.Sample{Due: due, Latency: lat})
+	}
+	f := tailOf([][]openloop.Sample{run1, run2})
+	if f.runs != 2 || f.requests != 2000 || f.p50 != ms(2) || f.p90 != ms(60) || f.max != ms(60) {
+		t.Errorf("runs %d, requests %d, p50 %v, p90 %v, max %v: want 2, 2000, 2ms, 60ms, 60ms", f.runs, f.requests, f.p50, f.p90, f.max)
+	}
+	if f.over10 != 0.175 || f.over50 != 0.125 || f.worstWindow != ms(60) {
+		t.Errorf("over 10 ms %v, over 50 ms %v, worst window %v: want 0.175, 0.125, 60ms", f.over10, f.over50, f.worstWindow)
+	}
+	if f2 := tailOf([][]openloop.Sample{run2}); f2.worstWindow != ms(3.8) || f2.p90 != ms(20) || f2.over50 != 0 {
+		t.Errorf("steady run: worst window %v, p90 %v, over 50 ms %v: want 3.8ms, 20ms, 0", f2.worstWindow, f2.p90, f2.over50)
+	}
+
+	// From files: the section lists the cases found, and names a log it
+	// cannot read.
+	dir := t.TempDir()
+	var l1, l2 openloop.LatencyLog
+	for _, s := range run1 {
+		l1.Add(openloop.Outcome{Due: s.Due, Latency: s.Latency})
+	}
+	for _, s := range run2 {
+		l2.Add(openloop.Outcome{Due: s.Due, Latency: s.Latency})
+	}
+	for name, l := range map[string]*openloop.LatencyLog{"ringtable-rate-run1": &l1, "ringtable-rate-run2": &l2, "ceiling-rt-run1": &l2} {
+		if err := l.WriteFile(filepath.Join(dir, name+".latency.csv")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "etcd-rate-run1.latency.csv"), []byte("garbage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	tails(&b, dir)
+	wantLines(t, b.String(),
+		"| ringtable dev, at half its max write rate | 2 | 2000 | 2.00 | 60.00 | 60.00 | 60.00 | 60.00 | 17.5% | 12.5% | 60.00 |",
+		"| ideal quorum round, at ringtable's rate | 1 | 1000 | 2.00 | 20.00 | 20.00 | 20.00 | 20.00 | 10.0% | 0.0% | 3.80 |",
+		"not read: openloop: "+filepath.Join(dir, "etcd-rate-run1.latency.csv")+": not a latency log",
+	)
+	if strings.Contains(b.String(), "half its max write rate | ideal") || strings.Contains(b.String(), "ideal quorum round, at half its max") {
+		t.Errorf("a case with no log listed:\n%s", b.String())
+	}
+	b.Reset()
+	tails(&b, t.TempDir())
+	if b.Len() != 0 {
+		t.Errorf("no logs, yet a section:\n%s", b.String())
+	}
 }

@@ -8,7 +8,12 @@
 package openloop
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,10 +88,11 @@ func (f *Flight) Wait() time.Duration {
 }
 
 // Tally records outcomes: each answer's latency, and each failure or drop
-// as an error, in Rec; it keeps the first error. Add may be called from
-// any goroutine, as Send's done is.
+// as an error, in Rec, and each answer in Log if it is set; it keeps the
+// first error. Add may be called from any goroutine, as Send's done is.
 type Tally struct {
 	Rec *result.Recorder
+	Log *LatencyLog
 
 	mu    sync.Mutex
 	first error
@@ -96,6 +102,7 @@ type Tally struct {
 func (t *Tally) Add(o Outcome) {
 	if o.Err == nil {
 		t.Rec.Ok(o.Latency)
+		t.Log.Add(o)
 		return
 	}
 	t.Rec.Err()
@@ -114,13 +121,77 @@ func (t *Tally) First() error {
 }
 
 // Measure runs the schedule and records each answered request's latency in
-// rec; it returns the time to the last answer and the first error (a
-// dropped request counts as one).
-func Measure(c Config, rec *result.Recorder, op func(i int) error) (time.Duration, error) {
-	t := &Tally{Rec: rec}
+// rec, and in log unless it is nil; it returns the time to the last answer
+// and the first error (a dropped request counts as one).
+func Measure(c Config, rec *result.Recorder, log *LatencyLog, op func(i int) error) (time.Duration, error) {
+	t := &Tally{Rec: rec, Log: log}
 	elapsed := Send(c, op, t.Add).Wait()
 	return elapsed, t.First()
 }
+
+// LatencyLog keeps each answered request's due time and latency, to be
+// written out (WriteFile) and read back (ReadLatencies) by the report:
+// when the slow requests came, not only how many. A nil log keeps
+// nothing. Add may be called from any goroutine.
+type LatencyLog struct {
+	mu      sync.Mutex
+	samples []Sample
+}
+
+// Sample is one answered request: when it was due, since the schedule
+// began, and how long from then it took.
+type Sample struct{ Due, Latency time.Duration }
+
+// Add keeps o if it was answered.
+func (l *LatencyLog) Add(o Outcome) {
+	if l == nil || o.Err != nil {
+		return
+	}
+	l.mu.Lock()
+	l.samples = append(l.samples, Sample{o.Due, o.Latency})
+	l.mu.Unlock()
+}
+
+// latencyHeader starts a latency log's file.
+const latencyHeader = "due_ms,latency_ms"
+
+// WriteFile writes the samples, in due order, as CSV in milliseconds.
+func (l *LatencyLog) WriteFile(path string) error {
+	l.mu.Lock()
+	samples := slices.SortedFunc(slices.Values(l.samples), func(a, b Sample) int { return cmp.Compare(a.Due, b.Due) })
+	l.mu.Unlock()
+	var b strings.Builder
+	b.WriteString(latencyHeader + "\n")
+	for _, s := range samples {
+		fmt.Fprintf(&b, "%.3f,%.3f\n", ms(s.Due), ms(s.Latency))
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+func ms(d time.Duration) float64 { return d.Seconds() * 1000 }
+
+// ReadLatencies reads a file WriteFile wrote.
+func ReadLatencies(path string) ([]Sample, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) == 0 || lines[0] != latencyHeader {
+		return nil, fmt.Errorf("openloop: %s: not a latency log (its first line is not %q)", path, latencyHeader)
+	}
+	samples := make([]Sample, 0, len(lines)-1)
+	for i, line := range lines[1:] {
+		var due, lat float64
+		if _, err := fmt.Sscanf(line, "%g,%g", &due, &lat); err != nil {
+			return nil, fmt.Errorf("openloop: %s line %d: %q: %w", path, i+2, line, err)
+		}
+		samples = append(samples, Sample{fromMs(due), fromMs(lat)})
+	}
+	return samples, nil
+}
+
+func fromMs(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 
 // Pick returns a rate case's rate: the one asked for, else half the
 // closed-loop rate measured before it (0: none was).

@@ -2,7 +2,10 @@ package openloop
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -156,11 +159,12 @@ func TestMeasure(t *testing.T) {
 		refused := errors.New("refused")
 		release := make(chan struct{})
 		var rec result.Recorder
+		var log LatencyLog
 		go func() {
 			time.Sleep(2 * time.Second) // after the schedule: the slow ones are still held
 			close(release)
 		}()
-		elapsed, first := Measure(Config{Rate: 10, Duration: time.Second, MaxInflight: 2}, &rec, func(i int) error {
+		elapsed, first := Measure(Config{Rate: 10, Duration: time.Second, MaxInflight: 2}, &rec, &log, func(i int) error {
 			switch i {
 			case 0:
 				return refused
@@ -172,6 +176,16 @@ func TestMeasure(t *testing.T) {
 		s := rec.Summary(elapsed)
 		if elapsed != 2*time.Second || s.Ops != 2 || s.Errors != 8 || !errors.Is(first, refused) {
 			t.Fatalf("elapsed %v, %d ok, %d errors, first %v: want 2s, 2 ok, 8 errors, first refused", elapsed, s.Ops, s.Errors, first)
+		}
+		// The log keeps the two answers, from their due times (100 and
+		// 200 ms) to the release at 2 s.
+		want := []Sample{{100 * time.Millisecond, 1900 * time.Millisecond}, {200 * time.Millisecond, 1800 * time.Millisecond}}
+		path := filepath.Join(t.TempDir(), "latency.csv")
+		if err := log.WriteFile(path); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := ReadLatencies(path); err != nil || !slices.Equal(got, want) {
+			t.Fatalf("latency log read back as %v (%v), want %v", got, err, want)
 		}
 		// Request 1 was due at 100 ms, request 2 at 200 ms.
 		if s.P50 != 1800*time.Millisecond && s.P50 != 1900*time.Millisecond {
@@ -193,6 +207,24 @@ func TestPick(t *testing.T) {
 		got, err := Pick(tc.asked, tc.measured)
 		if got != tc.want || (err == nil) != tc.ok {
 			t.Errorf("Pick(%v, %v) = %v, %v; want %v, ok %v", tc.asked, tc.measured, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+// A file that is not a latency log, or has a malformed line, is refused
+// with where it went wrong.
+func TestReadLatenciesRejects(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"time,label\n1,2\n", "not a latency log"},
+		{"due_ms,latency_ms\n0.000,1.500\n1.000;2.000\n", "line 3"},
+		{"due_ms,latency_ms\n0.000,x\n", "line 2"},
+	} {
+		path := filepath.Join(t.TempDir(), "latency.csv")
+		if err := os.WriteFile(path, []byte(tc.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadLatencies(path); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want one saying %q", tc.text, err, tc.want)
 		}
 	}
 }
