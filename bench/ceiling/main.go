@@ -289,16 +289,11 @@ func (b *bench) measure(name string, op func(*rand.Rand) error) result.Stats {
 // latency at a given rate that ringtable's is held against.
 func (b *bench) openLoop(rate float64) {
 	var rec result.Recorder
-	var lat *openloop.LatencyLog
-	if b.c.latencyLog != "" {
-		lat = &openloop.LatencyLog{}
-	}
+	lat := openloop.NewLatencyLog(b.c.latencyLog)
 	elapsed, firstErr := openloop.Measure(openloop.Config{Rate: rate, Duration: b.c.duration, MaxInflight: b.c.maxInflight},
 		&rec, lat, func(int) error { return b.writeKey(rand.IntN(b.c.keys)) })
-	if lat != nil {
-		if err := lat.WriteFile(b.c.latencyLog); err != nil {
-			log.Print("ceiling: latency log: ", err)
-		}
+	if err := lat.Write(); err != nil {
+		log.Print("ceiling: ", err)
 	}
 	fmt.Printf("target %.0f writes/s for %v: ", rate, b.c.duration)
 	row := result.Row{Label: b.c.label + "-rate", Op: "write", Concurrency: b.c.maxInflight, Keys: b.c.keys, Dist: "uniform", ValueSize: b.c.valueSize}

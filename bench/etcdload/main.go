@@ -198,10 +198,7 @@ func (b *bench) measure(label, name string, op func(*clientv3.Client, *rand.Rand
 // loop's clients are.
 func (b *bench) openLoop(rate float64) {
 	var rec result.Recorder
-	var lat *openloop.LatencyLog
-	if b.c.latencyLog != "" {
-		lat = &openloop.LatencyLog{}
-	}
+	lat := openloop.NewLatencyLog(b.c.latencyLog)
 	elapsed, firstErr := openloop.Measure(openloop.Config{Rate: rate, Duration: b.c.duration, MaxInflight: b.c.maxInflight},
 		&rec, lat, func(i int) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -209,10 +206,8 @@ func (b *bench) openLoop(rate float64) {
 			_, err := b.cls[i%len(b.cls)].Put(ctx, key(rand.IntN(b.c.keys)), b.value)
 			return err
 		})
-	if lat != nil {
-		if err := lat.WriteFile(b.c.latencyLog); err != nil {
-			log.Print("etcdload: latency log: ", err)
-		}
+	if err := lat.Write(); err != nil {
+		log.Print("etcdload: ", err)
 	}
 	fmt.Printf("target %.0f puts/s for %v: ", rate, b.c.duration)
 	row := result.Row{Label: b.c.label + "-rate", Op: "write", Concurrency: b.c.maxInflight, Keys: b.c.keys, Dist: "uniform", ValueSize: b.c.valueSize}

@@ -57,15 +57,10 @@ func main() {
 		log.Fatal("rateload: ", err)
 	}
 	l := &loader{items: items, value: result.Value(*valueSize), ctxs: map[int]string{}, maxInflight: *maxInflight}
-	l.tally.Rec = &l.rec
-	if *latencyLog != "" {
-		l.tally.Log = &openloop.LatencyLog{}
-	}
+	l.tally.Rec, l.tally.Log = &l.rec, openloop.NewLatencyLog(*latencyLog)
 	elapsed, first := l.run(*rate, *duration, *keys)
-	if *latencyLog != "" {
-		if err := l.tally.Log.WriteFile(*latencyLog); err != nil {
-			log.Fatal("rateload: latency log: ", err)
-		}
+	if err := l.tally.Log.Write(); err != nil {
+		log.Fatal("rateload: ", err)
 	}
 	s := l.rec.Summary(elapsed)
 	row := result.Row{Label: *label, Op: "write", Concurrency: *maxInflight, Keys: *keys, Dist: "uniform", ValueSize: *valueSize}

@@ -92,6 +92,10 @@ func tails(b *strings.Builder, dir string) {
 			continue
 		}
 		f := tailOf(runs)
+		if f.requests == 0 { // every request failed or was dropped
+			lines = append(lines, fmt.Sprintf("| %s | %d | 0 | — | — | — | — | — | — | — | — |\n", c.what, f.runs))
+			continue
+		}
 		lines = append(lines, fmt.Sprintf("| %s | %d | %d | %s | %s | %s | %s | %s | %.1f%% | %.1f%% | %s |\n",
 			c.what, f.runs, f.requests, msf(f.p50), msf(f.p90), msf(f.p99), msf(f.p999), msf(f.max),
 			100*f.over10, 100*f.over50, msf(f.worstWindow)))

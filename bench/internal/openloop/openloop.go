@@ -130,12 +130,22 @@ func Measure(c Config, rec *result.Recorder, log *LatencyLog, op func(i int) err
 }
 
 // LatencyLog keeps each answered request's due time and latency, to be
-// written out (WriteFile) and read back (ReadLatencies) by the report:
-// when the slow requests came, not only how many. A nil log keeps
-// nothing. Add may be called from any goroutine.
+// written to its file (Write) and read back (ReadLatencies) by the
+// report: when the slow requests came, not only how many. A nil log keeps
+// and writes nothing. Add may be called from any goroutine.
 type LatencyLog struct {
+	path    string
 	mu      sync.Mutex
 	samples []Sample
+}
+
+// NewLatencyLog returns a log to be written to path, or nil when path is
+// empty.
+func NewLatencyLog(path string) *LatencyLog {
+	if path == "" {
+		return nil
+	}
+	return &LatencyLog{path: path}
 }
 
 // Sample is one answered request: when it was due, since the schedule
@@ -155,8 +165,12 @@ func (l *LatencyLog) Add(o Outcome) {
 // latencyHeader starts a latency log's file.
 const latencyHeader = "due_ms,latency_ms"
 
-// WriteFile writes the samples, in due order, as CSV in milliseconds.
-func (l *LatencyLog) WriteFile(path string) error {
+// Write writes the samples to the log's file, in due order, as CSV in
+// milliseconds.
+func (l *LatencyLog) Write() error {
+	if l == nil {
+		return nil
+	}
 	l.mu.Lock()
 	samples := slices.SortedFunc(slices.Values(l.samples), func(a, b Sample) int { return cmp.Compare(a.Due, b.Due) })
 	l.mu.Unlock()
@@ -165,12 +179,15 @@ func (l *LatencyLog) WriteFile(path string) error {
 	for _, s := range samples {
 		fmt.Fprintf(&b, "%.3f,%.3f\n", ms(s.Due), ms(s.Latency))
 	}
-	return os.WriteFile(path, []byte(b.String()), 0o644)
+	if err := os.WriteFile(l.path, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("openloop: latency log: %w", err)
+	}
+	return nil
 }
 
 func ms(d time.Duration) float64 { return d.Seconds() * 1000 }
 
-// ReadLatencies reads a file WriteFile wrote.
+// ReadLatencies reads a file a LatencyLog wrote.
 func ReadLatencies(path string) ([]Sample, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {

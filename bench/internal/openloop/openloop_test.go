@@ -159,12 +159,13 @@ func TestMeasure(t *testing.T) {
 		refused := errors.New("refused")
 		release := make(chan struct{})
 		var rec result.Recorder
-		var log LatencyLog
+		path := filepath.Join(t.TempDir(), "latency.csv")
+		log := NewLatencyLog(path)
 		go func() {
 			time.Sleep(2 * time.Second) // after the schedule: the slow ones are still held
 			close(release)
 		}()
-		elapsed, first := Measure(Config{Rate: 10, Duration: time.Second, MaxInflight: 2}, &rec, &log, func(i int) error {
+		elapsed, first := Measure(Config{Rate: 10, Duration: time.Second, MaxInflight: 2}, &rec, log, func(i int) error {
 			switch i {
 			case 0:
 				return refused
@@ -180,8 +181,7 @@ func TestMeasure(t *testing.T) {
 		// The log keeps the two answers, from their due times (100 and
 		// 200 ms) to the release at 2 s.
 		want := []Sample{{100 * time.Millisecond, 1900 * time.Millisecond}, {200 * time.Millisecond, 1800 * time.Millisecond}}
-		path := filepath.Join(t.TempDir(), "latency.csv")
-		if err := log.WriteFile(path); err != nil {
+		if err := log.Write(); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := ReadLatencies(path); err != nil || !slices.Equal(got, want) {
