@@ -194,7 +194,7 @@ func ReadLatencies(path string) ([]Sample, error) {
 		return nil, err
 	}
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) == 0 || lines[0] != latencyHeader {
+	if lines[0] != latencyHeader { // Split gives at least one line
 		return nil, fmt.Errorf("openloop: %s: not a latency log (its first line is not %q)", path, latencyHeader)
 	}
 	samples := make([]Sample, 0, len(lines)-1)
