@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -98,8 +99,11 @@ func (c *Client) Query(ctx context.Context, req QueryRequest) (*QueryResponse, e
 	body, _ := json.Marshal(req)
 	_, data, err := c.do(ctx, http.MethodPost, "/v1/query", nil, nil, body)
 	var out QueryResponse
-	if data != nil && json.Unmarshal(data, &out) == nil && out.Error != nil {
-		return &out, out.Error
+	var derr error
+	if data != nil {
+		if derr = json.Unmarshal(data, &out); derr == nil && out.Error != nil {
+			return &out, out.Error
+		}
 	}
 	if err != nil {
 		var e *Error
@@ -107,6 +111,10 @@ func (c *Client) Query(ctx context.Context, req QueryRequest) (*QueryResponse, e
 			return &out, &QueryError{Code: e.Code, Message: e.Message}
 		}
 		return nil, err
+	}
+	if derr != nil {
+		// An answer that cannot be read must not pass for one without rows.
+		return nil, fmt.Errorf("reading the gateway's answer: %w", derr)
 	}
 	return &out, nil
 }
