@@ -241,6 +241,9 @@ func TestBadInputIsRefusedAndStoresNothing(t *testing.T) {
 		{"unknown field", "POST", "/v1/tables", "", `{"name":"ok","partition_key":"id","nope":1}`, 400, "unknown field"},
 		{"bad quorum", "PUT", "/v1/tables/t/items/g?w=4", "", `{"v":1}`, 400, "between 1 and the table's n=3"},
 		{"sort key on table without", "PUT", "/v1/tables/t/items/h/s", "", `{"v":1}`, 400, "has no sort key"},
+		{"item not UTF-8", "PUT", "/v1/tables/t/items/i", "", "{\"v\":\"\xff\"}", 400, "line 1, column 7: invalid JSON item: byte 0xff is not UTF-8"},
+		{"item nested too deep", "PUT", "/v1/tables/t/items/j", "", `{"v":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "}", 400, "nest more than 100 deep"},
+		{"key not UTF-8", "PUT", "/v1/tables/t/items/%FFk", "", `{"v":1}`, 400, "partition key is not UTF-8 text: byte 0xff at offset 0"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -267,7 +270,7 @@ func TestBadInputIsRefusedAndStoresNothing(t *testing.T) {
 		})
 	}
 	// Nothing was stored by any of them.
-	for _, pk := range []string{"a", "b", "c", "d", "g"} {
+	for _, pk := range []string{"a", "b", "c", "d", "g", "i", "j", "\xffk"} {
 		if _, err := cl.Get(ctx, "t", client.Key{PK: pk}, client.Options{R: 3}); !client.IsStatus(err, 404) {
 			t.Errorf("item %q after a refused write: err = %v, want 404", pk, err)
 		}

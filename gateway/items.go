@@ -49,6 +49,14 @@ func (g *Gateway) item(r *http.Request, ten *tenants.Tenant) (itemRef, error) {
 	if err := validateKey("partition key", pk); err != nil {
 		return itemRef{}, err
 	}
+	if r.Method == http.MethodPut {
+		if err := utf8Key("partition key", pk); err != nil {
+			return itemRef{}, err
+		}
+		if err := utf8Key("sort key", sk); err != nil {
+			return itemRef{}, err
+		}
+	}
 	switch {
 	case t.SortKey != "" && sk == "":
 		return itemRef{}, badRequest("table %q has sort key %q: address items as /v1/tables/%s/items/{%s}/{%s}", t.Name, t.SortKey, t.Name, t.PartitionKey, t.SortKey)
@@ -60,6 +68,18 @@ func (g *Gateway) item(r *http.Request, ten *tenants.Tenant) (itemRef, error) {
 		}
 	}
 	return itemRef{t: t, key: g.key(tenants.KindData, ten.ID, t.ID, pk, sk)}, nil
+}
+
+// utf8Key refuses to create an item whose key is not UTF-8 text: answers
+// and change events carry keys as JSON strings, which would turn such a
+// key into another one that addresses nothing. Reads and deletes still
+// take any bytes, so items written before keys were checked stay
+// reachable.
+func utf8Key(what, k string) error {
+	if i := query.InvalidUTF8(k); i >= 0 {
+		return badRequest("%s is not UTF-8 text: byte %#02x at offset %d (keys are text; encode binary keys, as base64 for example)", what, k[i], i)
+	}
+	return nil
 }
 
 // quorumParam reads an ?r= or ?w= override, bounded by the table's N.

@@ -27,7 +27,8 @@
 // exported as constants, with ValidateName, ValidateKey and ValidateItem, so
 // the gateway's HTTP item API enforces exactly the same rules. MaxTokens
 // adds one of the parser's own, which keeps the cost of parsing a maximal
-// input small.
+// input small; MaxItemDepth one that keeps every item readable by common
+// JSON decoders once an answer or a change event wraps it.
 //
 // Usage:
 //

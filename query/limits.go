@@ -27,6 +27,12 @@ const (
 	// 1 MiB list of columns would cost seconds of gateway CPU; real
 	// statements use tens of tokens.
 	MaxTokens = 4096
+	// MaxItemDepth bounds how deeply an item's objects and arrays nest (the
+	// item itself is depth 1). Answers and change events wrap an item in a
+	// few levels of their own, and common JSON decoders give up somewhere
+	// between a thousand levels (Python's) and ten thousand (Go's): an item
+	// accepted must stay readable by all of them.
+	MaxItemDepth = 100
 )
 
 // Replication limits. DefaultN matches the design's N=3; r and w default to a
@@ -95,16 +101,18 @@ func checkKey(kind, k string) *Error {
 	return nil
 }
 
-// ValidateItem checks that item is one JSON object of at most MaxItemSize
-// bytes once compacted, and returns it compacted. Errors are *Error values
-// whose position is inside item.
+// ValidateItem checks that item is one JSON object of UTF-8 text, of at
+// most MaxItemSize bytes once compacted and nested at most MaxItemDepth
+// deep, and returns it compacted. Errors are *Error values whose position
+// is inside item.
 func ValidateItem(item []byte) (json.RawMessage, error) {
-	// Every write passes here: a valid item costs one scan. Anything
-	// else takes the slower path, which says what is wrong and where.
+	// Every write passes here: a valid item costs a scan to compact it and
+	// one over the compacted bytes. Anything else takes the slower path,
+	// which says what is wrong and where.
 	var buf bytes.Buffer
 	buf.Grow(len(item))
 	if json.Compact(&buf, item) == nil {
-		if b := buf.Bytes(); len(b) > 0 && b[0] == '{' && len(b) <= MaxItemSize {
+		if b := buf.Bytes(); len(b) > 0 && b[0] == '{' && len(b) <= MaxItemSize && utf8.Valid(b) && tooDeep(b) < 0 {
 			return json.RawMessage(b), nil
 		}
 	}
@@ -129,6 +137,14 @@ func checkItem(raw string, base Position, what string) (json.RawMessage, *Error)
 		}
 		return nil, &Error{Pos: base, Msg: what + ": " + err.Error()}
 	}
+	// encoding/json takes any bytes inside strings, and would hand them
+	// back in answers that are then not JSON (which is UTF-8).
+	if off := InvalidUTF8(raw); off >= 0 {
+		return nil, &Error{Pos: base.advance(raw[:off]), Msg: fmt.Sprintf("%s: byte %#02x is not UTF-8 (JSON text is UTF-8; send binary data encoded, as base64 for example)", what, raw[off])}
+	}
+	if off := tooDeep([]byte(raw)); off >= 0 {
+		return nil, &Error{Pos: base.advance(raw[:off]), Msg: fmt.Sprintf("%s: objects and arrays nest more than %d deep", what, MaxItemDepth)}
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, probe); err != nil {
 		return nil, &Error{Pos: base, Msg: what + ": " + err.Error()}
@@ -141,6 +157,49 @@ func checkItem(raw string, base Position, what string) (json.RawMessage, *Error)
 		return nil, &Error{Pos: base, Msg: fmt.Sprintf("item is %d bytes of JSON; the limit is %d bytes (400 KiB)", len(b), MaxItemSize)}
 	}
 	return json.RawMessage(b), nil
+}
+
+// InvalidUTF8 returns the offset of the first byte of s that is not part
+// of a valid UTF-8 sequence, or -1.
+func InvalidUTF8(s string) int {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
+// tooDeep returns the offset of the bracket that opens an object or array
+// deeper than MaxItemDepth in the JSON text b, or -1. b must be valid JSON:
+// brackets are counted outside strings only.
+func tooDeep(b []byte) int {
+	depth, inString := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++ // the escaped byte cannot end the string
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			if depth++; depth > MaxItemDepth {
+				return i
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return -1
 }
 
 func isLetter(c byte) bool   { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

@@ -65,14 +65,42 @@ func TestValidateItem(t *testing.T) {
 		t.Error("item over MaxItemSize accepted")
 	}
 	for in, want := range map[string]string{
-		`[1]`:            "line 1, column 1: an item must be a JSON object",
-		`"s"`:            "line 1, column 1: an item must be a JSON object",
-		"{\n\"a\": nul}": "line 2, column 9: invalid JSON item: invalid character '}' in literal null (expecting 'l')",
-		`{"a": 1} {}`:    "line 1, column 10: invalid JSON item: invalid character '{' after top-level value",
-		``:               "line 1, column 1: invalid JSON item: unexpected end of JSON input",
+		`[1]`:                 "line 1, column 1: an item must be a JSON object",
+		`"s"`:                 "line 1, column 1: an item must be a JSON object",
+		"{\n\"a\": nul}":      "line 2, column 9: invalid JSON item: invalid character '}' in literal null (expecting 'l')",
+		`{"a": 1} {}`:         "line 1, column 10: invalid JSON item: invalid character '{' after top-level value",
+		``:                    "line 1, column 1: invalid JSON item: unexpected end of JSON input",
+		"{\"a\": \"\xff\"}":   "line 1, column 8: invalid JSON item: byte 0xff is not UTF-8 (JSON text is UTF-8; send binary data encoded, as base64 for example)",
+		"{\n\"é\": \"\xc3\"}": "line 2, column 7: invalid JSON item: byte 0xc3 is not UTF-8 (JSON text is UTF-8; send binary data encoded, as base64 for example)",
+		"{\"a\":" + strings.Repeat("[", MaxItemDepth) + strings.Repeat("]", MaxItemDepth) + "}": "line 1, column 105: invalid JSON item: objects and arrays nest more than 100 deep",
 	} {
 		if _, err := ValidateItem([]byte(in)); err == nil || err.Error() != want {
 			t.Errorf("ValidateItem(%q) = %v, want %q", in, err, want)
+		}
+	}
+}
+
+func TestValidateItemDepth(t *testing.T) {
+	nest := func(depth int, open, close, inner string) string {
+		return strings.Repeat(open, depth-1) + inner + strings.Repeat(close, depth-1)
+	}
+	for _, tc := range []struct {
+		item string
+		ok   bool
+	}{
+		{"{" + nest(MaxItemDepth, `"a":{`, "}", "") + "}", true},
+		{"{" + nest(MaxItemDepth+1, `"a":{`, "}", "") + "}", false},
+		{`{"a":` + nest(MaxItemDepth+1, "[", "]", "1") + "}", false},
+		{`{"a":` + nest(MaxItemDepth, "[", "]", "1") + "}", true},
+		// Brackets in strings, escaped quotes among them, do not nest.
+		{`{"a":"` + strings.Repeat(`[{\"`, 2*MaxItemDepth) + `"}`, true},
+		{`{"[[[":` + nest(MaxItemDepth, "[", "]", `"\"]]]"`) + "}", true},
+		// Siblings at the limit do not add up.
+		{"{" + strings.Repeat(`"a":`+nest(MaxItemDepth, "[", "]", "1")+",", 3) + `"b":1}`, true},
+	} {
+		_, err := ValidateItem([]byte(tc.item))
+		if (err == nil) != tc.ok {
+			t.Errorf("ValidateItem(%.60q…) = %v, want ok=%v", tc.item, err, tc.ok)
 		}
 	}
 }
@@ -130,7 +158,7 @@ func TestQuoteIdentRoundTrip(t *testing.T) {
 // ValidateItem's one-scan path for valid items accepts exactly what the
 // diagnosing path accepts, and returns the same bytes.
 func FuzzValidateItem(f *testing.F) {
-	for _, s := range []string{`{"a":1}`, "{ \"a\" : [1, 2] }", `[1]`, `{"a":1} {}`, `{"a":}`, `"x"`, ``, "{\"\xff\":1}"} {
+	for _, s := range []string{`{"a":1}`, "{ \"a\" : [1, 2] }", `[1]`, `{"a":1} {}`, `{"a":}`, `"x"`, ``, "{\"\xff\":1}", `{"a":[[["\\"]"]]]}`, "{\"a\":\"\xe2\x82\"}"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, item []byte) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ringtable/ringtable/gateway/client"
 	"github.com/ringtable/ringtable/query"
@@ -204,6 +205,12 @@ func (s *Shell) copyFrom(ctx context.Context, q *query.Copy) error {
 // importStatement checks one line and returns its PUT ("" for a deleted
 // version, which is skipped).
 func importStatement(table string, line []byte) (string, error) {
+	if !utf8.Valid(line) {
+		// encoding/json would read each bad byte as U+FFFD: a key would
+		// be imported as another key, a value changed.
+		i := query.InvalidUTF8(string(line))
+		return "", fmt.Errorf("byte %#02x at offset %d is not UTF-8 (COPY reads JSON lines, which are UTF-8 text)", line[i], i)
+	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	var l copyLine

@@ -97,6 +97,7 @@ func TestCopyFromReportsTheBadLine(t *testing.T) {
 		{`{"pk":"a","value":[1]}`, `line 1: "value": an item must be a JSON object`},
 		{`{"pk":"","value":{}}`, "line 1: partition key must not be empty"},
 		{`{"pk":"a","value":{}} {"pk":"b"}`, "line 1: more than one JSON value on the line"},
+		{"{\"pk\":\"a\",\"value\":{}}\n{\"pk\":\"b\xff\",\"value\":{}}", "line 2: byte 0xff at offset 8 is not UTF-8"},
 	} {
 		file := filepath.Join(dir, "in.jsonl")
 		if err := os.WriteFile(file, []byte(tc.content), 0o600); err != nil {
