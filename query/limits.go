@@ -176,21 +176,11 @@ func InvalidUTF8(s string) int {
 // deeper than MaxItemDepth in the JSON text b, or -1. b must be valid JSON:
 // brackets are counted outside strings only.
 func tooDeep(b []byte) int {
-	depth, inString := 0, false
+	depth := 0
 	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++ // the escaped byte cannot end the string
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
+		switch b[i] {
 		case '"':
-			inString = true
+			i = stringEnd(b, i+1)
 		case '{', '[':
 			if depth++; depth > MaxItemDepth {
 				return i
@@ -200,6 +190,28 @@ func tooDeep(b []byte) int {
 		}
 	}
 	return -1
+}
+
+// stringEnd returns the offset of the quote that closes the JSON string
+// whose contents start at b[from] (len(b) if none does). Most of an item
+// is in its strings: this skips them with IndexByte, not byte by byte.
+func stringEnd(b []byte, from int) int {
+	for {
+		q := bytes.IndexByte(b[from:], '"')
+		if q < 0 {
+			return len(b)
+		}
+		q += from
+		// The quote is escaped if an odd number of backslashes precede it.
+		n := 0
+		for j := q - 1; j >= from && b[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q
+		}
+		from = q + 1
+	}
 }
 
 func isLetter(c byte) bool   { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

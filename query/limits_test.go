@@ -2,7 +2,9 @@ package query
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -95,6 +97,9 @@ func TestValidateItemDepth(t *testing.T) {
 		// Brackets in strings, escaped quotes among them, do not nest.
 		{`{"a":"` + strings.Repeat(`[{\"`, 2*MaxItemDepth) + `"}`, true},
 		{`{"[[[":` + nest(MaxItemDepth, "[", "]", `"\"]]]"`) + "}", true},
+		// A string that ends in an escaped backslash still ends there.
+		{`{"x\\\\":` + nest(MaxItemDepth+1, "[", "]", "1") + "}", false},
+		{`{"x\\\\\"":` + nest(MaxItemDepth, "[", "]", "1") + "}", true},
 		// Siblings at the limit do not add up.
 		{"{" + strings.Repeat(`"a":`+nest(MaxItemDepth, "[", "]", "1")+",", 3) + `"b":1}`, true},
 	} {
@@ -161,11 +166,54 @@ func FuzzValidateItem(f *testing.F) {
 	for _, s := range []string{`{"a":1}`, "{ \"a\" : [1, 2] }", `[1]`, `{"a":1} {}`, `{"a":}`, `"x"`, ``, "{\"\xff\":1}", `{"a":[[["\\"]"]]]}`, "{\"a\":\"\xe2\x82\"}"} {
 		f.Add([]byte(s))
 	}
+	for _, d := range []int{MaxItemDepth - 1, MaxItemDepth} { // nested 100 and 101 deep
+		f.Add([]byte(`{"a":` + strings.Repeat(`[{"b":"[\\\""},`, d-1) + "1" + strings.Repeat("]", d-1) + "}"))
+	}
 	f.Fuzz(func(t *testing.T, item []byte) {
 		got, err := ValidateItem(item)
 		want, werr := checkItem(string(item), startPos, "invalid JSON item")
 		if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
 			t.Fatalf("ValidateItem(%q) = %q, %v; the diagnosing path gives %q, %v", item, got, err, want, werr)
 		}
+		// The depth limit agrees with encoding/json's tokens.
+		tooDeep := err != nil && strings.Contains(err.Error(), "nest more than")
+		if d, ok := tokenDepth(item); ok && (err == nil || tooDeep) && (d > MaxItemDepth) != tooDeep {
+			t.Fatalf("ValidateItem(%q) = %v; encoding/json nests it %d deep", item, err, d)
+		}
 	})
+}
+
+// The check every write's item passes, on an item of the harness's shape
+// (1 KiB of JSON).
+func BenchmarkValidateItem(b *testing.B) {
+	item := []byte(`{"v":"` + strings.Repeat("x", 1000) + `","n":[1,{"a":true}],"s":"é"}`)
+	b.SetBytes(int64(len(item)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ValidateItem(item); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// tokenDepth is how deeply valid JSON nests, by encoding/json's tokens.
+func tokenDepth(b []byte) (int, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	depth, most := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return most, true
+		}
+		if err != nil {
+			return 0, false
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			most = max(most, depth)
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
 }
