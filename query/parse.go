@@ -3,6 +3,7 @@ package query
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/participle/v2"
@@ -115,7 +116,12 @@ func syntaxError(err error, first lexer.Token) *Error {
 			}
 		}
 		found := describeToken(ute.Unexpected)
-		return &Error{Pos: fromLexerPos(ute.Unexpected.Pos), Msg: expectedMsg(expected, found), Expected: expected}
+		msg := expectedMsg(expected, found)
+		if ute.Unexpected.Type == tokQIdent && slices.Contains(expected, "string") {
+			// SQL's habit, which users bring from other shells.
+			msg += ": strings are in single quotes ('…'), double quotes name attributes"
+		}
+		return &Error{Pos: fromLexerPos(ute.Unexpected.Pos), Msg: msg, Expected: expected}
 	}
 	var perr participle.Error
 	if errors.As(err, &perr) {
