@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,7 +55,12 @@ func (s *Shell) copy(ctx context.Context, q *query.Copy) error {
 func (s *Shell) copyTo(ctx context.Context, q *query.Copy) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(q.File), "."+filepath.Base(q.File)+".*.tmp")
 	if err != nil {
-		return err
+		// The temporary file's name would only puzzle: say where it failed.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("COPY %s TO %s: cannot create a file in %s: %w", q.Table, q.File, filepath.Dir(q.File), err)
 	}
 	defer func() {
 		if cerr := f.Close(); err == nil && cerr != nil {

@@ -87,6 +87,15 @@ func TestCopyFromBatchesPuts(t *testing.T) {
 	}
 }
 
+func TestCopyToAMissingDirectorySaysWhere(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "missing")
+	out, err := runScript(t, &fakeEval{}, "COPY t TO '"+filepath.Join(dir, "out.jsonl")+"';")
+	want := "COPY t TO " + filepath.Join(dir, "out.jsonl") + ": cannot create a file in " + dir + ": no such file or directory"
+	if !errors.Is(err, ErrFailed) || !strings.Contains(out, want) || strings.Contains(out, ".tmp") {
+		t.Errorf("Run = %v, output %q; want %q", err, out, want)
+	}
+}
+
 func TestCopyFromReportsTheBadLine(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct{ content, want string }{
