@@ -41,6 +41,10 @@ func (b *benchCmd) Run(env *runEnv) error {
 	if b.Preload != nil {
 		cfg.Preload = *b.Preload
 	}
+	// Refuse bad flags before anything is announced or loaded.
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	key, err := resolveKey(b.APIKey, filepath.Join(defaultDataDir, "dev.key"), "API key")
 	if err != nil {
 		return err

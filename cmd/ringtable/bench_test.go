@@ -1,6 +1,12 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,5 +42,22 @@ func TestSiblingHint(t *testing.T) {
 				t.Fatalf("hint %q, want %s of the writes, table \"t1\" and %q", got, tc.wantPct, tc.wantHint)
 			}
 		})
+	}
+}
+
+// A bench with a bad flag is refused before it announces a preload, opens
+// its profile or reaches the gateway.
+func TestBenchRefusesBadFlagsFirst(t *testing.T) {
+	profile := filepath.Join(t.TempDir(), "cpu.pprof")
+	kctx, c, err := parseCLI(t, "bench", "--gateway", "http://127.0.0.1:1", "--api-key", "x",
+		"--read-ratio", "2", "--cpu-profile", profile, "--log-level", "warn")
+	if err == nil {
+		err = kctx.Run(&runEnv{ctx: context.Background(), log: slog.New(slog.DiscardHandler)}, &c.Admin)
+	}
+	if err == nil || !strings.Contains(err.Error(), "read ratio 2: must be between 0 and 1") {
+		t.Fatalf("err = %v; want the read ratio refused", err)
+	}
+	if _, err := os.Stat(profile); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused bench left %s behind (stat: %v)", profile, err)
 	}
 }
