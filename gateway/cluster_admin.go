@@ -3,9 +3,11 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ringtable/ringtable/messaging"
@@ -56,6 +58,19 @@ func (g *Gateway) ask(ctx context.Context, node string, m wire.Message) (*wire.R
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	data, err := g.conn.Request(ctx, g.subj.NodeOp(node, m.Type().String()), wire.Encode(m))
+	if errors.Is(err, messaging.ErrNoResponders) {
+		// Nothing listens on the node's subject: a typo, or a node that
+		// is down. Say which, as the member list sees it.
+		members := g.Members().Sorted()
+		ids := make([]string, len(members))
+		for i, mb := range members {
+			if mb.ID == node {
+				return nil, fmt.Errorf("node %s: %w: a member (%s) that does not answer; it is down or cut off", node, ErrUnavailable, mb.Status)
+			}
+			ids[i] = mb.ID
+		}
+		return nil, fmt.Errorf("node %s: %w: no node of that ID answers (members: %s)", node, ErrNotFound, strings.Join(ids, ", "))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", node, err)
 	}

@@ -22,6 +22,9 @@ var (
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrForbidden is returned when valid credentials lack the right.
 	ErrForbidden = errors.New("forbidden")
+	// ErrUnavailable is returned when what a request needs exists but does
+	// not answer (a storage node that is down).
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // BadRequestError is a client mistake; its message says what and where.
@@ -76,6 +79,8 @@ func classify(err error) (status int, code string) {
 		return http.StatusConflict, "table_exists"
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized, "unauthorized"
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable, "unavailable"
 	case errors.Is(err, coord.ErrQuorum):
 		return http.StatusServiceUnavailable, "quorum_not_met"
 	case errors.As(err, &we):
