@@ -348,7 +348,8 @@ func (c *repairCmd) Run(env *runEnv, a *adminCmd) error {
 	}
 	ctx, cancel := adminCtx(env)
 	q := ""
-	if c.Table != "" {
+	if c.Tenant != "" || c.Table != "" {
+		// Sent as given: the gateway refuses one without the other.
 		q = "?tenant=" + url.QueryEscape(c.Tenant) + "&table=" + url.QueryEscape(c.Table)
 	}
 	var out map[string]any

@@ -119,6 +119,21 @@ func TestDevServesItemsAndFeedsThenStops(t *testing.T) {
 		t.Fatalf("feed ids %v (%v), want 1,2,3,4", ids, err)
 	}
 
+	// A repair given a tenant without a table is refused, not widened to
+	// every table.
+	adminKey, err := os.ReadFile(filepath.Join(dir, "admin.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	akctx, ac, err := parseCLI(t, "admin", "--gateway", base, "--admin-key", strings.TrimSpace(string(adminKey)),
+		"repair", "--tenant", "x", "--no-wait", "--log-level", "warn")
+	if err == nil {
+		err = akctx.Run(&runEnv{ctx: rctx, log: slog.New(slog.DiscardHandler)}, &ac.Admin)
+	}
+	if err == nil || !strings.Contains(err.Error(), "needs both tenant (an ID) and table (a name)") {
+		t.Errorf("admin repair --tenant x: err = %v, want it refused", err)
+	}
+
 	cancel()
 	select {
 	case err := <-done:
