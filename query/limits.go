@@ -162,6 +162,9 @@ func checkItem(raw string, base Position, what string) (json.RawMessage, *Error)
 // InvalidUTF8 returns the offset of the first byte of s that is not part
 // of a valid UTF-8 sequence, or -1.
 func InvalidUTF8(s string) int {
+	if utf8.ValidString(s) { // the common case, checked a word at a time
+		return -1
+	}
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && n == 1 {
