@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -60,8 +61,16 @@ func Connect(ctx context.Context, c ClientConfig) (*Conn, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Why the last attempt to reach a server failed, for Connect's wait
+	// (written by the client's callback goroutine).
+	var lastFailure atomic.Value
 	opts := []nats.Option{
 		nats.Name(c.Name),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				lastFailure.Store(err.Error())
+			}
+		}),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(100 * time.Millisecond),
 		nats.ReconnectJitter(100*time.Millisecond, 100*time.Millisecond),
@@ -98,16 +107,31 @@ func Connect(ctx context.Context, c ClientConfig) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("messaging: connect %v: %w", c.URLs, err)
 	}
+	// Servers may start in any order, so a failed connect is retried; say
+	// so now and then, with why the last attempt failed.
+	nextNote := time.Now().Add(connectNoteEvery)
 	for !nc.IsConnected() {
 		select {
 		case <-ctx.Done():
+			err := fmt.Errorf("messaging: connect %v: %w", c.URLs, ctx.Err())
+			if last, ok := lastFailure.Load().(string); ok {
+				err = fmt.Errorf("%w (last attempt: %s)", err, last)
+			}
 			nc.Close()
-			return nil, fmt.Errorf("messaging: connect %v: %w", c.URLs, ctx.Err())
+			return nil, err
 		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(nextNote) {
+			last, _ := lastFailure.Load().(string)
+			log.Warn("waiting for a NATS server", "urls", c.URLs, "last_attempt", last)
+			nextNote = time.Now().Add(connectNoteEvery)
 		}
 	}
 	return &Conn{nc: nc, subj: subj, log: log, urls: c.URLs, auth: c.Auth}, nil
 }
+
+// connectNoteEvery is how often Connect logs that it is still waiting.
+var connectNoteEvery = 5 * time.Second
 
 // Subjects returns the subject builder of this connection's prefix.
 func (c *Conn) Subjects() Subjects { return c.subj }

@@ -1,8 +1,10 @@
 package messaging
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
@@ -204,10 +206,21 @@ func TestCallerReusesSubjects(t *testing.T) {
 }
 
 func TestConnectGivesUpWithContext(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer func(d time.Duration) { connectNoteEvery = d }(connectNoteEvery)
+	connectNoteEvery = 100 * time.Millisecond
+	var logged bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	if _, err := Connect(ctx, ClientConfig{URLs: []string{"nats://127.0.0.1:1"}}); err == nil {
+	_, err := Connect(ctx, ClientConfig{URLs: []string{"nats://127.0.0.1:1"}, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err == nil {
 		t.Fatal("connected to a port nobody listens on")
+	}
+	// Both the error and the log while waiting say why.
+	if !strings.Contains(err.Error(), "last attempt: dial tcp 127.0.0.1:1") {
+		t.Errorf("error %q does not say why the last attempt failed", err)
+	}
+	if !strings.Contains(logged.String(), `msg="waiting for a NATS server"`) || !strings.Contains(logged.String(), "last_attempt=\"dial tcp 127.0.0.1:1") {
+		t.Errorf("log while waiting: %q", logged.String())
 	}
 	if _, err := Connect(context.Background(), ClientConfig{}); err == nil {
 		t.Fatal("connected without URLs")
