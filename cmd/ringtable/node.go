@@ -48,6 +48,20 @@ func (c *nodeCmd) Run(env *runEnv) error {
 	if err := c.startDebug(env); err != nil {
 		return err
 	}
+	// A bad flag is refused before a NATS server starts or a connection
+	// is waited for.
+	cfg := storagenode.DefaultConfig(c.ID, "")
+	cfg.Engine.Dir = c.DataDir
+	cfg.Q = c.Q
+	cfg.Seeds, cfg.Bootstrap, cfg.AutoJoin, cfg.Weight = c.Seeds, c.Bootstrap, c.AutoJoin, c.Weight
+	cfg.GossipInterval = c.Gossip
+	c.feedFlags.apply(&cfg)
+	c.cacheFlags.apply(&cfg)
+	cfg.Logger = env.log
+	cfg.Registerer = prometheus.DefaultRegisterer
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	auth, err := c.auth(c.Prefix)
 	if err != nil {
 		return err
@@ -79,15 +93,6 @@ func (c *nodeCmd) Run(env *runEnv) error {
 		return err
 	}
 	defer conn.Close()
-	cfg := storagenode.DefaultConfig(c.ID, "")
-	cfg.Engine.Dir = c.DataDir
-	cfg.Q = c.Q
-	cfg.Seeds, cfg.Bootstrap, cfg.AutoJoin, cfg.Weight = c.Seeds, c.Bootstrap, c.AutoJoin, c.Weight
-	cfg.GossipInterval = c.Gossip
-	c.feedFlags.apply(&cfg)
-	c.cacheFlags.apply(&cfg)
-	cfg.Logger = env.log
-	cfg.Registerer = prometheus.DefaultRegisterer
 	n, err := storagenode.Start(cfg, conn)
 	if err != nil {
 		return err

@@ -44,6 +44,8 @@ func TestServerFlagsRefuseBadValues(t *testing.T) {
 		{[]string{"node", "--id", "n1", "--data-dir", "x", "--procs=5000"}, "--procs 5000: must be between 0 and 4096"},
 		{[]string{"dev", "--set-cache-mib=-1"}, "--set-cache-mib -1"},
 		{[]string{"node", "--id", "n1", "--data-dir", "x", "--set-cache-mib=-1"}, "--set-cache-mib -1"},
+		// Refused before waiting for a NATS server that is not there.
+		{[]string{"node", "--id", "bad.id", "--data-dir", "x", "--nats-url", "nats://127.0.0.1:1"}, `node ID "bad.id" must be 1-64 of [A-Za-z0-9_-]`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			dir := t.TempDir()
