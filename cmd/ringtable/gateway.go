@@ -36,13 +36,6 @@ func (c *gatewayCmd) Run(env *runEnv) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(env.ctx, 30*time.Second)
-	conn, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: c.NATSURL, Name: "gateway", Prefix: c.Prefix, Logger: env.log, Auth: auth})
-	cancel()
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
 	cfg := gateway.DefaultConfig()
 	cfg.Q = c.Q
 	cfg.RoundTimeout = c.RoundTimeout
@@ -50,15 +43,27 @@ func (c *gatewayCmd) Run(env *runEnv) error {
 	cfg.AdminKey = c.AdminKey
 	cfg.Logger = env.log
 	cfg.Registerer = prometheus.DefaultRegisterer
+	// A bad setting or a taken port is refused before waiting for NATS.
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.HTTP)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(env.ctx, 30*time.Second)
+	conn, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: c.NATSURL, Name: "gateway", Prefix: c.Prefix, Logger: env.log, Auth: auth})
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
 	gw, err := gateway.New(cfg, conn)
 	if err != nil {
 		return err
 	}
 	defer gw.Close()
-	ln, err := net.Listen("tcp", c.HTTP)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	fmt.Printf("ringtable gateway: http://%s over %s\n", ln.Addr(), conn.ConnectedURL())
 	if err := gw.Serve(env.ctx, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

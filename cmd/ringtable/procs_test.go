@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -36,6 +37,12 @@ func TestProcsFor(t *testing.T) {
 // not hide the cache flags' own check (kong finds a command's Validate
 // through its embedded groups, and two such methods would hide both).
 func TestServerFlagsRefuseBadValues(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	taken := busy.Addr().String()
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -46,6 +53,8 @@ func TestServerFlagsRefuseBadValues(t *testing.T) {
 		{[]string{"node", "--id", "n1", "--data-dir", "x", "--set-cache-mib=-1"}, "--set-cache-mib -1"},
 		// Refused before waiting for a NATS server that is not there.
 		{[]string{"node", "--id", "bad.id", "--data-dir", "x", "--nats-url", "nats://127.0.0.1:1"}, `node ID "bad.id" must be 1-64 of [A-Za-z0-9_-]`},
+		{[]string{"gateway", "--nats-url", "nats://127.0.0.1:1", "--http", "127.0.0.1:0", "--speculate-quantile", "1.5"}, "SpeculateQuantile 1.5"},
+		{[]string{"gateway", "--nats-url", "nats://127.0.0.1:1", "--http", taken}, "listen: listen tcp " + taken},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			dir := t.TempDir()
