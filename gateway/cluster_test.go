@@ -243,6 +243,7 @@ func TestBadInputIsRefusedAndStoresNothing(t *testing.T) {
 		{"sort key on table without", "PUT", "/v1/tables/t/items/h/s", "", `{"v":1}`, 400, "has no sort key"},
 		{"item not UTF-8", "PUT", "/v1/tables/t/items/i", "", "{\"v\":\"\xff\"}", 400, "line 1, column 7: invalid JSON item: byte 0xff is not UTF-8"},
 		{"item nested too deep", "PUT", "/v1/tables/t/items/j", "", `{"v":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "}", 400, "nest more than 100 deep"},
+		{"attribute twice", "PUT", "/v1/tables/t/items/j", "", `{"v":1, "w":{"v":2}, "v":3}`, 400, "line 1, column 22: invalid JSON item: attribute \"v\" appears twice in one object"},
 		{"key not UTF-8", "PUT", "/v1/tables/t/items/%FFk", "", `{"v":1}`, 400, "partition key is not UTF-8 text: byte 0xff at offset 0"},
 	}
 	for _, tc := range cases {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -102,8 +103,8 @@ func checkKey(kind, k string) *Error {
 }
 
 // ValidateItem checks that item is one JSON object of UTF-8 text, of at
-// most MaxItemSize bytes once compacted and nested at most MaxItemDepth
-// deep, and returns it compacted. Errors are *Error values whose position
+// most MaxItemSize bytes once compacted, nested at most MaxItemDepth deep
+// and with no name twice in one object, and returns it compacted. Errors are *Error values whose position
 // is inside item.
 func ValidateItem(item []byte) (json.RawMessage, error) {
 	// Every write passes here: a valid item costs a scan to compact it and
@@ -112,7 +113,7 @@ func ValidateItem(item []byte) (json.RawMessage, error) {
 	var buf bytes.Buffer
 	buf.Grow(len(item))
 	if json.Compact(&buf, item) == nil {
-		if b := buf.Bytes(); len(b) > 0 && b[0] == '{' && len(b) <= MaxItemSize && utf8.Valid(b) && tooDeep(b) < 0 {
+		if b := buf.Bytes(); len(b) > 0 && b[0] == '{' && len(b) <= MaxItemSize && utf8.Valid(b) && checkShape(b).off < 0 {
 			return json.RawMessage(b), nil
 		}
 	}
@@ -142,8 +143,12 @@ func checkItem(raw string, base Position, what string) (json.RawMessage, *Error)
 	if off := InvalidUTF8(raw); off >= 0 {
 		return nil, &Error{Pos: base.advance(raw[:off]), Msg: fmt.Sprintf("%s: byte %#02x is not UTF-8 (JSON text is UTF-8; send binary data encoded, as base64 for example)", what, raw[off])}
 	}
-	if off := tooDeep([]byte(raw)); off >= 0 {
-		return nil, &Error{Pos: base.advance(raw[:off]), Msg: fmt.Sprintf("%s: objects and arrays nest more than %d deep", what, MaxItemDepth)}
+	if f := checkShape([]byte(raw)); f.off >= 0 {
+		msg := fmt.Sprintf("%s: objects and arrays nest more than %d deep", what, MaxItemDepth)
+		if f.dup {
+			msg = fmt.Sprintf("%s: attribute %s appears twice in one object (names within an object must be unique)", what, strconv.Quote(f.name))
+		}
+		return nil, &Error{Pos: base.advance(raw[:f.off]), Msg: msg}
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, probe); err != nil {
@@ -175,24 +180,119 @@ func InvalidUTF8(s string) int {
 	return -1
 }
 
-// tooDeep returns the offset of the bracket that opens an object or array
-// deeper than MaxItemDepth in the JSON text b, or -1. b must be valid JSON:
-// brackets are counted outside strings only.
-func tooDeep(b []byte) int {
-	depth := 0
+// shapeFault is the first thing checkShape found wrong: the offset of the
+// bracket that nests too deep, or (dup) of the name that repeats an earlier
+// one of the same object, and that name unescaped; off is -1 if nothing is.
+type shapeFault struct {
+	off  int
+	dup  bool
+	name string
+}
+
+// member is an object member's name, as offsets of its text inside the
+// quotes; esc says whether it holds escapes, so that "a" and "\u0061" are
+// the same name.
+type member struct {
+	from, to int
+	esc      bool
+}
+
+// manyMembers is how many names an object holds before checkShape looks
+// new ones up in a map rather than comparing them with each earlier one.
+const manyMembers = 32
+
+// shapeFrame is an object or array that checkShape is inside.
+type shapeFrame struct {
+	object bool
+	first  int                 // the object's first name in checkShape's names
+	seen   map[string]struct{} // its names, once it has manyMembers of them
+}
+
+// checkShape walks the JSON text b, which must be valid JSON, for what
+// encoding/json takes and other decoders do not: objects and arrays nested
+// more than MaxItemDepth deep, and names that repeat within an object (of
+// which decoders keep the first, the last, or refuse them all). Brackets
+// and names are found outside strings only.
+func checkShape(b []byte) shapeFault {
+	var (
+		stackBuf [8]shapeFrame
+		namesBuf [16]member
+		stack    = stackBuf[:0]
+		names    = namesBuf[:0]
+		wantName bool
+	)
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
 		case '"':
-			i = stringEnd(b, i+1)
-		case '{', '[':
-			if depth++; depth > MaxItemDepth {
-				return i
+			end := stringEnd(b, i+1)
+			if wantName {
+				wantName = false
+				m := member{from: i + 1, to: end, esc: bytes.IndexByte(b[i+1:end], '\\') >= 0}
+				top := &stack[len(stack)-1]
+				if top.repeats(b, m, names[top.first:]) {
+					return shapeFault{off: i, dup: true, name: m.name(b)}
+				}
+				names = append(names, m)
 			}
+			i = end
+		case '{', '[':
+			if len(stack) == MaxItemDepth {
+				return shapeFault{off: i}
+			}
+			stack = append(stack, shapeFrame{object: b[i] == '{', first: len(names)})
+			wantName = b[i] == '{'
+		case ',':
+			wantName = len(stack) > 0 && stack[len(stack)-1].object
 		case '}', ']':
-			depth--
+			if len(stack) > 0 {
+				names = names[:stack[len(stack)-1].first]
+				stack = stack[:len(stack)-1]
+			}
+			wantName = false
 		}
 	}
-	return -1
+	return shapeFault{off: -1}
+}
+
+// repeats reports whether m names a member that one of earlier, the names
+// before it in the object f, already does.
+func (f *shapeFrame) repeats(b []byte, m member, earlier []member) bool {
+	if f.seen == nil && len(earlier) < manyMembers {
+		for _, e := range earlier {
+			if !e.esc && !m.esc {
+				if bytes.Equal(b[e.from:e.to], b[m.from:m.to]) {
+					return true
+				}
+			} else if e.name(b) == m.name(b) {
+				return true
+			}
+		}
+		return false
+	}
+	if f.seen == nil { // an object of many members: look them up instead
+		f.seen = make(map[string]struct{}, 2*len(earlier))
+		for _, e := range earlier {
+			f.seen[e.name(b)] = struct{}{}
+		}
+	}
+	name := m.name(b)
+	if _, ok := f.seen[name]; ok {
+		return true
+	}
+	f.seen[name] = struct{}{}
+	return false
+}
+
+// name is the member's name with its escapes undone.
+func (m member) name(b []byte) string {
+	if !m.esc {
+		return string(b[m.from:m.to])
+	}
+	var s string
+	if json.Unmarshal(b[m.from-1:m.to+1], &s) != nil {
+		return string(b[m.from:m.to]) // not reached: b is valid JSON
+	}
+	return s
 }
 
 // stringEnd returns the offset of the quote that closes the JSON string

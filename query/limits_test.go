@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -75,6 +77,8 @@ func TestValidateItem(t *testing.T) {
 		"{\"a\": \"\xff\"}":   "line 1, column 8: invalid JSON item: byte 0xff is not UTF-8 (JSON text is UTF-8; send binary data encoded, as base64 for example)",
 		"{\n\"é\": \"\xc3\"}": "line 2, column 7: invalid JSON item: byte 0xc3 is not UTF-8 (JSON text is UTF-8; send binary data encoded, as base64 for example)",
 		"{\"a\":" + strings.Repeat("[", MaxItemDepth) + strings.Repeat("]", MaxItemDepth) + "}": "line 1, column 105: invalid JSON item: objects and arrays nest more than 100 deep",
+		"{\"a\": 1,\n \"a\": 2}":                 "line 2, column 2: invalid JSON item: attribute \"a\" appears twice in one object (names within an object must be unique)",
+		`{"x":[{"b":1,"c":{"b":2},"\u0062":3}]}`: "line 1, column 26: invalid JSON item: attribute \"b\" appears twice in one object (names within an object must be unique)",
 	} {
 		if _, err := ValidateItem([]byte(in)); err == nil || err.Error() != want {
 			t.Errorf("ValidateItem(%q) = %v, want %q", in, err, want)
@@ -101,11 +105,57 @@ func TestValidateItemDepth(t *testing.T) {
 		{`{"x\\\\":` + nest(MaxItemDepth+1, "[", "]", "1") + "}", false},
 		{`{"x\\\\\"":` + nest(MaxItemDepth, "[", "]", "1") + "}", true},
 		// Siblings at the limit do not add up.
-		{"{" + strings.Repeat(`"a":`+nest(MaxItemDepth, "[", "]", "1")+",", 3) + `"b":1}`, true},
+		{"{" + `"a":` + nest(MaxItemDepth, "[", "]", "1") + `,"b":` + nest(MaxItemDepth, "[", "]", "1") + `,"c":1}`, true},
 	} {
 		_, err := ValidateItem([]byte(tc.item))
 		if (err == nil) != tc.ok {
 			t.Errorf("ValidateItem(%.60q…) = %v, want ok=%v", tc.item, err, tc.ok)
+		}
+	}
+}
+
+func TestValidateItemNames(t *testing.T) {
+	many := func(n int, last string) string {
+		var sb strings.Builder
+		sb.WriteString("{")
+		for i := range n {
+			fmt.Fprintf(&sb, `"a%d":%d,`, i, i)
+		}
+		return sb.String() + last + "}"
+	}
+	for _, tc := range []struct {
+		item string
+		dup  string // the name refused, or "-" if the item is fine
+	}{
+		{`{"a":1,"b":2}`, "-"},
+		{`{"a":1,"a":1}`, "a"},
+		{`{"a":1,"A":2}`, "-"},
+		// A name may repeat in other objects, nested or side by side.
+		{`{"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}]}`, "-"},
+		{`{"a":{"b":1},"c":{"b":1,"b":2}}`, "b"},
+		{`{"o":{"x":1},"p":2,"o":3}`, "o"},
+		// Strings that are values, or hold quotes and brackets, are not names.
+		{`{"a":"a","b":["a","a"],"c":"\",\"a\":"}`, "-"},
+		{`{"a":"{\"a\":1","a":2}`, "a"},
+		// Escapes name the same attribute as the characters they stand for.
+		{`{"a":1,"\u0061":2}`, "a"},
+		{`{"é":1,"\u00e9":2}`, "é"},
+		{`{"\"q":1,"\u0022q":2}`, `"q`},
+		{`{"\\":1,"\\\\":2}`, "-"},
+		{`{"":1,"":2}`, ""},
+		{`{"":1,"a":2}`, "-"},
+		// Objects with many members are checked through a map.
+		{many(manyMembers-1, `"a3":0`), "a3"},
+		{many(manyMembers+5, `"a0":0`), "a0"},
+		{many(manyMembers+5, `"\u0061`+strconv.Itoa(manyMembers+2)+`":0`), "a" + strconv.Itoa(manyMembers+2)},
+		{many(3*manyMembers, `"b":0`), "-"},
+	} {
+		_, err := ValidateItem([]byte(tc.item))
+		switch {
+		case tc.dup == "-" && err != nil:
+			t.Errorf("ValidateItem(%.60q…) = %v, want it accepted", tc.item, err)
+		case tc.dup != "-" && (err == nil || !strings.Contains(err.Error(), "attribute "+strconv.Quote(tc.dup)+" appears twice")):
+			t.Errorf("ValidateItem(%.60q…) = %v, want %q refused as repeated", tc.item, err, tc.dup)
 		}
 	}
 }
@@ -175,10 +225,14 @@ func FuzzValidateItem(f *testing.F) {
 		if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
 			t.Fatalf("ValidateItem(%q) = %q, %v; the diagnosing path gives %q, %v", item, got, err, want, werr)
 		}
-		// The depth limit agrees with encoding/json's tokens.
+		// The depth limit and the names agree with encoding/json's tokens.
 		tooDeep := err != nil && strings.Contains(err.Error(), "nest more than")
-		if d, ok := tokenDepth(item); ok && (err == nil || tooDeep) && (d > MaxItemDepth) != tooDeep {
-			t.Fatalf("ValidateItem(%q) = %v; encoding/json nests it %d deep", item, err, d)
+		repeated := err != nil && strings.Contains(err.Error(), "appears twice")
+		if d, dup, ok := tokenShape(item); ok && (err == nil || tooDeep || repeated) {
+			// Whichever comes first in the text is the one reported.
+			if repeated != (dup != nil) || !repeated && tooDeep != (d > MaxItemDepth) {
+				t.Fatalf("ValidateItem(%q) = %v; encoding/json nests it %d deep and repeats %v first", item, err, d, dup)
+			}
 		}
 	})
 }
@@ -196,24 +250,46 @@ func BenchmarkValidateItem(b *testing.B) {
 	}
 }
 
-// tokenDepth is how deeply valid JSON nests, by encoding/json's tokens.
-func tokenDepth(b []byte) (int, bool) {
+// tokenShape is how deeply valid JSON nests and the first name that
+// repeats within an object (before any nesting too deep), by encoding/json's
+// tokens.
+func tokenShape(b []byte) (most int, dup *string, ok bool) {
 	dec := json.NewDecoder(bytes.NewReader(b))
-	depth, most := 0, 0
+	type frame struct {
+		names   map[string]bool
+		isName  bool // the next token in this object is a name
+		isArray bool
+	}
+	var stack []*frame
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
-			return most, true
+			return most, dup, true
 		}
 		if err != nil {
-			return 0, false
+			return 0, nil, false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && !top.isArray {
+			if name, isStr := tok.(string); isStr && top.isName {
+				if top.names[name] && dup == nil && most <= MaxItemDepth {
+					dup = &name
+				}
+				top.names[name] = true
+				top.isName = false
+				continue
+			}
+			top.isName = true // after this value, a name or the end
 		}
 		switch tok {
 		case json.Delim('{'), json.Delim('['):
-			depth++
-			most = max(most, depth)
+			stack = append(stack, &frame{names: map[string]bool{}, isName: tok == json.Delim('{'), isArray: tok == json.Delim('[')})
+			most = max(most, len(stack))
 		case json.Delim('}'), json.Delim(']'):
-			depth--
+			stack = stack[:len(stack)-1]
 		}
 	}
 }
