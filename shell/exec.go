@@ -92,10 +92,17 @@ func (s *Shell) send(ctx context.Context, stmt query.Statement, text string) err
 	return nil
 }
 
-// showRows prints a rows result and, for a SELECT with more pages, the
-// following pages. It returns the gateway time of the extra pages.
+// showRows prints a rows result and, for a SELECT without LIMIT that has
+// more pages, the following pages. It returns the gateway time of the
+// extra pages.
 func (s *Shell) showRows(ctx context.Context, stmt query.Statement, req client.QueryRequest, res client.Result) (float64, error) {
 	table := tableOf(stmt)
+	// The gateway's LIMIT is a page's size, as DynamoDB's Limit is; in the
+	// shell it means what it means in SQL, how many items to show.
+	limit := 0
+	if sel, ok := stmt.(*query.Select); ok {
+		limit = sel.Limit
+	}
 	schema, ok := s.schema(ctx, table)
 	v := newRowsView(s, table, schema, ok, res.Columns)
 	v.add(res.Rows)
@@ -110,6 +117,11 @@ func (s *Shell) showRows(ctx context.Context, stmt query.Statement, req client.Q
 	}
 	var millis float64
 	for page := 1; res.Next != ""; page++ {
+		if limit > 0 {
+			flush(true)
+			s.notef("(LIMIT %d reached: there may be more rows)", limit)
+			return millis, nil
+		}
 		if s.cfg.Interactive {
 			flush(false)
 			if !s.more() {

@@ -30,7 +30,8 @@ var statementTopics = map[string]string{
 	"SELECT": `SELECT * | col[, col.path ...] FROM table
     [WHERE pk = 'v' [AND sk =|<|<=|>|>= 'v' | sk BETWEEN 'a' AND 'b' | sk BEGINS WITH 'p']]
     [ALLOW SCAN] [ORDER BY sk [ASC|DESC]] [LIMIT N] [WITH r = N]
-  Queries one partition, or with ALLOW SCAN the whole table, page by page.`,
+  Queries one partition, or with ALLOW SCAN the whole table, page by page
+  (in a terminal, asking before each page). LIMIT N shows the first N items.`,
 	"DELETE": `DELETE FROM table KEY ('pk'[, 'sk']) [CONTEXT 'ctx'] [WITH w = N]
   Deletes an item; like PUT, it uses the context of your last read.`,
 	"CONSISTENCY": `CONSISTENCY [r = N] [w = N]

@@ -21,7 +21,7 @@ func pagedEval(t *testing.T) *fakeEval {
 		if strings.HasPrefix(req.Statement, "PUT") {
 			return ok(""), nil
 		}
-		if strings.Join(strings.Fields(req.Statement), " ") != "SELECT * FROM users ALLOW SCAN" {
+		if stmt := strings.Join(strings.Fields(req.Statement), " "); strings.TrimSuffix(stmt, " LIMIT 1") != "SELECT * FROM users ALLOW SCAN" {
 			t.Errorf("page request %+v", req)
 		}
 		return &client.QueryResponse{Results: []client.Result{pages[req.Cursor]}}, nil
@@ -44,6 +44,30 @@ func TestScriptFetchesEveryPage(t *testing.T) {
 (using the context of your last read of users/c)
 OK
 `)
+}
+
+// A SELECT with LIMIT shows its first page only, in a script or a
+// terminal: the gateway's LIMIT sizes a page, the shell's counts items.
+func TestLimitShowsFirstPageOnly(t *testing.T) {
+	const want = ` id | n
+----+---
+ a  | 1
+(1 row)
+(LIMIT 1 reached: there may be more rows)
+`
+	out, err := runScript(t, pagedEval(t), "SELECT * FROM users ALLOW SCAN LIMIT 1;")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOutput(t, out, want)
+	out, r, err := runInteractive(t, pagedEval(t), "SELECT * FROM users ALLOW SCAN LIMIT 1;")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOutput(t, out, "ringtable shell. Statements end with ';'. \\help for help, \\quit or Ctrl-D to leave.\n"+want)
+	if got := strings.Join(r.prompts, "|"); got != primaryPrompt+"|"+primaryPrompt {
+		t.Errorf("prompts %q: want no pager prompt", r.prompts)
+	}
 }
 
 // scriptedReader is a lineReader for tests of interactive behaviour.
