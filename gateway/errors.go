@@ -25,6 +25,9 @@ var (
 	// ErrUnavailable is returned when what a request needs exists but does
 	// not answer (a storage node that is down).
 	ErrUnavailable = errors.New("unavailable")
+	// ErrMethodNotAllowed is returned for a method that a path does not
+	// take.
+	ErrMethodNotAllowed = errors.New("method not allowed")
 )
 
 // BadRequestError is a client mistake; its message says what and where.
@@ -75,6 +78,8 @@ func classify(err error) (status int, code string) {
 		return http.StatusRequestEntityTooLarge, "too_large"
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound, "not_found"
+	case errors.Is(err, ErrMethodNotAllowed):
+		return http.StatusMethodNotAllowed, "method_not_allowed"
 	case errors.Is(err, ErrTableExists):
 		return http.StatusConflict, "table_exists"
 	case errors.Is(err, ErrUnauthorized):

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +126,7 @@ func (g *Gateway) routes() (*http.ServeMux, itemHandlers) {
 		gather = prometheus.DefaultGatherer
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", noRoute(mux))
 	g.adminRoutes(mux)
 	g.clusterRoutes(mux)
 	g.feedRoutes(mux)
@@ -210,6 +212,29 @@ func (g *Gateway) handle(mux *http.ServeMux, pattern, op string, h func(http.Res
 	}
 	mux.HandleFunc(pattern, f)
 	return f
+}
+
+// noRoute answers a request that no route takes in the API's error shape,
+// as every other error is: 405 with Allow where the path takes other
+// methods, 404 otherwise. The messages leave the path out: the fast path
+// and net/http's mux clean a path of dot segments differently.
+func noRoute(mux *http.ServeMux) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodDelete, http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			writeError(w, fmt.Errorf("%w: no endpoint at this path (the API's paths start with /v1/; see the README's HTTP API)", ErrNotFound))
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, fmt.Errorf("%w: %s; this path takes %s", ErrMethodNotAllowed, r.Method, strings.Join(allow, ", ")))
+	}
 }
 
 func (g *Gateway) healthz(w http.ResponseWriter, _ *http.Request) {

@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/ringtable/ringtable/query"
@@ -23,23 +21,6 @@ type tableRequest struct {
 	MaxSiblings  int    `json:"max_siblings"`
 	SiblingWarn  int    `json:"sibling_warn"`
 	Strict       bool   `json:"strict"`
-}
-
-// decodeStrict decodes a JSON body, refusing unknown fields and trailing
-// data, with a message that says what was wrong.
-func decodeStrict(r io.Reader, limit int64, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r, limit+1))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		if err == io.EOF {
-			return badRequest("request body is empty: expected a JSON object")
-		}
-		return badRequest("malformed JSON body: %v", err)
-	}
-	if dec.More() {
-		return badRequest("malformed JSON body: unexpected data after the object")
-	}
-	return nil
 }
 
 // newTable validates a create request against the gateway's defaults.
