@@ -36,6 +36,15 @@ type itemRef struct {
 	key tenants.Key
 }
 
+// keyText shows an item's key in a message: quoted, as bytes that are
+// not text are too, and with its sort key if it has one.
+func keyText(k tenants.Key) string {
+	if k.SK == "" {
+		return strconv.Quote(k.PK)
+	}
+	return "(" + strconv.Quote(k.PK) + ", " + strconv.Quote(k.SK) + ")"
+}
+
 func (g *Gateway) item(r *http.Request, ten *tenants.Tenant) (itemRef, error) {
 	t, err := g.table(r, ten)
 	if err != nil {
@@ -181,7 +190,7 @@ func (g *Gateway) getItem(w http.ResponseWriter, r *http.Request, ten *tenants.T
 	}
 	vis := visible(ref.t, res.Set, g.cfg.Clock.Now().UnixMilli())
 	if len(vis) == 0 {
-		return 0, fmt.Errorf("item: %w", ErrNotFound)
+		return 0, fmt.Errorf("table %q: item %s: %w", ref.t.Name, keyText(ref.key), ErrNotFound)
 	}
 	g.m.siblings.Observe(float64(len(vis)))
 	w.Header().Set("Content-Type", "application/json")
