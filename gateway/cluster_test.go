@@ -245,6 +245,7 @@ func TestBadInputIsRefusedAndStoresNothing(t *testing.T) {
 		{"body cut short", "POST", "/v1/tables", "", `{"name":"ok",`, 400, "it ends inside the object"},
 		{"body syntax", "POST", "/v1/tables", "", `{"name" "ok"}`, 400, "malformed JSON body at byte 9: invalid character '\"' after object key"},
 		{"body too long", "POST", "/v1/tables", "", `{"name":"` + strings.Repeat("x", 64<<10) + `"}`, 413, "request body is over 65536 bytes"},
+		{"item that names another key", "PUT", "/v1/tables/t/items/j", "", `{"id":"k","v":1}`, 400, `attribute "id" is the table's partition key, and "k" is not this item's partition key "j"`},
 		{"missing item", "GET", "/v1/tables/t/items/nope", "", "", 404, `table "t": item "nope": not found`},
 		{"no such endpoint", "GET", "/v1/tablez", "", "", 404, "no endpoint at this path"},
 		{"method a path does not take", "PATCH", "/v1/tables/t/items/k", "", `{"v":1}`, 405, "method not allowed: PATCH; this path takes DELETE, GET, HEAD, PUT"},

@@ -208,6 +208,9 @@ func (g *Gateway) putItem(w http.ResponseWriter, r *http.Request, ten *tenants.T
 	if err != nil {
 		return 0, err
 	}
+	if err := query.CheckKeyAttributes(body, ref.t.PartitionKey, ref.key.PK, ref.t.SortKey, ref.key.SK); err != nil {
+		return 0, &BadRequestError{Msg: err.Error()}
+	}
 	if err := g.usage.check(ten); err != nil {
 		return 0, err
 	}

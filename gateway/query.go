@@ -238,6 +238,9 @@ func (g *Gateway) execWrite(ctx context.Context, ten *tenants.Tenant, table stri
 		return nil, err
 	}
 	if !req.Deleted {
+		if err := query.CheckKeyAttributes(req.Value, ref.t.PartitionKey, k.Partition, ref.t.SortKey, k.Sort); err != nil {
+			return nil, &BadRequestError{Msg: err.Error()}
+		}
 		if err := g.usage.check(ten); err != nil {
 			return nil, err
 		}

@@ -158,3 +158,39 @@ func TestInteractiveCtrlCDropsTheStatementAndErrorsDoNotStop(t *testing.T) {
 		t.Errorf("prompts %q\nwant %q", r.prompts, want)
 	}
 }
+
+// An attribute that repeats its row's key is shown once, as the key column;
+// one that says another key (an item stored before the gateway refused
+// such items) keeps its own column.
+func TestKeyAttributeColumn(t *testing.T) {
+	rows := []client.Row{
+		{PK: "a", Value: json.RawMessage(`{"id":"a","n":1}`), Sibling: 1, Siblings: 1},
+		{PK: "b", Value: json.RawMessage(`{"n":2}`), Sibling: 1, Siblings: 1},
+	}
+	answer := func(rows []client.Row) *fakeEval {
+		return &fakeEval{answer: tablesAnswer([]client.Table{usersTable}, func(client.QueryRequest) (*client.QueryResponse, error) {
+			return &client.QueryResponse{Results: []client.Result{{Kind: client.KindRows, Rows: rows}}}, nil
+		})}
+	}
+	out, err := runScript(t, answer(rows), "SELECT * FROM users ALLOW SCAN;")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOutput(t, out, ` id | n
+----+---
+ a  | 1
+ b  | 2
+(2 rows)
+`)
+	rows[1].Value = json.RawMessage(`{"id":"c","n":2}`)
+	out, err = runScript(t, answer(rows), "SELECT * FROM users ALLOW SCAN;")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOutput(t, out, ` id | id | n
+----+----+---
+ a  | a  | 1
+ b  | c  | 2
+(2 rows)
+`)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ringtable/ringtable/gateway/client"
@@ -76,7 +77,7 @@ func (v *rowsView) grid() *grid {
 		hasSiblings = hasSiblings || r.Siblings > 1
 	}
 	values := make([]orderedObject, len(v.rows))
-	attrs := v.projected
+	attrs := slices.Clone(v.projected)
 	seen := map[string]bool{}
 	for i, r := range v.rows {
 		values[i] = decodeObject(r.Value)
@@ -90,6 +91,7 @@ func (v *rowsView) grid() *grid {
 			}
 		}
 	}
+	attrs = slices.DeleteFunc(attrs, func(a string) bool { return v.keyAttribute(a, values) })
 	g := &grid{header: []string{v.pkName}}
 	if hasSK {
 		g.header = append(g.header, v.skName)
@@ -123,6 +125,31 @@ func (v *rowsView) grid() *grid {
 		g.add(cells...)
 	}
 	return g
+}
+
+// keyAttribute reports whether the attribute a only repeats a key column:
+// it is named like one, and every row that has it holds that row's key.
+// The gateway refuses items whose key attributes say otherwise, but items
+// stored before it did may, and then the column stays.
+func (v *rowsView) keyAttribute(a string, values []orderedObject) bool {
+	if a != v.pkName && (!v.schemaSK || a != v.skName) {
+		return false
+	}
+	for i, r := range v.rows {
+		raw := values[i].lookup(a)
+		if raw == nil {
+			continue
+		}
+		key := r.PK
+		if a != v.pkName {
+			key = r.SK
+		}
+		var s string
+		if json.Unmarshal(raw, &s) != nil || s != key {
+			return false
+		}
+	}
+	return true
 }
 
 // hints tells how to resolve each item with siblings: PUT the merged item
