@@ -280,6 +280,16 @@ func TestBadInputIsRefusedAndStoresNothing(t *testing.T) {
 			}
 		})
 	}
+	// Whitespace does not count against the item's limit, as in a
+	// statement's VALUE: an item at the limit once compacted is taken.
+	atLimit := `{"v":"` + strings.Repeat("x", 400<<10-len(`{"v":""}`)) + `"}`
+	padded := strings.Replace(atLimit, `"v":`, "\n  \"v\" :  "+strings.Repeat(" ", 20<<10), 1)
+	if status, body, err := cl.Raw(ctx, "PUT", "/v1/tables/t/items/padded", nil, []byte(padded)); err != nil || status != 204 {
+		t.Fatalf("PUT of an item at the limit with whitespace: %d %s %v", status, body, err)
+	}
+	if it, err := cl.Get(ctx, "t", client.Key{PK: "padded"}, client.Options{}); err != nil || len(values(it)) != 1 || values(it)[0] != atLimit {
+		t.Fatalf("GET of the padded item: %v (want it stored compacted)", err)
+	}
 	// Nothing was stored by any of them.
 	for _, pk := range []string{"a", "b", "c", "d", "g", "i", "j", "\xffk"} {
 		if _, err := cl.Get(ctx, "t", client.Key{PK: pk}, client.Options{R: 3}); !client.IsStatus(err, 404) {

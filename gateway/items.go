@@ -303,21 +303,26 @@ func ttlParam(r *http.Request, def int64) (int64, error) {
 }
 
 // readItemBody reads and checks an item: one JSON object of at most
-// MaxItemSize bytes, stored compacted.
+// MaxItemSize bytes once compacted, stored compacted. Whitespace does not
+// count against the limit, as in a statement's VALUE; the body as sent is
+// bounded by maxRequestBody, as on the fast path.
 func readItemBody(body io.Reader) ([]byte, error) {
 	var raw []byte
 	if fb, ok := body.(*fastBody); ok {
 		raw = fb.b
 	} else {
 		var err error
-		if raw, err = io.ReadAll(io.LimitReader(body, query.MaxItemSize+1)); err != nil {
+		if raw, err = io.ReadAll(io.LimitReader(body, maxRequestBody+1)); err != nil {
 			return nil, badRequest("reading the item: %v", err)
 		}
 	}
-	if len(raw) > query.MaxItemSize {
-		return nil, &TooLargeError{Msg: fmt.Sprintf("item is larger than %d bytes (400 KiB)", query.MaxItemSize)}
+	if len(raw) > maxRequestBody {
+		return nil, &TooLargeError{Msg: fmt.Sprintf("request body is larger than %d bytes", maxRequestBody)}
 	}
 	item, err := query.ValidateItem(raw)
+	if qe := (*query.Error)(nil); errors.As(err, &qe) && qe.TooLarge {
+		return nil, &TooLargeError{Msg: qe.Msg}
+	}
 	if err != nil {
 		return nil, &BadRequestError{Msg: err.Error()}
 	}

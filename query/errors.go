@@ -41,6 +41,9 @@ type Error struct {
 	// Expected lists what the grammar would have accepted at Pos, for syntax
 	// errors only (tab completion and tests use it).
 	Expected []string
+	// TooLarge marks an input over a size limit, which HTTP tells apart
+	// from other bad input (413, not 400).
+	TooLarge bool
 }
 
 // Error renders "line 1, column 17: expected KEY but found 'VALUES'".

@@ -159,7 +159,7 @@ func checkItem(raw string, base Position, what string) (json.RawMessage, *Error)
 		return nil, &Error{Pos: base, Msg: "an item must be a JSON object"}
 	}
 	if len(b) > MaxItemSize {
-		return nil, &Error{Pos: base, Msg: fmt.Sprintf("item is %d bytes of JSON; the limit is %d bytes (400 KiB)", len(b), MaxItemSize)}
+		return nil, &Error{Pos: base, Msg: fmt.Sprintf("item is %d bytes of JSON; the limit is %d bytes (400 KiB)", len(b), MaxItemSize), TooLarge: true}
 	}
 	return json.RawMessage(b), nil
 }
