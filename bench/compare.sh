@@ -465,9 +465,11 @@ cluster_cases() {
   wait_http "$DEV_URL/healthz" "${pids[3]}" 60 "$LOGS/cluster-gateway.log"
   # The tenant's rate quota is lifted, as dev's own tenant's is: the
   # default (5000 requests/s per gateway) would be measured instead.
-  for _ in $(seq 300); do # the gateway answers before the nodes agree on the ring
+  # A name per attempt: names are unique, and a failed attempt may have
+  # created its tenant.
+  for i in $(seq 300); do # the gateway answers before the nodes agree on the ring
     DEV_KEY=$(curl -fsS -H "Authorization: Bearer $admin" -XPOST "$DEV_URL/v1/admin/tenants" \
-      -d '{"name":"bench","quotas":{"requests_per_second":1000000,"burst":1000000}}' 2>/dev/null |
+      -d '{"name":"bench'"$i"'","quotas":{"requests_per_second":1000000,"burst":1000000}}' 2>/dev/null |
       sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p') && [[ -n $DEV_KEY ]] && break
     sleep 0.2
   done

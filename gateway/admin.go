@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -58,9 +60,25 @@ func (g *Gateway) adminCreateTenant(w http.ResponseWriter, r *http.Request) (int
 
 // CreateTenant creates a tenant and returns it with its first API key, for
 // processes that embed a gateway (ringtable dev creates its dev tenant so).
-func (g *Gateway) CreateTenant(ctx context.Context, name string, q tenants.Quotas) (*tenants.Tenant, string, error) {
-	t, secret, _, err := g.reg.createTenant(ctx, name, q)
-	return t, secret, err
+// If a tenant of that name exists, it returns that tenant with a new API
+// key instead, and created false: the caller lost the key it had, or never
+// kept it.
+func (g *Gateway) CreateTenant(ctx context.Context, name string, q tenants.Quotas) (t *tenants.Tenant, key string, created bool, err error) {
+	t, key, _, err = g.reg.createTenant(ctx, name, q)
+	if !errors.Is(err, ErrTenantExists) {
+		return t, key, err == nil, err
+	}
+	ts, err := g.reg.listTenants(ctx)
+	if err != nil {
+		return nil, "", false, err
+	}
+	for _, t := range ts {
+		if t.Name == name {
+			key, _, err := g.reg.createKey(ctx, t.ID)
+			return t, key, false, err
+		}
+	}
+	return nil, "", false, fmt.Errorf("tenant %q: %w", name, ErrNotFound) // deleted meanwhile
 }
 
 func (g *Gateway) adminListTenants(w http.ResponseWriter, r *http.Request) (int, error) {

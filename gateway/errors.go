@@ -18,6 +18,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrTableExists is returned when creating a table that exists.
 	ErrTableExists = errors.New("table exists")
+	// ErrTenantExists is returned when creating a tenant of a name that
+	// another tenant has.
+	ErrTenantExists = errors.New("tenant exists")
 	// ErrUnauthorized is returned when a request has no valid credentials.
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrForbidden is returned when valid credentials lack the right.
@@ -82,6 +85,8 @@ func classify(err error) (status int, code string) {
 		return http.StatusMethodNotAllowed, "method_not_allowed"
 	case errors.Is(err, ErrTableExists):
 		return http.StatusConflict, "table_exists"
+	case errors.Is(err, ErrTenantExists):
+		return http.StatusConflict, "tenant_exists"
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized, "unauthorized"
 	case errors.Is(err, ErrUnavailable):

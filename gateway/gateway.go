@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -176,7 +177,11 @@ func (g *Gateway) adminRoute(mux *http.ServeMux, pattern, op string, h func(http
 		if !p.admin {
 			return 0, fmt.Errorf("%w: this needs the admin key", ErrForbidden)
 		}
-		return h(w, r)
+		status, err := h(w, r)
+		if errors.Is(err, ErrNotFound) && r.PathValue("tenant") != "" {
+			err = g.reg.hintTenantName(r.Context(), r.PathValue("tenant"), err)
+		}
+		return status, err
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/ringtable/ringtable/tenants"
 	"github.com/ringtable/ringtable/vclock"
@@ -65,6 +66,19 @@ func (r *registry) createTenant(ctx context.Context, name string, q tenants.Quot
 	if err := q.Validate(); err != nil {
 		return nil, "", nil, badRequest("quotas: %v", err)
 	}
+	// Names are for people, who would not tell two tenants of one name
+	// apart. Tenants are few, and creating one is rare, so a scan checks;
+	// two gateways creating the same name at the same moment can both
+	// succeed, and the list then shows both, each with its own ID.
+	existing, err := r.listTenants(ctx)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	for _, o := range existing {
+		if o.Name == name {
+			return nil, "", nil, fmt.Errorf("%w: tenant %s has the name %q", ErrTenantExists, o.ID, name)
+		}
+	}
 	t := &tenants.Tenant{ID: tenants.NewID(), Name: name, Created: r.g.cfg.Clock.Now().UTC(), Quotas: q}
 	if err := r.g.sysPut(ctx, r.tenantKey(t.ID), t, vclock.Context{}); err != nil {
 		return nil, "", nil, err
@@ -74,6 +88,29 @@ func (r *registry) createTenant(ctx context.Context, name string, q tenants.Quot
 		return nil, "", nil, err
 	}
 	return t, secret, k, nil
+}
+
+// hintTenantName adds to err, a not-found answer for the tenant ID id,
+// which tenant has id as its name, if one does and none has it as its ID:
+// the admin API addresses tenants by ID, and a name is the easy mistake.
+func (r *registry) hintTenantName(ctx context.Context, id string, err error) error {
+	ts, lerr := r.listTenants(ctx)
+	if lerr != nil {
+		return err
+	}
+	var named []string
+	for _, t := range ts {
+		if t.ID == id {
+			return err
+		}
+		if t.Name == id {
+			named = append(named, t.ID)
+		}
+	}
+	if len(named) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w (%q is the name of tenant %s; the admin API takes tenant IDs)", err, id, strings.Join(named, ", "))
 }
 
 func (r *registry) listTenants(ctx context.Context) ([]*tenants.Tenant, error) {

@@ -316,3 +316,35 @@ func TestCachedAuthOutlivesLostSystemQuorum(t *testing.T) {
 		t.Fatal("a key never seen was accepted")
 	}
 }
+
+// A tenant's name is unique while it lives; the admin API takes IDs, and a
+// name given for one is a 404 that says which tenant has that name.
+func TestTenantNamesAreUnique(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	ctx := context.Background()
+	admin := c.Admin(0)
+	first, err := admin.CreateTenant(ctx, "acme", client.Quotas{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := first.Tenant.ID
+	_, err = admin.CreateTenant(ctx, "acme", client.Quotas{})
+	if !client.IsStatus(err, 409) || !strings.Contains(err.Error(), "tenant_exists") || !strings.Contains(err.Error(), "tenant "+id+` has the name "acme"`) {
+		t.Fatalf("second tenant named acme: %v, want 409 tenant_exists naming %s", err, id)
+	}
+	_, err = admin.SetQuotas(ctx, "acme", client.Quotas{RequestsPerSecond: 5})
+	if !client.IsStatus(err, 404) || !strings.Contains(err.Error(), `"acme" is the name of tenant `+id+"; the admin API takes tenant IDs") {
+		t.Fatalf("quotas of a name: %v, want a 404 that names tenant %s", err, id)
+	}
+	_, err = admin.SetQuotas(ctx, "nobody", client.Quotas{RequestsPerSecond: 5})
+	if !client.IsStatus(err, 404) || strings.Contains(err.Error(), "is the name of") {
+		t.Fatalf("quotas of an unknown ID: %v, want a plain 404", err)
+	}
+	if err := admin.DeleteTenant(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	again, err := admin.CreateTenant(ctx, "acme", client.Quotas{})
+	if err != nil || again.Tenant.ID == id {
+		t.Fatalf("acme after the first was deleted: %+v, %v; want a new tenant", again, err)
+	}
+}

@@ -36,8 +36,10 @@ for g in $G1 $G2; do
 done
 
 admin() { curl -fsS -H "Authorization: Bearer $RINGTABLE_ADMIN_KEY" "$@"; }
+# A name per attempt: names are unique, and an attempt that failed may
+# have created its tenant.
 for i in $(seq 1 40); do
-  KEY=$(admin -XPOST "$G1/v1/admin/tenants" -d '{"name":"compose"}' 2>/dev/null | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p') && [ -n "$KEY" ] && break
+  KEY=$(admin -XPOST "$G1/v1/admin/tenants" -d "{\"name\":\"compose$i\"}" 2>/dev/null | sed -n 's/.*"api_key":"\([^"]*\)".*/\1/p') && [ -n "$KEY" ] && break
   sleep 0.5
 done
 [ -n "${KEY:-}" ] || { echo "compose-test: could not create a tenant"; compose logs --tail 40; exit 1; }

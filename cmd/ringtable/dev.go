@@ -129,7 +129,7 @@ func (d *devCmd) Run(env *runEnv) error {
 		ctx, cancel := context.WithTimeout(env.ctx, 30*time.Second)
 		// The dev tenant is the only one of a dev cluster: its request
 		// rate is not what should limit a benchmark of it.
-		t, key, err := gw.CreateTenant(ctx, "dev", tenants.Quotas{RequestsPerSecond: 1e6, Burst: 1e6})
+		t, key, created, err := gw.CreateTenant(ctx, "dev", tenants.Quotas{RequestsPerSecond: 1e6, Burst: 1e6})
 		cancel()
 		if err != nil {
 			return fmt.Errorf("creating the dev tenant: %w", err)
@@ -137,7 +137,11 @@ func (d *devCmd) Run(env *runEnv) error {
 		if err := writeKeyFile(devKeyFile, key); err != nil {
 			return err
 		}
-		fmt.Printf("created tenant %q (%s); its API key, shown once, is also in %s:\n  %s\n", t.Name, t.ID, devKeyFile, key)
+		did := "created tenant"
+		if !created { // its key file was lost: the data is still the tenant's
+			did = "gave a new API key to the existing tenant"
+		}
+		fmt.Printf("%s %q (%s); its API key, shown once, is also in %s:\n  %s\n", did, t.Name, t.ID, devKeyFile, key)
 	}
 	fmt.Printf("ringtable dev: gateway http://%s  NATS %s  data %s  (%d storage nodes; Ctrl-C stops)\n", ln.Addr(), ns.ClientURL(), d.DataDir, len(ids))
 	fmt.Printf("API key of the dev tenant in %s, admin key in %s\n", devKeyFile, filepath.Join(d.DataDir, "admin.key"))

@@ -28,47 +28,10 @@ func TestDevServesItemsAndFeedsThenStops(t *testing.T) {
 		t.Skip("runs three storage nodes")
 	}
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	// --procs as the test binary runs: the flag's default would change
-	// the processors of every test in it.
-	kctx, c, err := parseCLI(t, "dev", "--data-dir", dir, "--http", addr, "--nats-listen", "127.0.0.1:0", "--log-level", "warn",
-		"--procs", strconv.Itoa(runtime.GOMAXPROCS(0)))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- kctx.Run(&runEnv{ctx: ctx, log: slog.New(slog.DiscardHandler)}, &c.Admin)
-	}()
-
-	base := "http://" + addr
-	var key []byte
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		key, err = os.ReadFile(filepath.Join(dir, "dev.key"))
-		if err == nil {
-			if st, _, herr := client.New(base, nil).Raw(ctx, "GET", "/healthz", nil, nil); herr == nil && st == 200 {
-				break
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("dev stopped before serving: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("dev did not serve within 60s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	cl := client.New(base, nil).WithAPIKey(strings.TrimSpace(string(key)))
+	base, key, done := startDev(ctx, t, dir)
+	cl := client.New(base, nil).WithAPIKey(key)
 	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer rcancel()
 	if _, err := cl.CreateTable(rctx, client.Table{Name: "users", PartitionKey: "id"}); err != nil {
@@ -135,6 +98,73 @@ func TestDevServesItemsAndFeedsThenStops(t *testing.T) {
 	}
 
 	cancel()
+	waitStopped(t, done)
+
+	// Started again without its key file, dev gives the dev tenant, whose
+	// tables and items are still there, a new key.
+	if err := os.Remove(filepath.Join(dir, "dev.key")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	base, key2, done := startDev(ctx, t, dir)
+	if key2 == key {
+		t.Fatal("the key file holds the old key")
+	}
+	it, err = client.New(base, nil).WithAPIKey(key2).Get(ctx, "users", k, client.Options{})
+	if err != nil || len(it.Items) != 1 || !strings.Contains(string(it.Items[0].Value), "Lyon") {
+		t.Fatalf("the dev tenant's item through its new key: %+v, %v", it, err)
+	}
+	cancel()
+	waitStopped(t, done)
+}
+
+// startDev runs `ringtable dev` on dir, as the README's first command
+// does, on free ports, until ctx ends; it returns once dev serves, with
+// the gateway's URL, the dev tenant's key and where dev's end is sent.
+func startDev(ctx context.Context, t *testing.T, dir string) (base, key string, done chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	// --procs as the test binary runs: the flag's default would change
+	// the processors of every test in it.
+	kctx, c, err := parseCLI(t, "dev", "--data-dir", dir, "--http", addr, "--nats-listen", "127.0.0.1:0", "--log-level", "warn",
+		"--procs", strconv.Itoa(runtime.GOMAXPROCS(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done = make(chan error, 1)
+	go func() {
+		done <- kctx.Run(&runEnv{ctx: ctx, log: slog.New(slog.DiscardHandler)}, &c.Admin)
+	}()
+	base = "http://" + addr
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "dev.key"))
+		if err == nil {
+			if st, _, herr := client.New(base, nil).Raw(ctx, "GET", "/healthz", nil, nil); herr == nil && st == 200 {
+				return base, strings.TrimSpace(string(b)), done
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("dev stopped before serving: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dev did not serve within 60s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitStopped waits for a dev whose context ended to stop cleanly.
+func waitStopped(t *testing.T, done chan error) {
+	t.Helper()
 	select {
 	case err := <-done:
 		if err != nil {

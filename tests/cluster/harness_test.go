@@ -264,9 +264,11 @@ func (c *cluster) tenant(g *gw) *client.Client {
 	var nk *client.NewKey
 	var err error
 	deadline := time.Now().Add(20 * time.Second)
-	for {
+	for attempt := 1; ; attempt++ {
+		// A name per attempt: one that timed out may have created its
+		// tenant, and names are unique.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		nk, err = client.New(g.base(), nil).WithAPIKey(c.adminKey).CreateTenant(ctx, "t", client.Quotas{})
+		nk, err = client.New(g.base(), nil).WithAPIKey(c.adminKey).CreateTenant(ctx, fmt.Sprintf("t%d", attempt), client.Quotas{})
 		cancel()
 		if err == nil || time.Now().After(deadline) {
 			break
