@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/jedib0t/go-pretty/v6/table"
+	"github.com/jedib0t/go-pretty/v6/text"
 
 	"github.com/ringtable/ringtable/gateway/client"
 )
@@ -125,8 +127,10 @@ func (c *tenantListCmd) Run(env *runEnv, a *adminCmd) error {
 		t := table.NewWriter()
 		t.SetOutputMirror(os.Stdout)
 		t.AppendHeader(table.Row{"id", "name", "created", "req/s", "tables", "stored bytes", "quota bytes"})
+		// req/s is text, so that a million shows as 1000000, not 1e+06.
+		t.SetColumnConfigs([]table.ColumnConfig{{Number: 4, Align: text.AlignRight}})
 		for _, x := range ts {
-			t.AppendRow(table.Row{x.ID, x.Name, x.Created.Format(time.RFC3339), x.Quotas.RequestsPerSecond, x.Quotas.Tables, x.StoredBytes, x.Quotas.StoredBytes})
+			t.AppendRow(table.Row{x.ID, x.Name, x.Created.Format(time.RFC3339), strconv.FormatFloat(x.Quotas.RequestsPerSecond, 'f', -1, 64), x.Quotas.Tables, x.StoredBytes, x.Quotas.StoredBytes})
 		}
 		t.Render()
 	})
@@ -168,7 +172,7 @@ func (c *tenantQuotasCmd) Run(env *runEnv, a *adminCmd) error {
 		return err
 	}
 	a.print(t, func() {
-		fmt.Printf("tenant %s: %g req/s (burst %d), %d tables, %d stored bytes\n", t.ID, t.Quotas.RequestsPerSecond, t.Quotas.Burst, t.Quotas.Tables, t.Quotas.StoredBytes)
+		fmt.Printf("tenant %s: %s req/s (burst %d), %d tables, %d stored bytes\n", t.ID, strconv.FormatFloat(t.Quotas.RequestsPerSecond, 'f', -1, 64), t.Quotas.Burst, t.Quotas.Tables, t.Quotas.StoredBytes)
 	})
 	return nil
 }
