@@ -162,6 +162,12 @@ func siblingHint(r *loadgen.Report) string {
 	if r.Config.Zipf || r.Writes.Ops == 0 || r.Resolved*10 < r.Writes.Ops {
 		return ""
 	}
+	if c := r.Config; c.Concurrency*20 > c.Keys {
+		// Then writers do meet: each write finds another on its key about
+		// once in Keys/Concurrency.
+		return fmt.Sprintf("%d%% of the writes resolved siblings first: %d clients on %d keys often write one key at once, "+
+			"and each such write cost a read and a second write; more --keys measures writes alone", r.Resolved*100/r.Writes.Ops, c.Concurrency, c.Keys)
+	}
 	return fmt.Sprintf("%d%% of the writes resolved siblings first, most likely left by an earlier run on table %q: "+
 		"each cost a read and a second write; a new --table measures writes alone", r.Resolved*100/r.Writes.Ops, r.Config.Table)
 }
