@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -179,23 +180,31 @@ func (g *Gateway) adminLimits(w http.ResponseWriter, r *http.Request) (int, erro
 	if err := decodeStrict(r.Body, 4<<10, &req); err != nil {
 		return 0, err
 	}
-	set := map[string]float64{}
-	for op, v := range map[string]float64{"limit-transfer": req.TransferBytesPerSec, "limit-hints": req.HintsPerSec, "limit-aae": req.AAEKeysPerSec} {
-		if v < 0 {
-			return 0, badRequest("%s=%g: must be positive", op, v)
+	type limit struct {
+		field, op string // the request's name, the nodes' operation
+		v         float64
+	}
+	var set []limit
+	for _, l := range []limit{{"transfer_bytes_per_sec", "limit-transfer", req.TransferBytesPerSec}, {"hints_per_sec", "limit-hints", req.HintsPerSec}, {"aae_keys_per_sec", "limit-aae", req.AAEKeysPerSec}} {
+		if l.v < 0 {
+			return 0, badRequest("%s=%g: must be positive (0 or absent leaves the limit as it is)", l.field, l.v)
 		}
-		if v > 0 {
-			set[op] = v
+		if l.v > 0 {
+			set = append(set, l)
 		}
 	}
 	if len(set) == 0 {
 		return 0, badRequest("no limit given: set transfer_bytes_per_sec, hints_per_sec or aae_keys_per_sec")
 	}
+	// applied names, for each limit set, the nodes that took it.
 	applied := map[string][]string{}
-	for op, v := range set {
-		for n := range g.broadcast(r.Context(), &wire.AdminRequest{Op: op, Value: v}, 5*time.Second) {
-			applied[op] = append(applied[op], n)
+	for _, l := range set {
+		nodes := []string{}
+		for n := range g.broadcast(r.Context(), &wire.AdminRequest{Op: l.op, Value: l.v}, 5*time.Second) {
+			nodes = append(nodes, n)
 		}
+		slices.Sort(nodes)
+		applied[l.field] = nodes
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"applied": applied})
 	return http.StatusOK, nil

@@ -47,3 +47,51 @@ func TestAdminRequestForANodeThatDoesNotAnswer(t *testing.T) {
 		}
 	}
 }
+
+// Limits set through the admin API reach every node, which reports them in
+// its status; the answer names the nodes that took each, and bad requests
+// name the field at fault.
+func TestAdminLimitsReachEveryNode(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	ctx := context.Background()
+	admin := c.Admin(0)
+	for _, tc := range []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"hints_per_sec":50,"aae_keys_per_sec":7}`, 200, `{"applied":{"aae_keys_per_sec":["n1","n2","n3"],"hints_per_sec":["n1","n2","n3"]}}`},
+		{`{"transfer_bytes_per_sec":-5}`, 400, "transfer_bytes_per_sec=-5: must be positive"},
+		{`{}`, 400, "no limit given"},
+		{`{"hints":5}`, 400, `unknown field \"hints\" (the fields are transfer_bytes_per_sec, hints_per_sec, aae_keys_per_sec)`},
+	} {
+		status, body, err := admin.Raw(ctx, "PUT", "/v1/admin/limits", nil, []byte(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status != tc.status || !strings.Contains(string(body), tc.want) {
+			t.Errorf("PUT limits %s: %d %s, want %d and %q", tc.body, status, body, tc.status, tc.want)
+		}
+	}
+	status, body, err := admin.Raw(ctx, "GET", "/v1/admin/nodes", nil, nil)
+	if err != nil || status != 200 {
+		t.Fatalf("nodes: %d %s %v", status, body, err)
+	}
+	var nodes map[string]struct {
+		Limits struct {
+			HintsPerSec   float64 `json:"hints_per_sec"`
+			AAEKeysPerSec float64 `json:"aae_keys_per_sec"`
+		} `json:"limits"`
+	}
+	if err := json.Unmarshal(body, &nodes); err != nil {
+		t.Fatalf("nodes: %v in %s", err, body)
+	}
+	if len(nodes) != 3 {
+		t.Fatalf("nodes: %s", body)
+	}
+	for id, n := range nodes {
+		if n.Limits.HintsPerSec != 50 || n.Limits.AAEKeysPerSec != 7 {
+			t.Errorf("node %s reports limits %+v, want hints 50 and aae 7 a second", id, n.Limits)
+		}
+	}
+}

@@ -66,3 +66,15 @@ func TestBenchRefusesBadFlagsFirst(t *testing.T) {
 		t.Errorf("the refused bench left %s behind (stat: %v)", profile, err)
 	}
 }
+
+// `admin limits` without a limit says which flags set one, before it
+// reaches a gateway.
+func TestAdminLimitsNeedsALimit(t *testing.T) {
+	kctx, c, err := parseCLI(t, "admin", "--gateway", "http://127.0.0.1:1", "--admin-key", "x", "limits", "--log-level", "warn")
+	if err == nil {
+		err = kctx.Run(&runEnv{ctx: context.Background(), log: slog.New(slog.DiscardHandler)}, &c.Admin)
+	}
+	if err == nil || !strings.Contains(err.Error(), "no limit given: set --transfer-bytes, --hints or --aae") {
+		t.Fatalf("err = %v; want the flags named", err)
+	}
+}

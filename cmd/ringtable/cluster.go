@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -219,18 +222,27 @@ type limitsCmd struct {
 }
 
 func (c *limitsCmd) Run(env *runEnv, a *adminCmd) error {
+	if c.TransferBytes == 0 && c.Hints == 0 && c.AAE == 0 {
+		return errors.New("no limit given: set --transfer-bytes, --hints or --aae (per second; a limit not given stays as it is)")
+	}
 	cl, err := a.client()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := adminCtx(env)
 	defer cancel()
-	var out map[string]any
+	var out struct {
+		Applied map[string][]string `json:"applied"`
+	}
 	in := map[string]float64{"transfer_bytes_per_sec": c.TransferBytes, "hints_per_sec": c.Hints, "aae_keys_per_sec": c.AAE}
 	if err := cl.AdminCall(ctx, http.MethodPut, "/v1/admin/limits", in, &out); err != nil {
 		return err
 	}
-	a.print(out, func() { fmt.Printf("applied: %v\n", out["applied"]) })
+	a.print(out, func() {
+		for _, f := range slices.Sorted(maps.Keys(out.Applied)) {
+			fmt.Printf("%s=%g: taken by %d node(s): %s\n", f, in[f], len(out.Applied[f]), strings.Join(out.Applied[f], ", "))
+		}
+	})
 	return nil
 }
 
