@@ -36,6 +36,14 @@ func (g *Gateway) adminRepair(w http.ResponseWriter, r *http.Request) (int, erro
 		return 0, badRequest("a repair of one table needs both tenant (an ID) and table (a name)")
 	}
 	if table != "" {
+		// The tenant first: an unknown one would otherwise read as an
+		// unknown table.
+		if _, _, err := g.reg.readTenant(r.Context(), tenant); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				err = g.reg.hintTenantName(r.Context(), tenant, err)
+			}
+			return 0, err
+		}
 		t, err := g.cat.lookup(r.Context(), tenant, table)
 		if err != nil {
 			return 0, err

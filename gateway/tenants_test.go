@@ -340,6 +340,17 @@ func TestTenantNamesAreUnique(t *testing.T) {
 	if !client.IsStatus(err, 404) || strings.Contains(err.Error(), "is the name of") {
 		t.Fatalf("quotas of an unknown ID: %v, want a plain 404", err)
 	}
+	// A repair names the tenant in its query, and says the same.
+	for tenant, want := range map[string]string{
+		"acme":   `tenant \"acme\": not found (\"acme\" is the name of tenant ` + id,
+		"nobody": `tenant \"nobody\": not found"`,
+		id:       `table \"t\": not found`,
+	} {
+		status, body, err := admin.Raw(ctx, "POST", "/v1/admin/repair?tenant="+tenant+"&table=t", nil, nil)
+		if err != nil || status != 404 || !strings.Contains(string(body), want) {
+			t.Errorf("repair of tenant %s: %d %s %v, want 404 with %s", tenant, status, body, err, want)
+		}
+	}
 	if err := admin.DeleteTenant(ctx, id); err != nil {
 		t.Fatal(err)
 	}
