@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/ringtable/ringtable/gateway/client"
@@ -28,6 +29,9 @@ func TestSiblingMaximum(t *testing.T) {
 	var e *client.Error
 	if !errorsAs(err, &e) || e.Status != http.StatusConflict || e.Code != "too_many_siblings" {
 		t.Fatalf("sixth blind write: %v, want 409 too_many_siblings", err)
+	}
+	if want := "too_many_siblings: the item would have 6 siblings and its table allows 5"; !strings.HasPrefix(e.Message, want) {
+		t.Errorf("message %q, want it to start %q", e.Message, want)
 	}
 	it, err := cl.Get(ctx, "t", k, client.Options{R: 3})
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 func (n *Node) dispatch(m *messaging.Msg) {
 	msg, err := wire.Decode(m.Data)
 	if err != nil {
-		n.reply(m, &wire.Reply{Code: wire.CodeOf(err), Message: err.Error()}, "decode")
+		n.reply(m, &wire.Reply{Code: wire.CodeOf(err), Message: wire.MessageOf(err)}, "decode")
 		return
 	}
 	switch req := msg.(type) {
@@ -113,7 +113,7 @@ func (n *Node) handlePut(m *messaging.Msg, req *wire.PutRequest) {
 		Done: func(res engine.Result, err error) {
 			r := &wire.Reply{Tag: req.Tag}
 			if err != nil {
-				r.Code, r.Message = wire.CodeOf(err), err.Error()
+				r.Code, r.Message = wire.CodeOf(err), wire.MessageOf(err)
 			} else {
 				if req.Hint != "" {
 					n.handoff.noteHint()
@@ -220,7 +220,7 @@ func (n *Node) handleReplicate(m *messaging.Msg, req *wire.ReplicateRequest) {
 		Done: func(_ engine.Result, err error) {
 			r := &wire.Reply{Tag: req.Tag}
 			if err != nil {
-				r.Code, r.Message = wire.CodeOf(err), err.Error()
+				r.Code, r.Message = wire.CodeOf(err), wire.MessageOf(err)
 			} else if req.Hint != "" {
 				n.handoff.noteHint()
 			}
@@ -357,7 +357,7 @@ func (n *Node) usage(req *wire.UsageRequest) *wire.Reply {
 	r := &wire.Reply{Tag: req.Tag, Usage: []wire.Usage{}}
 	us, err := n.eng.Usage()
 	if err != nil {
-		r.Code, r.Message = wire.CodeOf(err), err.Error()
+		r.Code, r.Message = wire.CodeOf(err), wire.MessageOf(err)
 		return r
 	}
 	for _, u := range us {

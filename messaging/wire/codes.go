@@ -3,6 +3,7 @@ package wire
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code is a stable numeric error code carried in replies. Error strings are
@@ -75,4 +76,14 @@ func CodeOf(err error) Code {
 		return we.Code
 	}
 	return CodeInternal
+}
+
+// MessageOf is what a reply carrying err's code says: err's text without
+// the code that the receiver's Error puts in front once more.
+func MessageOf(err error) string {
+	var we *Error
+	if errors.As(err, &we) {
+		return strings.Replace(err.Error(), we.Error(), we.Message, 1)
+	}
+	return err.Error()
 }
