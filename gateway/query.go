@@ -180,7 +180,8 @@ func (g *Gateway) exec(ctx context.Context, ten *tenants.Tenant, st query.Statem
 
 func (g *Gateway) execCreate(ctx context.Context, ten *tenants.Tenant, st *query.CreateTable) (*queryResult, error) {
 	t, err := g.newTable(tableRequest{Name: st.Table, PartitionKey: st.PartitionKey, SortKey: st.SortKey,
-		N: st.N, R: st.R, W: st.W, Conflict: string(st.Conflict), TTL: int64(st.TTL / time.Second), Strict: st.Strict})
+		N: st.N, R: st.R, W: st.W, Conflict: string(st.Conflict), TTL: int64(st.TTL / time.Second), Strict: st.Strict,
+		MaxSiblings: st.MaxSiblings, SiblingWarn: st.SiblingWarn})
 	if err != nil {
 		return nil, err
 	}

@@ -80,8 +80,8 @@ func (g *Gateway) newTable(req tableRequest) (*Table, error) {
 	if t.SiblingWarn == 0 {
 		t.SiblingWarn = min(g.cfg.SiblingWarn, t.MaxSiblings)
 	}
-	if t.MaxSiblings < 1 || t.MaxSiblings > maxSiblingsLimit || t.SiblingWarn < 1 || t.SiblingWarn > t.MaxSiblings {
-		return nil, badRequest("max_siblings=%d sibling_warn=%d: need 1 ≤ sibling_warn ≤ max_siblings ≤ %d", t.MaxSiblings, t.SiblingWarn, maxSiblingsLimit)
+	if t.MaxSiblings < 1 || t.MaxSiblings > query.MaxSiblingsLimit || t.SiblingWarn < 1 || t.SiblingWarn > t.MaxSiblings {
+		return nil, badRequest("max_siblings=%d sibling_warn=%d: need 1 ≤ sibling_warn ≤ max_siblings ≤ %d", t.MaxSiblings, t.SiblingWarn, query.MaxSiblingsLimit)
 	}
 	return t, nil
 }
@@ -142,9 +142,6 @@ func (g *Gateway) dropTable(w http.ResponseWriter, r *http.Request, ten *tenants
 	w.WriteHeader(http.StatusNoContent)
 	return http.StatusNoContent, nil
 }
-
-// Limits on table options beyond those of the query language.
-const maxSiblingsLimit = 1000
 
 // validateName checks a table or attribute name (see query.ValidateName).
 func validateName(what, s string) error {

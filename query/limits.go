@@ -42,6 +42,9 @@ const (
 const (
 	// MaxN bounds the replication factor n, and so any r or w.
 	MaxN = 7
+	// MaxSiblingsLimit bounds a table's max_siblings (the design's default
+	// is 100): every version of an item travels in one answer.
+	MaxSiblingsLimit = 1000
 	// DefaultN is n when CREATE TABLE does not give one.
 	DefaultN = 3
 	// MaxTTL follows Cassandra's 20-year cap: long enough for any real

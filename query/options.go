@@ -11,7 +11,7 @@ import (
 // Option names each clause accepts. Unknown names are rejected with this
 // list, so a typo never silently falls back to a default.
 var (
-	createOptions      = []string{"n", "r", "w", "conflict", "ttl", "strict"}
+	createOptions      = []string{"n", "r", "w", "conflict", "ttl", "strict", "max_siblings", "sibling_warn"}
 	readOptions        = []string{"r"}
 	writeOptions       = []string{"w"}
 	consistencyOptions = []string{"r", "w"}
@@ -143,8 +143,21 @@ func createOptionsFrom(s *CreateTable, opts []*optionAST) *Error {
 	}
 	s.TTL = time.Duration(ttl) * time.Second
 	strict, err := wordOption(m, "strict", "true", "false")
+	if err != nil {
+		return err
+	}
 	s.Strict = strict == "true"
-	return err
+	if s.MaxSiblings, err = intOption(m, "max_siblings", 1, MaxSiblingsLimit, 0); err != nil {
+		return err
+	}
+	if s.SiblingWarn, err = intOption(m, "sibling_warn", 1, MaxSiblingsLimit, 0); err != nil {
+		return err
+	}
+	if s.MaxSiblings > 0 && s.SiblingWarn > s.MaxSiblings {
+		return errorf(fromLexerPos(m["sibling_warn"].Value.Pos), "sibling_warn = %d exceeds max_siblings = %d: a write warns of siblings at or below the most an item may have",
+			s.SiblingWarn, s.MaxSiblings)
+	}
+	return nil
 }
 
 func defaultNote(defaulted bool) string {

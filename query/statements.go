@@ -50,6 +50,9 @@ type CreateTable struct {
 	Conflict     Conflict
 	TTL          time.Duration // default item TTL; 0 means items never expire
 	Strict       bool
+	// MaxSiblings and SiblingWarn bound an item's concurrent versions and
+	// when a write warns of them; 0 leaves them to the gateway's defaults.
+	MaxSiblings, SiblingWarn int
 }
 
 // DropTable is DROP TABLE.
@@ -182,6 +185,12 @@ func (s *CreateTable) String() string {
 	}
 	if s.Strict {
 		b.WriteString(", strict = true")
+	}
+	if s.MaxSiblings > 0 {
+		b.WriteString(", max_siblings = " + strconv.Itoa(s.MaxSiblings))
+	}
+	if s.SiblingWarn > 0 {
+		b.WriteString(", sibling_warn = " + strconv.Itoa(s.SiblingWarn))
 	}
 	return b.String()
 }

@@ -160,7 +160,7 @@ func (s *Shell) showTables(ts []client.Table) {
 }
 
 // showDescribe prints a table as the CREATE TABLE statement that makes it
-// (as cqlsh's DESCRIBE does), then what that statement cannot say.
+// (as cqlsh's DESCRIBE does), then when it was created.
 func (s *Shell) showDescribe(t client.Table) {
 	switch {
 	case s.format == FormatJSON:
@@ -173,20 +173,11 @@ func (s *Shell) showDescribe(t client.Table) {
 		return
 	}
 	ct := &query.CreateTable{Table: t.Name, PartitionKey: t.PartitionKey, SortKey: t.SortKey, N: t.N, R: t.R, W: t.W,
-		Conflict: query.Conflict(t.Conflict), TTL: time.Duration(t.TTL) * time.Second}
+		Conflict: query.Conflict(t.Conflict), TTL: time.Duration(t.TTL) * time.Second, Strict: t.Strict,
+		MaxSiblings: t.MaxSiblings, SiblingWarn: t.SiblingWarn}
 	s.printf("%s;\n", ct)
-	var extra []string
-	if t.MaxSiblings > 0 {
-		extra = append(extra, "max_siblings "+itoa(t.MaxSiblings))
-	}
-	if t.SiblingWarn > 0 {
-		extra = append(extra, "sibling_warn "+itoa(t.SiblingWarn))
-	}
 	if !t.Created.IsZero() {
-		extra = append(extra, "created "+timeText(t.Created))
-	}
-	if len(extra) > 0 {
-		s.printf("-- %s\n", strings.Join(extra, ", "))
+		s.printf("-- created %s\n", timeText(t.Created))
 	}
 }
 

@@ -166,8 +166,8 @@ func TestRenderTablesDescribeAndOK(t *testing.T) {
  events | id            | ts       | 5 | 1 | 5 | lww      | 1h0m0s
  users  | id            |          | 3 | 2 | 2 | siblings |
 (2 tables)
-CREATE TABLE events (id PARTITION KEY, ts SORT KEY) WITH n = 5, r = 1, w = 5, conflict = 'lww', ttl = 3600;
--- max_siblings 100, sibling_warn 25, created 2024-02-03T04:05:06Z
+CREATE TABLE events (id PARTITION KEY, ts SORT KEY) WITH n = 5, r = 1, w = 5, conflict = 'lww', ttl = 3600, max_siblings = 100, sibling_warn = 25;
+-- created 2024-02-03T04:05:06Z
 table t created
 OK
 Output format is json.
