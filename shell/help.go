@@ -10,9 +10,11 @@ import (
 // Keep it in step with query's grammar.
 var statementTopics = map[string]string{
 	"CREATE": `CREATE TABLE [IF NOT EXISTS] name (pk PARTITION KEY [, sk SORT KEY])
-    [WITH n = 3, r = 2, w = 2, conflict = 'siblings'|'lww', ttl = SECONDS, strict = true|false]
+    [WITH n = 3, r = 2, w = 2, conflict = 'siblings'|'lww', ttl = SECONDS, strict = true|false,
+          max_siblings = 100, sibling_warn = 25]
   Creates a table. Items are JSON objects addressed by the partition key
-  and the optional sort key (both strings).`,
+  and the optional sort key (both strings). A blind write that would give
+  an item more than max_siblings versions is refused.`,
 	"DROP": `DROP TABLE [IF EXISTS] name
   Drops a table and its items.`,
 	"SHOW": `SHOW TABLES
