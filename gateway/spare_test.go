@@ -32,10 +32,10 @@ func TestSilentReplicaReplacedBySpare(t *testing.T) {
 	cl := c.Client(0)
 	const keys = 12
 	writeKeys(t, cl, keys)
+	// The count starts from what the table's creation left: on a loaded
+	// machine a read of the catalog can outlast the speculation delay.
 	slow := func() float64 { return testcluster.MetricValue(t, gather, "ringtable_gateway_slow_reads_total") }
-	if n := slow(); n != 0 {
-		t.Fatalf("slow reads before n3 was held = %v, want 0", n)
-	}
+	before := slow()
 
 	release := proxy.Hold()
 	defer release()
@@ -52,7 +52,7 @@ func TestSilentReplicaReplacedBySpare(t *testing.T) {
 	}
 	// n3 is among the two replicas asked first for about two keys in
 	// three; the first such read asked its spare, the others asked n3 last.
-	if n := slow(); n != 1 {
+	if n := slow() - before; n != 1 {
 		t.Fatalf("slow reads with n3 silent = %v, want 1", n)
 	}
 }
