@@ -226,6 +226,11 @@ func importStatement(table string, line []byte) (string, error) {
 	if dec.More() {
 		return "", errors.New("more than one JSON value on the line")
 	}
+	if name, ok := repeatedField(line); ok {
+		// encoding/json keeps the last: a line that names two keys or two
+		// values would import one of them without a word.
+		return "", fmt.Errorf("%q is given twice", name)
+	}
 	if l.PK == nil {
 		return "", errors.New(`missing "pk"`)
 	}
@@ -252,6 +257,33 @@ func importStatement(table string, line []byte) (string, error) {
 		return "", err
 	}
 	return (&query.Put{Table: table, Key: query.Key{Partition: *l.PK, Sort: l.SK}, Value: v}).String(), nil
+}
+
+// repeatedField returns a field that the JSON object line names twice, as
+// encoding/json matches names to a copyLine's fields: without regard to
+// case.
+func repeatedField(line []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		name, ok := t.(string)
+		if err != nil || !ok {
+			return "", false
+		}
+		if seen[strings.ToLower(name)] {
+			return name, true
+		}
+		seen[strings.ToLower(name)] = true
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // importBatch groups PUTs into requests and maps a failed statement back

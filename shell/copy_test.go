@@ -107,6 +107,8 @@ func TestCopyFromReportsTheBadLine(t *testing.T) {
 		{`{"pk":"","value":{}}`, "line 1: partition key must not be empty"},
 		{`{"pk":"a","value":{}} {"pk":"b"}`, "line 1: more than one JSON value on the line"},
 		{"{\"pk\":\"a\",\"value\":{}}\n{\"pk\":\"b\xff\",\"value\":{}}", "line 2: byte 0xff at offset 8 is not UTF-8"},
+		{`{"pk":"a","value":{},"pk":"b"}`, `line 1: "pk" is given twice`},
+		{`{"pk":"a","value":{"x":1},"Value":{"x":2}}`, `line 1: "Value" is given twice`},
 	} {
 		file := filepath.Join(dir, "in.jsonl")
 		if err := os.WriteFile(file, []byte(tc.content), 0o600); err != nil {
