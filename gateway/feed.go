@@ -161,25 +161,34 @@ func (g *Gateway) streamFeed(w http.ResponseWriter, r *http.Request, ten *tenant
 		}
 		if m == nil {
 			_, _ = fmt.Fprint(w, ": keep-alive\n\n")
-		} else if err := writeEvent(w, m); err != nil {
+		} else if sent, err := writeEvent(w, m, t.ID); err != nil {
 			break
+		} else if !sent {
+			continue
 		}
 		fl.Flush()
 	}
 	return http.StatusOK, nil
 }
 
-// writeEvent writes one event with its sequence.
-func writeEvent(w http.ResponseWriter, m *messaging.FeedMsg) error {
+// writeEvent writes one event with its sequence, unless it is an event of
+// an older table of the same name (tableID is the table's now): the
+// stream's subject is the table's name, and a table dropped and created
+// again must not show the old one's items to the new one's readers, as
+// its reads do not. An event whose table cannot be read is sent as it is.
+func writeEvent(w http.ResponseWriter, m *messaging.FeedMsg, tableID string) (bool, error) {
 	ev, err := feed.Decode(m.Data)
 	data := m.Data
 	if err == nil {
+		if ev.TableID != "" && ev.TableID != tableID {
+			return false, nil
+		}
 		ev.Seq = m.Seq
 		data = feed.Encode(ev)
 	}
 	// Encoded JSON holds no raw newline, so it is one data line.
 	_, err = fmt.Fprintf(w, "id: %d\ndata: %s\n\n", m.Seq, data)
-	return err
+	return err == nil, err
 }
 
 // adminFeedCredentials gives a tenant NATS credentials for its own

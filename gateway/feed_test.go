@@ -536,6 +536,43 @@ func TestFeedSSEResumesFromLastEventID(t *testing.T) {
 	}
 }
 
+// A table dropped and created again under its name has a feed of its own:
+// the stream's subject is the name, and replaying it must not show the
+// old table's items to the new table's readers, as its reads do not.
+func TestFeedSSEOfRecreatedTableLeavesOldOnesOut(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	ctx := context.Background()
+	cl := c.Client(0)
+	put := func(pk string) string {
+		tok, err := cl.Put(ctx, "t", client.Key{PK: pk}, []byte(`{"secret":"`+pk+`"}`), client.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	if _, err := cl.CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	put("old1")
+	put("old2")
+	old := readSSE(t, cl, client.FeedOptions{FromSeq: 1}, 2)
+	if err := cl.DropTable(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	tok := put("new")
+	evs := readSSE(t, cl, client.FeedOptions{FromSeq: 1}, 1)
+	if ev := evs[0]; ev.PK != "new" || ev.Context != tok || ev.TableID == old[0].TableID || ev.Seq != 3 {
+		t.Errorf("first event of the new table's feed from sequence 1: %+v, want its own write (sequence 3), not the dropped table's", ev)
+	}
+	// Resuming within the old table's events skips the rest of them too.
+	if evs := readSSE(t, cl, client.FeedOptions{LastEventID: "1"}, 1); evs[0].PK != "new" {
+		t.Errorf("after Last-Event-ID 1: %+v, want the new table's write", evs[0])
+	}
+}
+
 // The stamper publishes a write's event before the write is acknowledged:
 // a coordinating gateway that goes away right after the round changes
 // nothing.
