@@ -264,6 +264,9 @@ func (g *Gateway) writeVersion(ctx context.Context, ref itemRef, wq int, req *wi
 		g.quorumFailed(coord.OpPut, res.Err)
 		return nil, res.Err
 	}
+	if !req.Deleted {
+		g.usage.wrote(ref.key.Tenant, int64(len(req.Value)+len(ref.key.PK)+len(ref.key.SK)))
+	}
 	if res.Siblings > ref.t.SiblingWarn {
 		g.log.Warn("item has many siblings", "table", ref.t.Name, "siblings", res.Siblings)
 	}

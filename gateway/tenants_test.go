@@ -266,6 +266,41 @@ func TestQuotas(t *testing.T) {
 	}
 }
 
+// Between two reports of the nodes' usage, a gateway counts what it
+// wrote itself: a tenant writing fast stops at its quota, not at whatever
+// it wrote until the next report (here an hour away).
+func TestStoredBytesQuotaBetweenReports(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{Gateway: func(cfg *gateway.Config) { cfg.UsageInterval = time.Hour }})
+	ctx := context.Background()
+	nk, err := c.Admin(0).CreateTenant(ctx, "small", client.Quotas{RequestsPerSecond: 1000, Burst: 1000, Tables: 1, StoredBytes: 20 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := c.ClientWithKey(0, nk.APIKey)
+	mustCreate(t, small, client.Table{Name: "t", PartitionKey: "id"})
+	big := []byte(`{"v":"` + strings.Repeat("x", 8<<10) + `"}`)
+	taken := 0
+	var refused error
+	for i := 0; i < 20 && refused == nil; i++ {
+		if _, refused = small.Put(ctx, "t", client.Key{PK: fmt.Sprintf("k%d", i)}, big, client.Options{}); refused == nil {
+			taken++
+		}
+	}
+	// 8 KiB items against 20 KiB: the third passes at 16 KiB and more,
+	// the fourth finds 24 KiB and more.
+	var e *client.Error
+	if taken != 3 || !errorsAs(refused, &e) || e.Status != 403 || !strings.Contains(e.Message, "stored bytes quota") {
+		t.Fatalf("%d writes of 8 KiB taken against a quota of 20 KiB, then %v; want 3, then the quota", taken, refused)
+	}
+	// Deletes are not counted back before a report says what they freed.
+	if _, err := small.Delete(ctx, "t", client.Key{PK: "k0"}, client.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := small.Put(ctx, "t", client.Key{PK: "k9"}, big, client.Options{}); !client.IsStatus(err, 403) {
+		t.Fatalf("write over quota after a delete, before a report: %v", err)
+	}
+}
+
 func mustReq(t *testing.T, u, key string) *http.Request {
 	req, err := http.NewRequest("GET", u, nil)
 	if err != nil {

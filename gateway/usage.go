@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ringtable/ringtable/messaging/wire"
@@ -11,23 +12,83 @@ import (
 )
 
 // usageView is this gateway's estimate of the bytes each tenant stores,
-// refreshed from the storage nodes' own accounting.
+// refreshed from the storage nodes' own accounting, plus what this gateway
+// wrote since: quotas are checked against both, so that a tenant writing
+// fast overshoots its quota by at most what it writes through other
+// gateways between two reports, not by what every gateway lets through
+// until the next one.
 type usageView struct {
 	mu    sync.RWMutex
 	bytes map[string]int64
+	// since counts, per tenant, the bytes of the items this gateway wrote
+	// since the last report began. Overwrites count in full until the
+	// next report, which errs on the side of the quota.
+	since map[string]*atomic.Int64
 }
 
-func newUsageView() *usageView { return &usageView{bytes: map[string]int64{}} }
+func newUsageView() *usageView {
+	return &usageView{bytes: map[string]int64{}, since: map[string]*atomic.Int64{}}
+}
 
+// of is the tenant's bytes as last reported.
 func (u *usageView) of(tenant string) int64 {
 	u.mu.RLock()
 	defer u.mu.RUnlock()
 	return u.bytes[tenant]
 }
 
+// estimate is the tenant's bytes as last reported and written since.
+func (u *usageView) estimate(tenant string) int64 {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	n := u.bytes[tenant]
+	if c := u.since[tenant]; c != nil {
+		n += c.Load()
+	}
+	return n
+}
+
+// wrote counts an item this gateway wrote.
+func (u *usageView) wrote(tenant string, n int64) {
+	u.mu.RLock()
+	c := u.since[tenant]
+	u.mu.RUnlock()
+	if c == nil {
+		u.mu.Lock()
+		if c = u.since[tenant]; c == nil {
+			c = new(atomic.Int64)
+			u.since[tenant] = c
+		}
+		u.mu.Unlock()
+	}
+	c.Add(n)
+}
+
+// snapshot returns what each tenant's counter held when a report began.
+func (u *usageView) snapshot() map[string]int64 {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	out := make(map[string]int64, len(u.since))
+	for t, c := range u.since {
+		out[t] = c.Load()
+	}
+	return out
+}
+
+// report takes the nodes' totals, begun when the counters held before:
+// the writes counted since stay counted, as the totals may not hold them.
+func (u *usageView) report(total, before map[string]int64) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.bytes = total
+	for t, n := range before {
+		u.since[t].Add(-n)
+	}
+}
+
 // check refuses a write of a tenant already at its stored-bytes quota.
 func (u *usageView) check(t *tenants.Tenant) error {
-	if used := u.of(t.ID); used >= t.Quotas.StoredBytes {
+	if used := u.estimate(t.ID); used >= t.Quotas.StoredBytes {
 		return &QuotaError{Msg: fmt.Sprintf("stored bytes quota exceeded: the tenant stores about %d bytes and its quota allows %d; delete items or ask for a larger quota", used, t.Quotas.StoredBytes)}
 	}
 	return nil
@@ -50,6 +111,7 @@ func (g *Gateway) pollUsage(ctx context.Context) {
 // tenant, the total divided by the replication factor: an item is counted
 // once, not once per replica.
 func (g *Gateway) collectUsage(ctx context.Context) {
+	before := g.usage.snapshot()
 	replies := g.broadcast(ctx, &wire.UsageRequest{}, g.cfg.RoundTimeout)
 	total := map[string]int64{}
 	for _, r := range replies {
@@ -61,9 +123,7 @@ func (g *Gateway) collectUsage(ctx context.Context) {
 	for k := range total {
 		total[k] /= max(copies, 1)
 	}
-	g.usage.mu.Lock()
-	g.usage.bytes = total
-	g.usage.mu.Unlock()
+	g.usage.report(total, before)
 }
 
 // broadcast sends one request to every node of the ring and returns the
