@@ -156,7 +156,12 @@ func (g *Gateway) adminListKeys(w http.ResponseWriter, r *http.Request) (int, er
 }
 
 func (g *Gateway) adminRevokeKey(w http.ResponseWriter, r *http.Request) (int, error) {
-	if err := g.reg.revokeKey(r.Context(), r.PathValue("tenant"), r.PathValue("key")); err != nil {
+	// A missing tenant is named as such, not as a key it lacks.
+	t, _, err := g.reg.readTenant(r.Context(), r.PathValue("tenant"))
+	if err != nil {
+		return 0, err
+	}
+	if err := g.reg.revokeKey(r.Context(), t.ID, r.PathValue("key")); err != nil {
 		return 0, err
 	}
 	w.WriteHeader(http.StatusNoContent)

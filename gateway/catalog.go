@@ -98,7 +98,7 @@ func (c *catalog) create(ctx context.Context, tenant string, t *Table, maxTables
 		return err
 	}
 	if len(existing) >= maxTables {
-		return &QuotaError{Msg: fmt.Sprintf("table quota reached: the tenant has %d tables and its quota allows %d", len(existing), maxTables)}
+		return &QuotaError{Msg: fmt.Sprintf("table quota reached: the tenant has %d table(s) and its quota allows %d; drop a table or ask for a larger quota", len(existing), maxTables)}
 	}
 	t.ID = tenants.NewID()
 	t.Created = c.g.cfg.Clock.Now().UTC()

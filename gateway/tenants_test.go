@@ -375,6 +375,15 @@ func TestTenantNamesAreUnique(t *testing.T) {
 	if !client.IsStatus(err, 404) || strings.Contains(err.Error(), "is the name of") {
 		t.Fatalf("quotas of an unknown ID: %v, want a plain 404", err)
 	}
+	// A key of a tenant that does not exist: the tenant is what is missing.
+	for tenant, want := range map[string]string{
+		"nobody": `tenant "nobody": not found`,
+		id:       `key "k1" of tenant "` + id + `": not found`,
+	} {
+		if err := admin.RevokeKey(ctx, tenant, "k1"); !client.IsStatus(err, 404) || !strings.Contains(err.Error(), want) {
+			t.Errorf("revoke key k1 of %s: %v, want 404 with %s", tenant, err, want)
+		}
+	}
 	// A repair names the tenant in its query, and says the same.
 	for tenant, want := range map[string]string{
 		"acme":   `tenant \"acme\": not found (\"acme\" is the name of tenant ` + id,

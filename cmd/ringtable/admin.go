@@ -172,7 +172,7 @@ func (c *tenantQuotasCmd) Run(env *runEnv, a *adminCmd) error {
 		return err
 	}
 	a.print(t, func() {
-		fmt.Printf("tenant %s: %s req/s (burst %d), %d tables, %d stored bytes\n", t.ID, strconv.FormatFloat(t.Quotas.RequestsPerSecond, 'f', -1, 64), t.Quotas.Burst, t.Quotas.Tables, t.Quotas.StoredBytes)
+		fmt.Printf("tenant %s: %s req/s (burst %d), %d table(s), %d stored bytes\n", t.ID, strconv.FormatFloat(t.Quotas.RequestsPerSecond, 'f', -1, 64), t.Quotas.Burst, t.Quotas.Tables, t.Quotas.StoredBytes)
 	})
 	return nil
 }
