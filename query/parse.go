@@ -98,6 +98,9 @@ func parseStatement(toks []lexer.Token) (Statement, *Error) {
 	return build(ast)
 }
 
+// sqlWrites are other languages' writes, which PUT does here.
+var sqlWrites = map[string]bool{"INSERT": true, "UPDATE": true, "UPSERT": true, "REPLACE": true}
+
 // syntaxError turns participle's error into an *Error that says what was
 // expected, in the user's terms.
 func syntaxError(err error, first lexer.Token) *Error {
@@ -117,9 +120,14 @@ func syntaxError(err error, first lexer.Token) *Error {
 		}
 		found := describeToken(ute.Unexpected)
 		msg := expectedMsg(expected, found)
-		if ute.Unexpected.Type == tokQIdent && slices.Contains(expected, "string") {
-			// SQL's habit, which users bring from other shells.
+		// SQL's habits, which users bring from other shells.
+		switch tok := ute.Unexpected; {
+		case tok.Type == tokQIdent && slices.Contains(expected, "string"):
 			msg += ": strings are in single quotes ('…'), double quotes name attributes"
+		case tok.Type == tokInt && slices.Contains(expected, "string"):
+			msg += ": keys are text, in single quotes ('" + truncate(tok.Value) + "')"
+		case tok.Pos.Offset == first.Pos.Offset && sqlWrites[strings.ToUpper(tok.Value)]:
+			msg += ": items are written with PUT INTO table KEY ('…') VALUE {…}, which adds or replaces one"
 		}
 		return &Error{Pos: fromLexerPos(ute.Unexpected.Pos), Msg: msg, Expected: expected}
 	}
