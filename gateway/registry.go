@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ringtable/ringtable/tenants"
 	"github.com/ringtable/ringtable/vclock"
@@ -67,20 +68,20 @@ func (r *registry) createTenant(ctx context.Context, name string, q tenants.Quot
 		return nil, "", nil, badRequest("quotas: %v", err)
 	}
 	// Names are for people, who would not tell two tenants of one name
-	// apart. Tenants are few, and creating one is rare, so a scan checks;
-	// two gateways creating the same name at the same moment can both
-	// succeed, and the list then shows both, each with its own ID.
-	existing, err := r.listTenants(ctx)
+	// apart. Tenants are few, and creating one is rare, so a scan checks,
+	// and another after the write settles a race with another gateway.
+	others, err := r.tenantsNamed(ctx, name, "")
 	if err != nil {
 		return nil, "", nil, err
 	}
-	for _, o := range existing {
-		if o.Name == name {
-			return nil, "", nil, fmt.Errorf("%w: tenant %s has the name %q", ErrTenantExists, o.ID, name)
-		}
+	if len(others) > 0 {
+		return nil, "", nil, fmt.Errorf("%w: tenant %s has the name %q", ErrTenantExists, others[0].ID, name)
 	}
 	t := &tenants.Tenant{ID: tenants.NewID(), Name: name, Created: r.g.cfg.Clock.Now().UTC(), Quotas: q}
 	if err := r.g.sysPut(ctx, r.tenantKey(t.ID), t, vclock.Context{}); err != nil {
+		return nil, "", nil, err
+	}
+	if err := r.settleName(ctx, t); err != nil {
 		return nil, "", nil, err
 	}
 	secret, k, err := r.createKey(ctx, t.ID)
@@ -88,6 +89,68 @@ func (r *registry) createTenant(ctx context.Context, name string, q tenants.Quot
 		return nil, "", nil, err
 	}
 	return t, secret, k, nil
+}
+
+// settleName keeps t, just written, only if no other tenant has its name.
+// Both scans are quorum reads after quorum writes, so of two tenants
+// written at the same moment at least one sees the other. One that sees
+// none keeps its name. One that sees another withdraws, unless it is the
+// first of them (by creation time, then ID): then it waits for the others
+// to withdraw, and withdraws itself if one does not, having kept its name
+// because it saw none. So at most one is kept, and mostly one.
+func (r *registry) settleName(ctx context.Context, t *tenants.Tenant) error {
+	const polls, every = 40, 50 * time.Millisecond
+	for i := 0; ; i++ {
+		others, err := r.tenantsNamed(ctx, t.Name, t.ID)
+		if err == nil && len(others) == 0 {
+			return nil
+		}
+		first := err == nil && i < polls
+		for _, o := range others {
+			if o.Created.Before(t.Created) || o.Created.Equal(t.Created) && o.ID < t.ID {
+				first = false
+			}
+		}
+		if !first {
+			if derr := r.withdraw(ctx, t); derr != nil {
+				r.g.log.Warn("tenant of a taken name not withdrawn", "tenant", t.ID, "name", t.Name, "err", derr)
+			}
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("%w: tenant %s has the name %q", ErrTenantExists, others[0].ID, t.Name)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(every):
+		}
+	}
+}
+
+// withdraw deletes a tenant that lost its name before it had a key.
+func (r *registry) withdraw(ctx context.Context, t *tenants.Tenant) error {
+	_, vctx, err := r.g.sysGet(ctx, r.tenantKey(t.ID))
+	if err != nil {
+		return err
+	}
+	return r.g.sysDelete(ctx, r.tenantKey(t.ID), vctx)
+}
+
+// tenantsNamed lists the live tenants named name, but for the one with
+// the ID except.
+func (r *registry) tenantsNamed(ctx context.Context, name, except string) ([]*tenants.Tenant, error) {
+	all, err := r.listTenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*tenants.Tenant
+	for _, o := range all {
+		if o.Name == name && o.ID != except {
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 // hintTenantName adds to err, a not-found answer for the tenant ID id,

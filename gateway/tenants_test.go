@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -298,6 +299,75 @@ func TestStoredBytesQuotaBetweenReports(t *testing.T) {
 	}
 	if _, err := small.Put(ctx, "t", client.Key{PK: "k9"}, big, client.Options{}); !client.IsStatus(err, 403) {
 		t.Fatalf("write over quota after a delete, before a report: %v", err)
+	}
+}
+
+// Two gateways creating one tenant name at the same moment: never both
+// kept, and every request that was refused says so.
+func TestTenantNameRace(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{Gateways: 2})
+	ctx := context.Background()
+	const names = 20
+	created, bothRefused := 0, 0
+	for i := 0; i < names; i++ {
+		name := fmt.Sprintf("race%d", i)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		ids := make([]string, 2)
+		start := make(chan struct{})
+		for g := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				nk, err := c.Admin(g).CreateTenant(ctx, name, client.Quotas{})
+				if errs[g] = err; err == nil {
+					ids[g] = nk.Tenant.ID
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		ok := 0
+		for g, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !client.IsStatus(err, 409):
+				t.Fatalf("create %s: %v, want success or 409", name, err)
+			case ids[1-g] != "" && !strings.Contains(err.Error(), "tenant "+ids[1-g]+" has the name"):
+				t.Errorf("create %s: %v, want the tenant kept (%s) named", name, err, ids[1-g])
+			}
+		}
+		created += ok
+		if ok == 0 {
+			bothRefused++
+		}
+		if ok > 1 {
+			t.Errorf("%s: both gateways created it", name)
+		}
+	}
+	ts, err := c.Admin(0).ListTenants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, tn := range ts {
+		seen[tn.Name]++
+	}
+	for i := 0; i < names; i++ {
+		if n := seen[fmt.Sprintf("race%d", i)]; n > 1 {
+			t.Errorf("race%d: %d tenants of that name", i, n)
+		}
+	}
+	t.Logf("%d names created by one of two gateways at once, %d refused by both (then free: created again below)", created, bothRefused)
+	for i := 0; i < names; i++ {
+		name := fmt.Sprintf("race%d", i)
+		if seen[name] == 0 {
+			if _, err := c.Admin(0).CreateTenant(ctx, name, client.Quotas{}); err != nil {
+				t.Errorf("%s again after both were refused: %v", name, err)
+			}
+		}
 	}
 }
 
