@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -105,8 +106,60 @@ func (c *catalog) create(ctx context.Context, tenant string, t *Table, maxTables
 	if err := c.g.sysPut(ctx, c.key(tenant, t.Name), t, vctx); err != nil {
 		return err
 	}
+	err = c.settle(ctx, tenant, t)
 	c.g.announce("table", tableCacheKey(tenant, t.Name))
-	return nil
+	return err
+}
+
+// settle keeps t, just written, only if no other create of its name
+// wrote at the same moment: every gateway would read the first of them
+// (tableFirst) as the table, and a client told that its table was made
+// would write into another one, of other keys. Both reads are quorum
+// reads after quorum writes, so of two creates at least one sees the
+// other. One that sees none keeps the table. One that sees another
+// withdraws, writing the first of the others over every version, unless
+// it is the first itself: then it waits for the others to withdraw, and
+// withdraws if one does not, having kept its table because it saw none.
+// So at most one create succeeds, and mostly one.
+func (c *catalog) settle(ctx context.Context, tenant string, t *Table) error {
+	const polls, every = 40, 50 * time.Millisecond
+	k := c.key(tenant, t.Name)
+	for i := 0; ; i++ {
+		live, vctx, err := c.g.sysGet(ctx, k)
+		if err != nil {
+			return err
+		}
+		var mine bool
+		var first *Table
+		for _, v := range live {
+			o := new(Table)
+			if json.Unmarshal(v.Value, o) != nil {
+				continue
+			}
+			if o.ID == t.ID {
+				mine = true
+			} else if first == nil || tableFirst(o, first) {
+				first = o
+			}
+		}
+		switch {
+		case first == nil:
+			return nil // ours alone, or dropped since
+		case !mine:
+			return fmt.Errorf("table %q: %w (created at the same moment by another request)", t.Name, ErrTableExists)
+		case i < polls && tableFirst(t, first):
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(every):
+			}
+			continue
+		}
+		if err := c.g.sysPut(ctx, k, first, vctx); err != nil {
+			return err
+		}
+		return fmt.Errorf("table %q: %w (created at the same moment by another request)", t.Name, ErrTableExists)
+	}
 }
 
 func (c *catalog) drop(ctx context.Context, tenant, name string) error {
