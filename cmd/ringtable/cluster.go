@@ -374,7 +374,10 @@ func (c *repairCmd) Run(env *runEnv, a *adminCmd) error {
 		a.print(out, func() { fmt.Printf("repair started on %v\n", out["started"]) })
 		return nil
 	}
-	bar := progressbar.NewOptions(100, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetWidth(30), progressbar.OptionShowCount())
+	// The bar counts the partitions compared on every node; its total is
+	// known from the first poll.
+	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetWidth(30),
+		progressbar.OptionShowCount())
 	for {
 		time.Sleep(500 * time.Millisecond)
 		nodes, err := a.nodes(env)
@@ -388,8 +391,12 @@ func (c *repairCmd) Run(env *runEnv, a *adminCmd) error {
 			repaired, bytes = repaired+st.AAE.Repaired, bytes+st.AAE.Bytes
 		}
 		if total > 0 {
-			bar.Describe(fmt.Sprintf("partitions %d/%d, keys repaired %d, bytes %d", done, total, repaired, bytes))
-			_ = bar.Set(100 * done / total)
+			if bar.GetMax() != total {
+				bar.ChangeMax(total)
+			}
+			// Set renders, then Describe again: the last frame has both.
+			_ = bar.Set(done)
+			bar.Describe(fmt.Sprintf("keys repaired %d, bytes %d; partitions compared", repaired, bytes))
 		}
 		if !running || env.ctx.Err() != nil {
 			_ = bar.Finish()
