@@ -101,6 +101,7 @@ func (c *ringCmd) Run(env *runEnv, a *adminCmd) error {
 
 type transfersCmd struct {
 	Watch bool `help:"Refresh every second until no transfer is running (Ctrl-C stops)."`
+	All   bool `help:"List finished transfers too (by default: running and failed ones, and a count of the rest)."`
 }
 
 func (c *transfersCmd) Run(env *runEnv, a *adminCmd) error {
@@ -143,8 +144,17 @@ func (c *transfersCmd) Run(env *runEnv, a *adminCmd) error {
 			t := table.NewWriter()
 			t.SetOutputMirror(os.Stdout)
 			t.AppendHeader(table.Row{"to", "partition", "from", "progress", "keys", "rate", "ETA", "last error"})
+			done, doneKeys, shown := 0, int64(0), 0
 			for _, r := range rows {
 				x := r.t
+				if !x.Finished.IsZero() && x.Err == "" {
+					done++
+					doneKeys += x.Keys
+					if !c.All {
+						continue
+					}
+				}
+				shown++
 				pct, rate, eta := "", "", ""
 				if x.Total > 0 {
 					pct = fmt.Sprintf("%3.0f%%", 100*float64(min(x.Keys, x.Total))/float64(x.Total))
@@ -164,8 +174,17 @@ func (c *transfersCmd) Run(env *runEnv, a *adminCmd) error {
 				}
 				t.AppendRow(table.Row{r.node, x.Partition, strings.Join(x.From, ","), pct, x.Keys, rate, eta, x.Err})
 			}
-			t.Render()
-			fmt.Printf("%d partitions moving\n", running)
+			if shown > 0 {
+				t.Render()
+			}
+			fmt.Printf("%d partitions moving", running)
+			if done > 0 {
+				fmt.Printf("; %d transfers finished (%d keys)", done, doneKeys)
+				if !c.All {
+					fmt.Print(": --all lists them")
+				}
+			}
+			fmt.Println()
 		})
 		if !c.Watch || running == 0 {
 			return nil
