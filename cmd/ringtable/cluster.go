@@ -313,7 +313,9 @@ func (c *hintsCmd) Run(env *runEnv, a *adminCmd) error {
 				total += out[n][tg]
 			}
 		}
-		t.Render()
+		if t.Length() > 0 {
+			t.Render()
+		}
 		fmt.Printf("%d hinted keys pending\n", total)
 	})
 	return nil
