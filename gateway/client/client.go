@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +64,9 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
+	// foreign marks an answer that is not the API's JSON error (a proxy's
+	// page, another service at the URL): its Code is the status's text.
+	foreign bool
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
@@ -196,8 +200,31 @@ func apiError(status int, body []byte) (e *Error, api bool) {
 	if json.Unmarshal(body, &eb) == nil && eb.Error.Code != "" {
 		return &Error{Status: status, Code: eb.Error.Code, Message: eb.Error.Message}, true
 	}
-	return &Error{Status: status, Code: http.StatusText(status), Message: strings.TrimSpace(string(body))}, false
+	return &Error{Status: status, Code: http.StatusText(status), Message: foreignBody(body), foreign: true}, false
 }
+
+// foreignBody says what a server that is not a gateway (a proxy, or
+// another service at the URL) answered: its words, without its markup.
+func foreignBody(body []byte) string {
+	const hint = "not a ringtable answer: is the URL a gateway's?"
+	text := strings.TrimSpace(string(body))
+	if strings.HasPrefix(text, "<") {
+		text = ""
+		if m := htmlTitle.FindStringSubmatch(string(body)); m != nil {
+			text = m[1]
+		}
+	}
+	text = strings.Join(strings.Fields(text), " ")
+	if r := []rune(text); len(r) > 200 {
+		text = string(r[:200]) + "…"
+	}
+	if text == "" {
+		return "(" + hint + ")"
+	}
+	return text + " (" + hint + ")"
+}
+
+var htmlTitle = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
 
 // ItemPath is the URL path (and query, for keys a path cannot carry) of
 // an item.

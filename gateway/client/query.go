@@ -108,7 +108,11 @@ func (c *Client) Query(ctx context.Context, req QueryRequest) (*QueryResponse, e
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
-			return &out, &QueryError{Code: e.Code, Message: e.Message}
+			msg := e.Message
+			if e.foreign {
+				msg = e.Error() // its status says more than its words
+			}
+			return &out, &QueryError{Code: e.Code, Message: msg}
 		}
 		return nil, err
 	}
