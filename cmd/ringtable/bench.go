@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -50,6 +52,13 @@ func (b *benchCmd) Run(env *runEnv) error {
 		return err
 	}
 	cl := client.New(b.Gateway, nil).WithAPIKey(key)
+	// Reach the gateway with the key before announcing a load.
+	if _, err := cl.ListTables(env.ctx); err != nil {
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			return fmt.Errorf("cannot reach the gateway at %s: %v", b.Gateway, ue.Err)
+		}
+		return fmt.Errorf("gateway %s: %w", b.Gateway, err)
+	}
 	if b.CPUProfile != "" {
 		f, err := os.Create(b.CPUProfile)
 		if err != nil {

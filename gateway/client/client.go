@@ -69,7 +69,11 @@ type Error struct {
 	foreign bool
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+// Error renders "401 unauthorized: malformed API key": a message that
+// begins with its code (as the gateway's 401s and 403s do) says it once.
+func (e *Error) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Status, e.Code, strings.TrimPrefix(e.Message, e.Code+": "))
+}
 
 // IsStatus reports whether err is an API error with the given status.
 func IsStatus(err error, status int) bool {

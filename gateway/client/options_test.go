@@ -73,3 +73,18 @@ func TestForeignQueryError(t *testing.T) {
 		t.Errorf("query: %v, want %q", err, want)
 	}
 }
+
+func TestErrorText(t *testing.T) {
+	for _, c := range []struct {
+		e    Error
+		want string
+	}{
+		{Error{Status: 401, Code: "unauthorized", Message: "unauthorized: malformed API key"}, "401 unauthorized: malformed API key"},
+		{Error{Status: 404, Code: "not_found", Message: `table "t": not found`}, `404 not_found: table "t": not found`},
+		{Error{Status: 403, Code: "forbidden", Message: "forbidden"}, "403 forbidden: forbidden"},
+	} {
+		if got := c.e.Error(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.e, got, c.want)
+		}
+	}
+}
