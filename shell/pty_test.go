@@ -122,6 +122,22 @@ func TestInteractiveSession(t *testing.T) {
 }
 
 // terminal is a shell running on a pseudo-terminal.
+// On a terminal that reports no width, Tab still completes (readline
+// rang the bell: it lays candidates out by the width).
+func TestCompletionWithoutTerminalWidth(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	s := startTerminalSized(t, []string{
+		"RINGTABLE_SHELL_PTY_CHILD=1",
+		"RINGTABLE_GATEWAY=" + c.Gateways[0].URL,
+		"RINGTABLE_API_KEY=" + c.TenantKey,
+		"RINGTABLE_HISTORY=" + filepath.Join(t.TempDir(), "history"),
+	}, &pty.Winsize{})
+	s.expect("ringtable> ")
+	s.send("SEL\t")
+	s.expect("SELECT ")
+	s.send("\x04")
+}
+
 type terminal struct {
 	t    *testing.T
 	cmd  *exec.Cmd
@@ -134,9 +150,16 @@ type terminal struct {
 
 func startTerminal(t *testing.T, env []string) *terminal {
 	t.Helper()
+	return startTerminalSized(t, env, &pty.Winsize{Rows: 50, Cols: 400})
+}
+
+// startTerminalSized starts the shell on a terminal of the given size; a
+// serial line or a container's first moments report 0 by 0.
+func startTerminalSized(t *testing.T, env []string, size *pty.Winsize) *terminal {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), env...)
-	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 400})
+	f, err := pty.StartWithSize(cmd, size)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,11 +64,22 @@ func newRLReader(cfg Config, c readline.AutoCompleter) (*rlReader, error) {
 		Stdin:                  readline.NewCancelableStdin(cfg.In),
 		Stdout:                 cfg.Out,
 		Stderr:                 cfg.Err,
+		FuncGetWidth:           screenWidth,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &rlReader{rl: rl, record: true}, nil
+}
+
+// screenWidth is the terminal's width, or 80 where it reports none (a
+// serial line, a container's first moments): readline lays out
+// completions by it, and at 0 completes nothing.
+func screenWidth() int {
+	if w := readline.GetScreenWidth(); w > 0 {
+		return w
+	}
+	return 80
 }
 
 func (r *rlReader) readLine(prompt string) (string, error) {
