@@ -91,7 +91,9 @@ func (l *limiters) wait(ctx context.Context, t *tenants.Tenant) error {
 type RateLimitedError struct{ RetryAfter time.Duration }
 
 func (e *RateLimitedError) Error() string {
-	return fmt.Sprintf("request rate quota exceeded: retry after %v", e.RetryAfter.Round(time.Millisecond))
+	// Rounded up: a wait under half a millisecond read "retry after 0s".
+	after := max(time.Millisecond, (e.RetryAfter + time.Millisecond - 1).Truncate(time.Millisecond))
+	return fmt.Sprintf("request rate quota exceeded: retry after %v", after)
 }
 
 // retryAfterSeconds renders a Retry-After header value (whole seconds, at

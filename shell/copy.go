@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ringtable/ringtable/gateway/client"
@@ -315,7 +316,17 @@ func (b *importBatch) send(ctx context.Context) error {
 	if len(b.stmts) == 0 {
 		return nil
 	}
-	resp, err := b.s.eval.Query(ctx, client.QueryRequest{Statement: strings.Join(b.stmts, ";\n"), W: b.s.w})
+	req := client.QueryRequest{Statement: strings.Join(b.stmts, ";\n"), W: b.s.w}
+	resp, err := b.s.eval.Query(ctx, req)
+	// A batch the tenant's request rate refused ran no statement: it is
+	// sent again once the gateway says it may be, as a bulk load should.
+	for qe := (*client.QueryError)(nil); errors.As(err, &qe) && qe.RetryAfter > 0 && ctx.Err() == nil; {
+		select {
+		case <-ctx.Done():
+		case <-time.After(qe.RetryAfter):
+			resp, err = b.s.eval.Query(ctx, req)
+		}
+	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringtable/ringtable/gateway/client"
 	"github.com/ringtable/ringtable/internal/testcluster"
 )
 
@@ -149,6 +150,47 @@ COPY t TO '` + file + `';`
 	}
 	if !strings.Contains(out, "Exported 2 items (3 versions) to "+file) {
 		t.Errorf("output:\n%s", out)
+	}
+}
+
+// A tenant whose request rate is below what an import sends still gets
+// its whole file in: a refused batch ran nothing, and is sent again when
+// the gateway's Retry-After says.
+func TestCopyFromWaitsOutTheRateLimit(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	ctx := context.Background()
+	nk, err := c.Admin(0).CreateTenant(ctx, "slow", client.Quotas{RequestsPerSecond: 2, Burst: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for i := range 450 { // 5 batches of at most 100, after the CREATE: over the burst of 2
+		lines = append(lines, fmt.Sprintf(`{"pk":"k%d","value":{"i":%d}}`, i, i))
+	}
+	file := filepath.Join(t.TempDir(), "in.jsonl")
+	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	remote := NewRemote(c.Gateways[0].URL, nk.APIKey)
+	out, err := runScript(t, remote, "CREATE TABLE t (id PARTITION KEY);\nCOPY t FROM '"+file+"';")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "Imported 450 rows from "+file+" into t.") {
+		t.Errorf("output:\n%s", out)
+	}
+	if _, err := c.Admin(0).SetQuotas(ctx, nk.Tenant.ID, client.Quotas{RequestsPerSecond: 1000, Burst: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	for _, pk := range []string{"k0", "k99", "k100", "k449"} {
+		var err error
+		testcluster.WaitFor(t, 5*time.Second, pk+" read after the import", func() bool {
+			_, err = c.ClientWithKey(0, nk.APIKey).Get(ctx, "t", client.Key{PK: pk}, client.Options{})
+			return !client.IsStatus(err, 429) // the raised quota reaches the gateway's cache
+		})
+		if err != nil {
+			t.Errorf("%s after the import: %v", pk, err)
+		}
 	}
 }
 

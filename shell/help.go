@@ -52,7 +52,8 @@ COPY table FROM 'file.jsonl'
   Every line is checked before anything is written (a bad line is named by
   its number). Imported lines are blind writes: into an empty table, an
   item's siblings come back as siblings; over existing items they add
-  siblings.`,
+  siblings. Lines go 100 to a request; a request over the tenant's rate
+  is sent again when the gateway says it may be.`,
 }
 
 // statementHelp returns the help of a statement, by its first keyword or

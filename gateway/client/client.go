@@ -64,6 +64,9 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
+	// RetryAfter is how long a rate-limited request (429) should wait
+	// before it is sent again, from its Retry-After header.
+	RetryAfter time.Duration
 	// foreign marks an answer that is not the API's JSON error (a proxy's
 	// page, another service at the URL): its Code is the status's text.
 	foreign bool
@@ -183,6 +186,9 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, hdr 
 	}
 	if resp.StatusCode >= 300 {
 		e, _ := apiError(resp.StatusCode, data)
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			e.RetryAfter = time.Duration(secs) * time.Second
+		}
 		return resp, data, e
 	}
 	return resp, data, nil

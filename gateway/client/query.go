@@ -39,6 +39,9 @@ type QueryError struct {
 	Statement int    `json:"statement"` // index of the failing statement
 	Line      int    `json:"line,omitempty"`
 	Column    int    `json:"column,omitempty"`
+	// RetryAfter is set when the request was rate limited (429) before
+	// any statement ran: how long to wait before sending it again.
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *QueryError) Error() string { return e.Message }
@@ -102,6 +105,9 @@ func (c *Client) Query(ctx context.Context, req QueryRequest) (*QueryResponse, e
 	var derr error
 	if data != nil {
 		if derr = json.Unmarshal(data, &out); derr == nil && out.Error != nil {
+			if e := (*Error)(nil); errors.As(err, &e) {
+				out.Error.RetryAfter = e.RetryAfter // a refusal before any statement ran
+			}
 			return &out, out.Error
 		}
 	}
@@ -112,7 +118,7 @@ func (c *Client) Query(ctx context.Context, req QueryRequest) (*QueryResponse, e
 			if e.foreign {
 				msg = e.Error() // its status says more than its words
 			}
-			return &out, &QueryError{Code: e.Code, Message: msg}
+			return &out, &QueryError{Code: e.Code, Message: msg, RetryAfter: e.RetryAfter}
 		}
 		return nil, err
 	}
