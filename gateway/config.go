@@ -62,6 +62,10 @@ type Config struct {
 	// (default 30s), so writes in flight when it was deleted land first;
 	// PurgeInterval is how often pending purges are retried (default 30s).
 	PurgeGrace, PurgeInterval time.Duration
+	// ScanPageTime bounds the time a page of a table scan takes (default
+	// 5s): a page ends early, with a cursor, rather than outlast a client's
+	// or a proxy's timeout on a sparse table or a slow request rate.
+	ScanPageTime time.Duration
 	// ShutdownGrace is how long a shutdown waits for requests in flight
 	// (default 5s) before it closes the connections still open.
 	ShutdownGrace time.Duration
@@ -93,6 +97,7 @@ func DefaultConfig() Config {
 		PurgeGrace:        30 * time.Second,
 		PurgeInterval:     30 * time.Second,
 		ShutdownGrace:     5 * time.Second,
+		ScanPageTime:      5 * time.Second,
 		Clock:             clock.Real{},
 	}
 }
@@ -123,8 +128,8 @@ func (c Config) Validate() error {
 	if c.ShutdownGrace < 0 {
 		return errors.New("gateway: ShutdownGrace must not be negative")
 	}
-	if c.KeyTTL <= 0 || c.UsageInterval <= 0 || c.PurgeGrace < 0 || c.PurgeInterval <= 0 {
-		return errors.New("gateway: KeyTTL, UsageInterval and PurgeInterval must be positive")
+	if c.KeyTTL <= 0 || c.UsageInterval <= 0 || c.PurgeGrace < 0 || c.PurgeInterval <= 0 || c.ScanPageTime <= 0 {
+		return errors.New("gateway: KeyTTL, UsageInterval, PurgeInterval and ScanPageTime must be positive")
 	}
 	if err := c.Quotas.Validate(); err != nil {
 		return fmt.Errorf("gateway: default quotas: %w", err)

@@ -2,12 +2,14 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ringtable/ringtable/gateway"
 	"github.com/ringtable/ringtable/gateway/client"
 	"github.com/ringtable/ringtable/internal/testcluster"
 	"github.com/ringtable/ringtable/storagenode"
@@ -218,6 +220,59 @@ func TestQueryRanges(t *testing.T) {
 	if _, err := cl.Query(ctx, client.QueryRequest{Statement: "SELECT * FROM ev WHERE dev = 'd2' LIMIT 5", Cursor: res.Results[0].Next}); err == nil {
 		t.Fatal("a cursor of another partition key was accepted")
 	}
+}
+
+// A table scan at a slow request rate ends its pages early, with a
+// cursor, instead of outlasting the client's timeout; the pages together
+// hold every item once.
+func TestSlowScanPagesEndEarly(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{Gateway: func(cfg *gateway.Config) { cfg.ScanPageTime = 200 * time.Millisecond }})
+	ctx := context.Background()
+	nk, err := c.Admin(0).CreateTenant(ctx, "slow", client.Quotas{RequestsPerSecond: 1000, Burst: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := c.ClientWithKey(0, nk.APIKey)
+	q(t, cl, "CREATE TABLE t (id PARTITION KEY)")
+	for i := range 30 {
+		q(t, cl, fmt.Sprintf(`PUT INTO t KEY ('k%d') VALUE {}`, i))
+	}
+	// 100 partitions a second: a whole scan takes 2.5 s of tokens.
+	if _, err := c.Admin(0).SetQuotas(ctx, nk.Tenant.ID, client.Quotas{RequestsPerSecond: 100, Burst: 1}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	pages, cursor := 0, ""
+	for {
+		res, err := cl.Query(ctx, client.QueryRequest{Statement: "SELECT * FROM t ALLOW SCAN", Cursor: cursor})
+		var qe *client.QueryError
+		if errors.As(err, &qe) && qe.Code == "rate_limited" {
+			// The scan took the tokens the next page asks for; Retry-After
+			// is in whole seconds, a token comes every 10 ms.
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, row := range res.Results[0].Rows {
+			seen[row.PK]++
+		}
+		if cursor = res.Results[0].Next; cursor == "" {
+			break
+		}
+	}
+	for pk, n := range seen {
+		if n != 1 {
+			t.Errorf("%s seen %d times", pk, n)
+		}
+	}
+	// A page holds up to 1000 items: more than one page is the time bound.
+	if len(seen) != 30 || pages < 2 {
+		t.Fatalf("scan: %d items in %d pages, want 30 in pages ended early", len(seen), pages)
+	}
+	t.Logf("30 items in %d pages", pages)
 }
 
 // The same concurrent writes leave siblings in a 'siblings' table and one

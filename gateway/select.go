@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"time"
 
 	"github.com/ringtable/ringtable/messaging/wire"
 	"github.com/ringtable/ringtable/query"
@@ -144,7 +145,13 @@ func (g *Gateway) scanTable(ctx context.Context, ten *tenants.Tenant, t *Table, 
 		part, after = cur.Part, cur.After
 	}
 	q := g.Ring().Q()
-	for n := 0; part < q; part, after = part+1, "" {
+	began := time.Now()
+	for n, first := 0, true; part < q; part, after, first = part+1, "", false {
+		// A page that took its time ends at a partition's start.
+		if !first && time.Since(began) > g.cfg.ScanPageTime {
+			out.Next = cursor{Table: t.ID, Scan: true, Part: part}.encode()
+			return nil
+		}
 		if err := g.limits.wait(ctx, ten); err != nil {
 			return err
 		}

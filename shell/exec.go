@@ -115,14 +115,18 @@ func (s *Shell) showRows(ctx context.Context, stmt query.Statement, req client.Q
 		}
 		traces = traces[:0]
 	}
+	// A page can hold fewer items than the LIMIT (a table scan's page ends
+	// early on a sparse table or a slow request rate): the next pages
+	// fill it.
+	items := countItems(res.Rows)
 	var millis float64
 	for page := 1; res.Next != ""; page++ {
-		if limit > 0 {
+		if limit > 0 && items >= limit {
 			flush(true)
 			s.notef("(LIMIT %d reached: there may be more rows)", limit)
 			return millis, nil
 		}
-		if s.cfg.Interactive {
+		if limit == 0 && s.cfg.Interactive {
 			flush(false)
 			if !s.more() {
 				s.notef("(stopped; more rows remain)")
@@ -146,12 +150,44 @@ func (s *Shell) showRows(ctx context.Context, stmt query.Statement, req client.Q
 		}
 		res = resp.Results[0]
 		millis += res.Millis
-		v.add(res.Rows)
-		s.rememberRows(table, res.Rows)
+		rows := res.Rows
+		if limit > 0 {
+			rows = firstItems(rows, limit-items)
+			if len(rows) < len(res.Rows) && res.Next == "" {
+				res.Next = "more" // rows were left out: say so above
+			}
+		}
+		items += countItems(rows)
+		v.add(rows)
+		s.rememberRows(table, rows)
 		traces = append(traces, res.Trace)
 	}
 	flush(true)
 	return millis, nil
+}
+
+// countItems counts the items of rows, which hold one row per sibling.
+func countItems(rows []client.Row) int {
+	n := 0
+	for _, r := range rows {
+		if r.Sibling <= 1 {
+			n++
+		}
+	}
+	return n
+}
+
+// firstItems returns the rows of the first n items.
+func firstItems(rows []client.Row, n int) []client.Row {
+	for i, r := range rows {
+		if r.Sibling <= 1 {
+			if n == 0 {
+				return rows[:i]
+			}
+			n--
+		}
+	}
+	return rows
 }
 
 // more asks whether to fetch the next page.

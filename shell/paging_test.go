@@ -3,6 +3,7 @@ package shell
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -67,6 +68,49 @@ func TestLimitShowsFirstPageOnly(t *testing.T) {
 	wantOutput(t, out, "ringtable shell. Statements end with ';'. \\help for help, \\quit or Ctrl-D to leave.\n"+want)
 	if got := strings.Join(r.prompts, "|"); got != primaryPrompt+"|"+primaryPrompt {
 		t.Errorf("prompts %q: want no pager prompt", r.prompts)
+	}
+}
+
+// A page can hold fewer items than the LIMIT (a table scan's page ends
+// early on a sparse table): the shell fills the LIMIT from the next
+// pages, counting items, not their siblings' rows.
+func TestLimitFillsShortPages(t *testing.T) {
+	row := func(pk string, sib, sibs int) client.Row {
+		return client.Row{PK: pk, Value: json.RawMessage(`{"n":1}`), Sibling: sib, Siblings: sibs, Context: "c" + pk}
+	}
+	pages := map[string]client.Result{
+		"":   {Kind: client.KindRows, Next: "p2"},
+		"p2": {Kind: client.KindRows, Next: "p3", Rows: []client.Row{row("a", 1, 1), row("b", 1, 2), row("b", 2, 2)}},
+		"p3": {Kind: client.KindRows, Rows: []client.Row{row("c", 1, 1)}},
+	}
+	for _, c := range []struct {
+		limit int
+		want  string // the keys shown, one per row
+		more  bool
+	}{
+		{1, "a", true},
+		{2, "abb", true},
+		{3, "abbc", false},
+		{9, "abbc", false},
+	} {
+		var asked []string
+		f := &fakeEval{answer: tablesAnswer([]client.Table{usersTable}, func(req client.QueryRequest) (*client.QueryResponse, error) {
+			asked = append(asked, req.Cursor)
+			return &client.QueryResponse{Results: []client.Result{pages[req.Cursor]}}, nil
+		})}
+		out, err := runScript(t, f, fmt.Sprintf("\\format csv\nSELECT * FROM users ALLOW SCAN LIMIT %d;", c.limit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys string
+		for _, l := range strings.Split(out, "\n") {
+			if k, _, ok := strings.Cut(l, ","); ok && k != "id" && !strings.Contains(l, " ") {
+				keys += k
+			}
+		}
+		if more := strings.Contains(out, fmt.Sprintf("(LIMIT %d reached", c.limit)); keys != c.want || more != c.more {
+			t.Errorf("LIMIT %d: rows of %q (pages %q), more noted %v; want %q, %v\n%s", c.limit, keys, asked, more, c.want, c.more, out)
+		}
 	}
 }
 
