@@ -84,7 +84,7 @@ func (s *Shell) copyTo(ctx context.Context, q *query.Copy) (err error) {
 	req := client.QueryRequest{Statement: sel, R: s.r}
 	versions, items := 0, 0
 	for {
-		resp, err := s.eval.Query(ctx, req)
+		resp, err := s.bulkQuery(ctx, req)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -120,6 +120,21 @@ func (s *Shell) copyTo(ctx context.Context, q *query.Copy) (err error) {
 	bar.finish()
 	s.notef("Exported %s to %s.", itemsAndVersions(items, versions), q.File)
 	return nil
+}
+
+// bulkQuery sends one of COPY's many requests. A request the tenant's
+// request rate refused ran no statement: it is sent again once the
+// gateway says it may be, as a bulk load or export should.
+func (s *Shell) bulkQuery(ctx context.Context, req client.QueryRequest) (*client.QueryResponse, error) {
+	resp, err := s.eval.Query(ctx, req)
+	for qe := (*client.QueryError)(nil); errors.As(err, &qe) && qe.RetryAfter > 0 && ctx.Err() == nil; {
+		select {
+		case <-ctx.Done():
+		case <-time.After(qe.RetryAfter):
+			resp, err = s.eval.Query(ctx, req)
+		}
+	}
+	return resp, err
 }
 
 // checkImport reads a COPY file through once without writing anything,
@@ -316,17 +331,7 @@ func (b *importBatch) send(ctx context.Context) error {
 	if len(b.stmts) == 0 {
 		return nil
 	}
-	req := client.QueryRequest{Statement: strings.Join(b.stmts, ";\n"), W: b.s.w}
-	resp, err := b.s.eval.Query(ctx, req)
-	// A batch the tenant's request rate refused ran no statement: it is
-	// sent again once the gateway says it may be, as a bulk load should.
-	for qe := (*client.QueryError)(nil); errors.As(err, &qe) && qe.RetryAfter > 0 && ctx.Err() == nil; {
-		select {
-		case <-ctx.Done():
-		case <-time.After(qe.RetryAfter):
-			resp, err = b.s.eval.Query(ctx, req)
-		}
-	}
+	resp, err := b.s.bulkQuery(ctx, client.QueryRequest{Statement: strings.Join(b.stmts, ";\n"), W: b.s.w})
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

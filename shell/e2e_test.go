@@ -155,7 +155,7 @@ COPY t TO '` + file + `';`
 
 // A tenant whose request rate is below what an import sends still gets
 // its whole file in: a refused batch ran nothing, and is sent again when
-// the gateway's Retry-After says.
+// the gateway's Retry-After says. A rate-limited export gets it out.
 func TestCopyFromWaitsOutTheRateLimit(t *testing.T) {
 	c := testcluster.New(t, testcluster.Options{})
 	ctx := context.Background()
@@ -178,6 +178,14 @@ func TestCopyFromWaitsOutTheRateLimit(t *testing.T) {
 	}
 	if !strings.Contains(out, "Imported 450 rows from "+file+" into t.") {
 		t.Errorf("output:\n%s", out)
+	}
+	// An export takes a token per ring partition: 256 at 200 a second.
+	if _, err := c.Admin(0).SetQuotas(ctx, nk.Tenant.ID, client.Quotas{RequestsPerSecond: 200, Burst: 2}); err != nil {
+		t.Fatal(err)
+	}
+	back := filepath.Join(t.TempDir(), "out.jsonl")
+	if out, err := runScript(t, remote, "COPY t TO '"+back+"';"); err != nil || !strings.Contains(out, "Exported 450 items to "+back+".") {
+		t.Errorf("export: %v\n%s", err, out)
 	}
 	if _, err := c.Admin(0).SetQuotas(ctx, nk.Tenant.ID, client.Quotas{RequestsPerSecond: 1000, Burst: 1000}); err != nil {
 		t.Fatal(err)
