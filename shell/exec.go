@@ -134,7 +134,9 @@ func (s *Shell) showRows(ctx context.Context, stmt query.Statement, req client.Q
 			}
 		}
 		req.Cursor = res.Next
-		resp, err := s.eval.Query(ctx, req)
+		// The statement's later pages are the shell's own requests: one
+		// over the tenant's rate waits, as COPY's do.
+		resp, err := s.bulkQuery(ctx, req)
 		if ctx.Err() != nil {
 			return millis, ctx.Err()
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ringtable/ringtable/gateway/client"
 )
@@ -111,6 +112,25 @@ func TestLimitFillsShortPages(t *testing.T) {
 		if more := strings.Contains(out, fmt.Sprintf("(LIMIT %d reached", c.limit)); keys != c.want || more != c.more {
 			t.Errorf("LIMIT %d: rows of %q (pages %q), more noted %v; want %q, %v\n%s", c.limit, keys, asked, more, c.want, c.more, out)
 		}
+	}
+}
+
+// A later page refused by the tenant's request rate (the scan before it
+// took the tokens) is asked for again, not reported as the statement's
+// failure.
+func TestLaterPageWaitsOutTheRate(t *testing.T) {
+	inner := pagedEval(t)
+	refused := 0
+	f := &fakeEval{answer: func(ctx context.Context, req client.QueryRequest) (*client.QueryResponse, error) {
+		if req.Cursor == "p2" && refused == 0 {
+			refused++
+			return &client.QueryResponse{}, &client.QueryError{Code: "rate_limited", Message: "request rate quota exceeded: retry after 1ms", RetryAfter: time.Millisecond}
+		}
+		return inner.answer(ctx, req)
+	}}
+	out, err := runScript(t, f, "SELECT * FROM users ALLOW SCAN;")
+	if err != nil || refused != 1 || !strings.Contains(out, "(3 rows)") {
+		t.Fatalf("%d refusals, %v\n%s", refused, err, out)
 	}
 }
 
