@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/ringtable/ringtable/gateway/coord"
 	"github.com/ringtable/ringtable/messaging"
@@ -58,6 +59,9 @@ type errorBody struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		// RetryAfterMillis is a 429's wait to the millisecond, where its
+		// Retry-After header has whole seconds.
+		RetryAfterMillis int64 `json:"retry_after_ms,omitempty"`
 	} `json:"error"`
 }
 
@@ -116,6 +120,7 @@ func writeError(w http.ResponseWriter, err error) int {
 	var rl *RateLimitedError
 	if errors.As(err, &rl) {
 		w.Header().Set("Retry-After", rl.retryAfterSeconds())
+		body.Error.RetryAfterMillis = max(1, (rl.RetryAfter + time.Millisecond - 1).Milliseconds())
 	}
 	writeJSON(w, status, body)
 	return status

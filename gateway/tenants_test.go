@@ -233,6 +233,10 @@ func TestQuotas(t *testing.T) {
 	if limited == nil || limited.Status != 429 {
 		t.Fatalf("20 requests at a quota of 5/s: no 429 (%v)", limited)
 	}
+	// The body's wait, to the millisecond: at 5/s a token comes within 200 ms.
+	if limited.RetryAfter <= 0 || limited.RetryAfter > 200*time.Millisecond {
+		t.Errorf("429's wait: %v, want (0, 200ms] from retry_after_ms", limited.RetryAfter)
+	}
 	status, _, _ := small.Raw(ctx, "GET", "/v1/tables", nil, nil)
 	resp, err := http.DefaultClient.Do(mustReq(t, c.Gateways[0].URL+"/v1/tables", nk.APIKey))
 	if err != nil {

@@ -186,8 +186,8 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, hdr 
 	}
 	if resp.StatusCode >= 300 {
 		e, _ := apiError(resp.StatusCode, data)
-		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
-			e.RetryAfter = time.Duration(secs) * time.Second
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 && e.RetryAfter == 0 {
+			e.RetryAfter = time.Duration(secs) * time.Second // a proxy's, or a server's without the body's
 		}
 		return resp, data, e
 	}
@@ -205,10 +205,14 @@ func ParseError(status int, body []byte) *Error {
 // whether the body was the API's JSON error (not, say, a router's 404).
 func apiError(status int, body []byte) (e *Error, api bool) {
 	var eb struct {
-		Error struct{ Code, Message string } `json:"error"`
+		Error struct {
+			Code, Message    string
+			RetryAfterMillis int64 `json:"retry_after_ms"`
+		} `json:"error"`
 	}
 	if json.Unmarshal(body, &eb) == nil && eb.Error.Code != "" {
-		return &Error{Status: status, Code: eb.Error.Code, Message: eb.Error.Message}, true
+		return &Error{Status: status, Code: eb.Error.Code, Message: eb.Error.Message,
+			RetryAfter: time.Duration(eb.Error.RetryAfterMillis) * time.Millisecond}, true
 	}
 	return &Error{Status: status, Code: http.StatusText(status), Message: foreignBody(body), foreign: true}, false
 }
