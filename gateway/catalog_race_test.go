@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/ringtable/ringtable/gateway/client"
@@ -20,19 +19,10 @@ func TestTableNameRace(t *testing.T) {
 	created, bothRefused := 0, 0
 	for i := 0; i < names; i++ {
 		name := fmt.Sprintf("race%d", i)
-		var wg sync.WaitGroup
-		errs := make([]error, 2)
-		start := make(chan struct{})
-		for g := range errs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				_, errs[g] = c.Client(g).CreateTable(ctx, client.Table{Name: name, PartitionKey: fmt.Sprintf("pk%d", g)})
-			}()
-		}
-		close(start)
-		wg.Wait()
+		errs := atOnce(func(g int) error {
+			_, err := c.Client(g).CreateTable(ctx, client.Table{Name: name, PartitionKey: fmt.Sprintf("pk%d", g)})
+			return err
+		})
 		winner := -1
 		for g, err := range errs {
 			switch {

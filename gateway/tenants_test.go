@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -315,23 +314,14 @@ func TestTenantNameRace(t *testing.T) {
 	created, bothRefused := 0, 0
 	for i := 0; i < names; i++ {
 		name := fmt.Sprintf("race%d", i)
-		var wg sync.WaitGroup
-		errs := make([]error, 2)
-		ids := make([]string, 2)
-		start := make(chan struct{})
-		for g := range errs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				nk, err := c.Admin(g).CreateTenant(ctx, name, client.Quotas{})
-				if errs[g] = err; err == nil {
-					ids[g] = nk.Tenant.ID
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
+		var ids [2]string
+		errs := atOnce(func(g int) error {
+			nk, err := c.Admin(g).CreateTenant(ctx, name, client.Quotas{})
+			if err == nil {
+				ids[g] = nk.Tenant.ID
+			}
+			return err
+		})
 		ok := 0
 		for g, err := range errs {
 			switch {
