@@ -177,6 +177,10 @@ func requestOption(opts []*optionAST, name string) (int, *Error) {
 	}
 	m, err := collectOptions(opts, allowed, "WITH")
 	if err != nil {
+		if name == "w" && slices.ContainsFunc(opts, func(o *optionAST) bool { return strings.EqualFold(o.Name, "ttl") }) {
+			// CREATE TABLE's ttl is an option; an item's is a clause.
+			err.Msg += " (a PUT's time to live is its TTL clause: PUT INTO t KEY ('k') VALUE {...} TTL 30)"
+		}
 		return 0, err
 	}
 	return intOption(m, name, 1, MaxN, 0)
