@@ -62,6 +62,10 @@ type Config struct {
 	// (default 30s), so writes in flight when it was deleted land first;
 	// PurgeInterval is how often pending purges are retried (default 30s).
 	PurgeGrace, PurgeInterval time.Duration
+	// FeedKeepAlive is how often an idle change feed stream sends a
+	// comment (default 15s), so proxies and clients know it is alive, and
+	// checks that its table was not dropped.
+	FeedKeepAlive time.Duration
 	// ScanPageTime bounds the time a page of a table scan takes (default
 	// 5s): a page ends early, with a cursor, rather than outlast a client's
 	// or a proxy's timeout on a sparse table or a slow request rate.
@@ -98,6 +102,7 @@ func DefaultConfig() Config {
 		PurgeInterval:     30 * time.Second,
 		ShutdownGrace:     5 * time.Second,
 		ScanPageTime:      5 * time.Second,
+		FeedKeepAlive:     15 * time.Second,
 		Clock:             clock.Real{},
 	}
 }
@@ -128,8 +133,8 @@ func (c Config) Validate() error {
 	if c.ShutdownGrace < 0 {
 		return errors.New("gateway: ShutdownGrace must not be negative")
 	}
-	if c.KeyTTL <= 0 || c.UsageInterval <= 0 || c.PurgeGrace < 0 || c.PurgeInterval <= 0 || c.ScanPageTime <= 0 {
-		return errors.New("gateway: KeyTTL, UsageInterval, PurgeInterval and ScanPageTime must be positive")
+	if c.KeyTTL <= 0 || c.UsageInterval <= 0 || c.PurgeGrace < 0 || c.PurgeInterval <= 0 || c.ScanPageTime <= 0 || c.FeedKeepAlive <= 0 {
+		return errors.New("gateway: KeyTTL, UsageInterval, PurgeInterval, ScanPageTime and FeedKeepAlive must be positive")
 	}
 	if err := c.Quotas.Validate(); err != nil {
 		return fmt.Errorf("gateway: default quotas: %w", err)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -31,10 +32,6 @@ import (
 // and by default the stream starts with the next event. Comment lines
 // (": keep-alive") are sent when nothing happened for a while. The request
 // is authenticated and rate-limited like every tenant request.
-
-// feedKeepAlive is how often an idle stream sends a comment, so proxies
-// and clients know it is alive.
-const feedKeepAlive = 15 * time.Second
 
 func (g *Gateway) feedRoutes(mux *http.ServeMux) {
 	g.route(mux, "GET /v1/tables/{table}/feed", "feed", g.streamFeed)
@@ -146,7 +143,7 @@ func (g *Gateway) streamFeed(w http.ResponseWriter, r *http.Request, ten *tenant
 	_, _ = fmt.Fprint(w, ": ringtable change feed of "+t.Name+"\n\n")
 	fl.Flush()
 	for ctx.Err() == nil {
-		m, err := rd.Next(feedKeepAlive)
+		m, err := rd.Next(g.cfg.FeedKeepAlive)
 		if ctx.Err() != nil {
 			break
 		}
@@ -160,15 +157,42 @@ func (g *Gateway) streamFeed(w http.ResponseWriter, r *http.Request, ten *tenant
 			break
 		}
 		if m == nil {
+			if g.dropped(ctx, ten, t) {
+				endDropped(w, t)
+				break
+			}
 			_, _ = fmt.Fprint(w, ": keep-alive\n\n")
 		} else if sent, err := writeEvent(w, m, t.ID); err != nil {
 			break
 		} else if !sent {
+			// An older table's event, or a newer one's: then this one
+			// was dropped.
+			if g.dropped(ctx, ten, t) {
+				endDropped(w, t)
+				break
+			}
 			continue
 		}
 		fl.Flush()
 	}
 	return http.StatusOK, nil
+}
+
+// dropped says whether t is no longer the table of its name: a stream of
+// it would otherwise stay open, idle, for as long as its reader waits.
+func (g *Gateway) dropped(ctx context.Context, ten *tenants.Tenant, t *Table) bool {
+	cur, err := g.cat.lookup(ctx, ten.ID, t.Name)
+	return errors.Is(err, ErrNotFound) || err == nil && cur.ID != t.ID
+}
+
+// endDropped ends a stream whose table was dropped, in a form an
+// EventSource reports as an "error" event.
+func endDropped(w http.ResponseWriter, t *Table) {
+	b, _ := json.Marshal(map[string]string{"code": "table_dropped", "message": fmt.Sprintf("table %q was dropped", t.Name)})
+	_, _ = fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
+	if fl, ok := w.(http.Flusher); ok {
+		fl.Flush()
+	}
 }
 
 // writeEvent writes one event with its sequence, unless it is an event of

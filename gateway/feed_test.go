@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ringtable/ringtable/feed"
+	"github.com/ringtable/ringtable/gateway"
 	"github.com/ringtable/ringtable/gateway/client"
 	"github.com/ringtable/ringtable/internal/testcluster"
 	"github.com/ringtable/ringtable/messaging/wire"
@@ -570,6 +571,54 @@ func TestFeedSSEOfRecreatedTableLeavesOldOnesOut(t *testing.T) {
 	// Resuming within the old table's events skips the rest of them too.
 	if evs := readSSE(t, cl, client.FeedOptions{LastEventID: "1"}, 1); evs[0].PK != "new" {
 		t.Errorf("after Last-Event-ID 1: %+v, want the new table's write", evs[0])
+	}
+}
+
+// A stream of a table that is dropped ends, saying so: at once if another
+// table takes the name and writes, else at the next keep-alive.
+func TestFeedSSEEndsWhenTheTableIsDropped(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{Gateway: func(cfg *gateway.Config) { cfg.FeedKeepAlive = 200 * time.Millisecond }})
+	ctx := context.Background()
+	cl := c.Client(0)
+	for _, recreate := range []bool{false, true} {
+		if _, err := cl.CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+			t.Fatal(err)
+		}
+		ended := make(chan error, 1)
+		opened := make(chan struct{})
+		go func() {
+			close(opened)
+			ended <- cl.Feed(ctx, "t", client.FeedOptions{}, func(ev *client.FeedEvent) error {
+				return fmt.Errorf("event %+v of another table", ev)
+			})
+		}()
+		<-opened
+		time.Sleep(100 * time.Millisecond) // the stream is open before the drop
+		if err := cl.DropTable(ctx, "t"); err != nil {
+			t.Fatal(err)
+		}
+		if recreate {
+			if _, err := cl.CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cl.Put(ctx, "t", client.Key{PK: "new"}, []byte(`{}`), client.Options{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case err := <-ended:
+			var fe *client.FeedError
+			if !errors.As(err, &fe) || fe.Code != "table_dropped" || fe.Message != `table "t" was dropped` {
+				t.Errorf("recreated %v: stream ended with %v, want table_dropped", recreate, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("recreated %v: the stream of a dropped table is still open", recreate)
+		}
+		if recreate {
+			if err := cl.DropTable(ctx, "t"); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 

@@ -202,6 +202,35 @@ func TestCopyFromWaitsOutTheRateLimit(t *testing.T) {
 	}
 }
 
+// WATCH of a table that another client drops stops, saying why, and the
+// script goes on.
+func TestWatchStopsWhenTheTableIsDropped(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	ctx := context.Background()
+	if _, err := c.Client(0).CreateTable(ctx, client.Table{Name: "w", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(500 * time.Millisecond) // the WATCH is open
+		_, _ = c.Client(0).Put(ctx, "w", client.Key{PK: "a"}, []byte(`{"n":1}`), client.Options{})
+		_ = c.Client(0).DropTable(ctx, "w")
+		_, _ = c.Client(0).CreateTable(ctx, client.Table{Name: "w", PartitionKey: "id"})
+		_, _ = c.Client(0).Put(ctx, "w", client.Key{PK: "b"}, []byte(`{"n":2}`), client.Options{})
+	}()
+	out, err := runScript(t, NewRemote(c.Gateways[0].URL, c.TenantKey), "WATCH w;\nSHOW TABLES;")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"put     w/a", "Table w was dropped; stopped watching.", "(1 table)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "w/b") {
+		t.Errorf("the new table's write shown in the old one's WATCH:\n%s", out)
+	}
+}
+
 // TestTracingAgainstCluster checks that TRACING ON shows the coordinator's
 // round: the events come from the gateway, their timing varies, so only
 // their presence is checked.

@@ -38,6 +38,12 @@ func (r *Remote) Watch(ctx context.Context, w WatchRequest) error {
 		w.Opened()
 	}
 	err = client.ReadSSE(body, func(e client.SSEEvent) error {
+		if e.Event == "error" {
+			// How the stream ends: the table dropped, or a break to resume.
+			fe := &client.FeedError{Code: "feed_unavailable", Message: string(e.Data)}
+			_ = json.Unmarshal(e.Data, fe)
+			return fe
+		}
 		return w.Event(FeedEvent{ID: e.ID, Event: e.Event, Data: json.RawMessage(e.Data)})
 	})
 	if ctx.Err() != nil {

@@ -52,6 +52,10 @@ func (s *Shell) watch(ctx context.Context, q *query.Watch) error {
 		if err == nil || errors.Is(err, ErrFeedsUnavailable) || errors.As(err, &ce) && ce.Status < 500 {
 			return err
 		}
+		if fe := (*client.FeedError)(nil); errors.As(err, &fe) && fe.Code == "table_dropped" {
+			s.notef("Table %s was dropped; stopped watching.", q.Table)
+			return nil
+		}
 		if failures++; failures > watchRetries {
 			return fmt.Errorf("change feed of %s: %w", q.Table, err)
 		}

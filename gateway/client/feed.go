@@ -47,6 +47,16 @@ type FeedOptions struct {
 // most one item (400 KiB of JSON), escaped.
 const maxFeedLine = 4 << 20
 
+// FeedError is how a stream that had begun ended: "table_dropped" (the
+// table is gone, or another took its name: the stream is over), or
+// "feed_unavailable" (the stream broke; resuming may work).
+type FeedError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *FeedError) Error() string { return "change feed: " + e.Message }
+
 // ErrFeedsUnavailable is returned when the gateway has no feed endpoint
 // at all (its router, not the API, answered 404 or 405).
 var ErrFeedsUnavailable = errors.New("change feeds are not available on this gateway")
@@ -66,7 +76,11 @@ func (c *Client) Feed(ctx context.Context, table string, o FeedOptions, fn func(
 	defer body.Close()
 	err = ReadSSE(body, func(e SSEEvent) error {
 		if e.Event == "error" {
-			return fmt.Errorf("change feed: %s", e.Data)
+			fe := &FeedError{}
+			if json.Unmarshal(e.Data, fe) != nil || fe.Code == "" {
+				return fmt.Errorf("change feed: %s", e.Data)
+			}
+			return fe
 		}
 		var ev FeedEvent
 		if err := json.Unmarshal(e.Data, &ev); err != nil {
