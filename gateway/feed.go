@@ -156,21 +156,21 @@ func (g *Gateway) streamFeed(w http.ResponseWriter, r *http.Request, ten *tenant
 			g.log.Warn("change feed stream ended", "tenant", ten.ID, "table", t.Name, "err", err)
 			break
 		}
-		if m == nil {
-			if g.dropped(ctx, ten, t) {
-				endDropped(w, t)
+		sent := false
+		if m != nil {
+			if sent, err = writeEvent(w, m, t.ID); err != nil {
 				break
 			}
-			_, _ = fmt.Fprint(w, ": keep-alive\n\n")
-		} else if sent, err := writeEvent(w, m, t.ID); err != nil {
+		}
+		// Idle, or an event of another table of the name (an older one's,
+		// or a newer one's: then this one was dropped).
+		if !sent && g.dropped(ctx, ten, t) {
+			endDropped(w, t)
 			break
+		}
+		if m == nil {
+			_, _ = fmt.Fprint(w, ": keep-alive\n\n")
 		} else if !sent {
-			// An older table's event, or a newer one's: then this one
-			// was dropped.
-			if g.dropped(ctx, ten, t) {
-				endDropped(w, t)
-				break
-			}
 			continue
 		}
 		fl.Flush()

@@ -95,7 +95,7 @@ func (r *registry) createTenant(ctx context.Context, name string, q tenants.Quot
 // Both scans are quorum reads after quorum writes, so of two tenants
 // written at the same moment at least one sees the other. One that sees
 // none keeps its name. One that sees another withdraws, unless it is the
-// first of them (by creation time, then ID): then it waits for the others
+// first of them (tenantFirst): then it waits for the others
 // to withdraw, and withdraws itself if one does not, having kept its name
 // because it saw none. So at most one is kept, and mostly one.
 func (r *registry) settleName(ctx context.Context, t *tenants.Tenant) error {
@@ -107,9 +107,7 @@ func (r *registry) settleName(ctx context.Context, t *tenants.Tenant) error {
 		}
 		first := err == nil && i < polls
 		for _, o := range others {
-			if o.Created.Before(t.Created) || o.Created.Equal(t.Created) && o.ID < t.ID {
-				first = false
-			}
+			first = first && tenantFirst(t, o)
 		}
 		if !first {
 			if derr := r.withdraw(ctx, t); derr != nil {

@@ -118,7 +118,7 @@ func (s *Shell) showRows(ctx context.Context, stmt query.Statement, req client.Q
 	// A page can hold fewer items than the LIMIT (a table scan's page ends
 	// early on a sparse table or a slow request rate): the next pages
 	// fill it.
-	items := countItems(res.Rows)
+	items, truncated := countItems(res.Rows), false
 	var millis float64
 	for page := 1; res.Next != ""; page++ {
 		if limit > 0 && items >= limit {
@@ -155,9 +155,7 @@ func (s *Shell) showRows(ctx context.Context, stmt query.Statement, req client.Q
 		rows := res.Rows
 		if limit > 0 {
 			rows = firstItems(rows, limit-items)
-			if len(rows) < len(res.Rows) && res.Next == "" {
-				res.Next = "more" // rows were left out: say so above
-			}
+			truncated = len(rows) < len(res.Rows)
 		}
 		items += countItems(rows)
 		v.add(rows)
@@ -165,6 +163,9 @@ func (s *Shell) showRows(ctx context.Context, stmt query.Statement, req client.Q
 		traces = append(traces, res.Trace)
 	}
 	flush(true)
+	if truncated {
+		s.notef("(LIMIT %d reached: there may be more rows)", limit)
+	}
 	return millis, nil
 }
 
