@@ -259,13 +259,15 @@ func (g *Gateway) writeVersion(ctx context.Context, ref itemRef, wq int, req *wi
 	req.LWW = ref.t.LWW()
 	req.TableName = ref.t.Name    // the stamper's change event goes to its feed
 	req.Write = rand.Uint64() | 1 // never 0, which means "no request ID"
+	if !req.Deleted {
+		// Counted before the round: a write whose replicas a usage report
+		// already saw must not be counted again once that report is in.
+		g.usage.wrote(ref.key.Tenant, int64(len(req.Value)+len(ref.key.PK)+len(ref.key.SK)))
+	}
 	res := g.writeItem(ctx, ref.key, ref.t.N, wq, req)
 	if res.Err != nil {
 		g.quorumFailed(coord.OpPut, res.Err)
 		return nil, res.Err
-	}
-	if !req.Deleted {
-		g.usage.wrote(ref.key.Tenant, int64(len(req.Value)+len(ref.key.PK)+len(ref.key.SK)))
 	}
 	if res.Siblings > ref.t.SiblingWarn {
 		g.log.Warn("item has many siblings", "table", ref.t.Name, "siblings", res.Siblings)

@@ -20,9 +20,9 @@ import (
 type usageView struct {
 	mu    sync.RWMutex
 	bytes map[string]int64
-	// since counts, per tenant, the bytes of the items this gateway wrote
-	// since the last report began. Overwrites count in full until the
-	// next report, which errs on the side of the quota.
+	// since counts, per tenant, the bytes of the items this gateway began
+	// to write since the last report came in. Overwrites, and writes that
+	// failed, count in full until the next report.
 	since map[string]*atomic.Int64
 }
 
@@ -48,7 +48,7 @@ func (u *usageView) estimate(tenant string) int64 {
 	return n
 }
 
-// wrote counts an item this gateway wrote.
+// wrote counts an item this gateway is about to write.
 func (u *usageView) wrote(tenant string, n int64) {
 	u.mu.RLock()
 	c := u.since[tenant]
@@ -64,25 +64,18 @@ func (u *usageView) wrote(tenant string, n int64) {
 	c.Add(n)
 }
 
-// snapshot returns what each tenant's counter held when a report began.
-func (u *usageView) snapshot() map[string]int64 {
-	u.mu.RLock()
-	defer u.mu.RUnlock()
-	out := make(map[string]int64, len(u.since))
-	for t, c := range u.since {
-		out[t] = c.Load()
-	}
-	return out
-}
-
-// report takes the nodes' totals, begun when the counters held before:
-// the writes counted since stay counted, as the totals may not hold them.
-func (u *usageView) report(total, before map[string]int64) {
+// report takes the nodes' totals and forgets what was written before:
+// the totals hold it. Writes are counted as they begin, so none is in both
+// (which refused a tenant short of its quota, and let it write again at
+// the next report); one begun before the report came in but stored after
+// the nodes answered is in neither, which lets a tenant past its quota by
+// what it writes in those milliseconds.
+func (u *usageView) report(total map[string]int64) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.bytes = total
-	for t, n := range before {
-		u.since[t].Add(-n)
+	for _, c := range u.since {
+		c.Store(0)
 	}
 }
 
@@ -111,7 +104,6 @@ func (g *Gateway) pollUsage(ctx context.Context) {
 // tenant, the total divided by the replication factor: an item is counted
 // once, not once per replica.
 func (g *Gateway) collectUsage(ctx context.Context) {
-	before := g.usage.snapshot()
 	replies := g.broadcast(ctx, &wire.UsageRequest{}, g.cfg.RoundTimeout)
 	total := map[string]int64{}
 	for _, r := range replies {
@@ -123,7 +115,7 @@ func (g *Gateway) collectUsage(ctx context.Context) {
 	for k := range total {
 		total[k] /= max(copies, 1)
 	}
-	g.usage.report(total, before)
+	g.usage.report(total)
 }
 
 // broadcast sends one request to every node of the ring and returns the
