@@ -93,7 +93,7 @@ func parseStatement(toks []lexer.Token) (Statement, *Error) {
 	}
 	ast, err := parser.ParseFromLexer(pl)
 	if err != nil {
-		return nil, syntaxError(err, toks[0])
+		return nil, syntaxError(err, toks)
 	}
 	return build(ast)
 }
@@ -101,9 +101,13 @@ func parseStatement(toks []lexer.Token) (Statement, *Error) {
 // sqlWrites are other languages' writes, which PUT does here.
 var sqlWrites = map[string]bool{"INSERT": true, "UPDATE": true, "UPSERT": true, "REPLACE": true}
 
+// sqlAggregates are functions other shells take in a SELECT's list.
+var sqlAggregates = map[string]bool{"COUNT": true, "SUM": true, "MIN": true, "MAX": true, "AVG": true}
+
 // syntaxError turns participle's error into an *Error that says what was
 // expected, in the user's terms.
-func syntaxError(err error, first lexer.Token) *Error {
+func syntaxError(err error, toks []lexer.Token) *Error {
+	first := toks[0]
 	var ute *participle.UnexpectedTokenError
 	if errors.As(err, &ute) {
 		var expected []string
@@ -128,6 +132,9 @@ func syntaxError(err error, first lexer.Token) *Error {
 			msg += ": keys are text, in single quotes ('" + truncate(tok.Value) + "')"
 		case tok.Pos.Offset == first.Pos.Offset && sqlWrites[strings.ToUpper(tok.Value)]:
 			msg += ": items are written with PUT INTO table KEY ('…') VALUE {…}, which adds or replaces one"
+		case tok.Value == "(" && sqlAggregates[strings.ToUpper(tokenBefore(toks, tok).Value)]:
+			msg += ": a SELECT lists attributes, not functions such as " + strings.ToUpper(tokenBefore(toks, tok).Value) +
+				"; the shell counts the rows it shows"
 		}
 		return &Error{Pos: fromLexerPos(ute.Unexpected.Pos), Msg: msg, Expected: expected}
 	}
@@ -136,6 +143,16 @@ func syntaxError(err error, first lexer.Token) *Error {
 		return &Error{Pos: fromLexerPos(perr.Position()), Msg: perr.Message()}
 	}
 	return &Error{Pos: fromLexerPos(first.Pos), Msg: err.Error()}
+}
+
+// tokenBefore is the token just before tok in toks, or the zero token.
+func tokenBefore(toks []lexer.Token, tok lexer.Token) lexer.Token {
+	for i := 1; i < len(toks); i++ {
+		if toks[i].Pos.Offset == tok.Pos.Offset {
+			return toks[i-1]
+		}
+	}
+	return lexer.Token{}
 }
 
 // expectedEBNF extracts the EBNF participle put in its message; the field
