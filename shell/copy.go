@@ -32,6 +32,12 @@ import (
 // each line with a blind PUT (no context) and skips deleted lines: into an
 // empty table an item's siblings therefore come back as siblings, and over
 // existing items the imported versions become siblings of them.
+//
+// Import also takes lines that are items themselves, as other tools write
+// them: an object that holds the table's partition key attribute (and its
+// sort key attribute, if it has one) as strings is written whole under
+// that key. A line in COPY's own shape is read as one, also in a table
+// whose partition key is named "pk".
 
 // copyLine is one line of a COPY file.
 type copyLine struct {
@@ -139,7 +145,7 @@ func (s *Shell) bulkQuery(ctx context.Context, req client.QueryRequest) (*client
 
 // checkImport reads a COPY file through once without writing anything,
 // so that a bad line fails the import before any item is written.
-func checkImport(table string, r io.Reader) error {
+func checkImport(table importTable, r io.Reader) error {
 	br := bufio.NewReaderSize(r, 256<<10)
 	for lineNo := 1; ; lineNo++ {
 		line, err := br.ReadBytes('\n')
@@ -172,7 +178,19 @@ func (s *Shell) copyFrom(ctx context.Context, q *query.Copy) error {
 		return err
 	}
 	defer f.Close()
-	if err := checkImport(q.Table, f); err != nil {
+	// The table's key attributes read lines that are items; a list the
+	// shell fetched before the table was created would not have them.
+	t, ok := s.schema(ctx, q.Table)
+	if !ok {
+		if err := s.refreshTables(ctx); err != nil {
+			return fmt.Errorf("COPY %s FROM %s: %w", q.Table, q.File, err)
+		}
+		if t, ok = s.schema(ctx, q.Table); !ok {
+			return fmt.Errorf("COPY %s FROM %s: table %q: not found (nothing imported)", q.Table, q.File, q.Table)
+		}
+	}
+	table := importTable{name: q.Table, pk: t.PartitionKey, sk: t.SortKey}
+	if err := checkImport(table, f); err != nil {
 		return fmt.Errorf("COPY %s FROM %s: %w (nothing imported)", q.Table, q.File, err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -192,7 +210,7 @@ func (s *Shell) copyFrom(ctx context.Context, q *query.Copy) error {
 		line, err := r.ReadBytes('\n')
 		read += int64(len(line))
 		if len(bytes.TrimSpace(line)) > 0 {
-			stmt, perr := importStatement(q.Table, line)
+			stmt, perr := importStatement(table, line)
 			if perr != nil {
 				return b.fail(lineNo, perr)
 			}
@@ -224,19 +242,101 @@ func (s *Shell) copyFrom(ctx context.Context, q *query.Copy) error {
 	return nil
 }
 
+// importTable is the table an import writes into, with its key
+// attributes when the shell knows them ("" otherwise).
+type importTable struct {
+	name, pk, sk string
+}
+
+// copyFields are the names a COPY line may hold.
+var copyFields = map[string]bool{"pk": true, "sk": true, "value": true, "deleted": true, "sibling": true, "siblings": true}
+
 // importStatement checks one line and returns its PUT ("" for a deleted
 // version, which is skipped).
-func importStatement(table string, line []byte) (string, error) {
+func importStatement(table importTable, line []byte) (string, error) {
 	if !utf8.Valid(line) {
 		// encoding/json would read each bad byte as U+FFFD: a key would
 		// be imported as another key, a value changed.
 		i := query.InvalidUTF8(string(line))
 		return "", fmt.Errorf("byte %#02x at offset %d is not UTF-8 (COPY reads JSON lines, which are UTF-8 text)", line[i], i)
 	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(line, &fields) == nil && table.pk != "" && fields[table.pk] != nil && !isCopyLine(fields) {
+		return importItem(table, fields, line)
+	}
+	return importCopyLine(table, line)
+}
+
+// isCopyLine tells COPY's own lines from items: one names "pk" and
+// nothing but COPY's fields.
+func isCopyLine(fields map[string]json.RawMessage) bool {
+	if fields["pk"] == nil {
+		return false
+	}
+	for name := range fields {
+		if !copyFields[strings.ToLower(name)] {
+			return false
+		}
+	}
+	return true
+}
+
+// importItem writes a line that is an item, under the key its key
+// attributes hold.
+func importItem(table importTable, fields map[string]json.RawMessage, line []byte) (string, error) {
+	if name, ok := repeatedField(line); ok {
+		return "", fmt.Errorf("%q is given twice", name)
+	}
+	keyAttr := func(kind, name string) (string, error) {
+		raw, ok := fields[name]
+		if !ok {
+			return "", fmt.Errorf("the item has no %q, the table's %s", name, kind)
+		}
+		var k string
+		if err := json.Unmarshal(raw, &k); err != nil {
+			return "", fmt.Errorf("%q is %s: the table's %s must be a string", name, truncateJSON(raw), kind)
+		}
+		return k, query.ValidateKey(kind, k)
+	}
+	var key query.Key
+	var err error
+	if key.Partition, err = keyAttr("partition key", table.pk); err != nil {
+		return "", err
+	}
+	if table.sk != "" {
+		if key.Sort, err = keyAttr("sort key", table.sk); err != nil {
+			return "", err
+		}
+	}
+	v, err := query.ValidateItem(line)
+	var qe *query.Error
+	if errors.As(err, &qe) {
+		return "", errors.New(qe.Msg)
+	}
+	if err != nil {
+		return "", err
+	}
+	return (&query.Put{Table: table.name, Key: key, Value: v}).String(), nil
+}
+
+// truncateJSON shows a JSON value in an error, cut short if long.
+func truncateJSON(raw json.RawMessage) string {
+	const max = 40
+	if len(raw) > max {
+		return string(raw[:max]) + "…"
+	}
+	return string(raw)
+}
+
+// importCopyLine checks a line in COPY's own shape.
+func importCopyLine(table importTable, line []byte) (string, error) {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	var l copyLine
 	if err := dec.Decode(&l); err != nil {
+		if table.pk != "" {
+			return "", fmt.Errorf("neither a COPY line ({\"pk\":…,\"value\":{…}}) nor an item with the table's partition key %q: %v", table.pk, err)
+		}
 		return "", fmt.Errorf("not a COPY line (want {\"pk\":…,\"value\":{…}}): %v", err)
 	}
 	if dec.More() {
@@ -272,7 +372,7 @@ func importStatement(table string, line []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return (&query.Put{Table: table, Key: query.Key{Partition: *l.PK, Sort: l.SK}, Value: v}).String(), nil
+	return (&query.Put{Table: table.name, Key: query.Key{Partition: *l.PK, Sort: l.SK}, Value: v}).String(), nil
 }
 
 // repeatedField returns a field that the JSON object line names twice, as

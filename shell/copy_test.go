@@ -50,9 +50,12 @@ func TestCopyToPagesThroughTheTable(t *testing.T) {
 	}
 }
 
+// copyTables are the tables the COPY FROM tests import into.
+var copyTables = []client.Table{usersTable, {Name: "t", PartitionKey: "id"}, {Name: "ev", PartitionKey: "pk", SortKey: "ts"}}
+
 func TestCopyFromBatchesPuts(t *testing.T) {
 	var batches []string
-	f := &fakeEval{answer: tablesAnswer(nil, func(req client.QueryRequest) (*client.QueryResponse, error) {
+	f := &fakeEval{answer: tablesAnswer(copyTables, func(req client.QueryRequest) (*client.QueryResponse, error) {
 		batches = append(batches, req.Statement)
 		n := strings.Count(req.Statement, "PUT INTO")
 		res := make([]client.Result, n)
@@ -99,8 +102,12 @@ func TestCopyToAMissingDirectorySaysWhere(t *testing.T) {
 func TestCopyFromReportsTheBadLine(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct{ content, want string }{
-		{"{\"pk\":\"a\",\"value\":{}}\n\nnot json\n", "line 3: not a COPY line"},
-		{`{"pk":"a","value":{},"extra":1}`, `line 1: not a COPY line (want {"pk":…,"value":{…}}): json: unknown field "extra"`},
+		{"{\"pk\":\"a\",\"value\":{}}\n\nnot json\n", "line 3: neither a COPY line"},
+		{`{"pk":"a","value":{},"extra":1}`, `line 1: neither a COPY line ({"pk":…,"value":{…}}) nor an item with the table's partition key "id": json: unknown field "extra"`},
+		{`{"id":5,"x":1}`, `line 1: "id" is 5: the table's partition key must be a string`},
+		{`{"id":"","x":1}`, `line 1: partition key must not be empty`},
+		{`{"id":"a","x":1,"x":2}`, `line 1: "x" is given twice`},
+		{`{"id":"a","x":[` + strings.Repeat("[", 100) + strings.Repeat("]", 101) + `}`, `line 1: invalid JSON item: objects and arrays nest more than 100 deep`},
 		{`{"value":{}}`, `line 1: missing "pk"`},
 		{`{"pk":"a"}`, `line 1: missing "value"`},
 		{`{"pk":"a","value":[1]}`, `line 1: "value": an item must be a JSON object`},
@@ -114,15 +121,71 @@ func TestCopyFromReportsTheBadLine(t *testing.T) {
 		if err := os.WriteFile(file, []byte(tc.content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		out, err := runScript(t, &fakeEval{}, "COPY t FROM '"+file+"';")
+		out, err := runScript(t, &fakeEval{answer: tablesAnswer(copyTables, nil)}, "COPY t FROM '"+file+"';")
 		if !errors.Is(err, ErrFailed) || !strings.Contains(out, "COPY t FROM "+file+": "+tc.want) || !strings.HasSuffix(out, "(nothing imported)\n") {
 			t.Errorf("%q: Run = %v, output %q; want %q", tc.content, err, out, tc.want)
 		}
 	}
 }
 
+// Lines that are items, as other tools export them, are written under
+// the key their key attributes hold; COPY's own lines stay COPY lines
+// even where the table's partition key is named "pk".
+func TestCopyFromTakesItems(t *testing.T) {
+	var sent []string
+	f := &fakeEval{answer: tablesAnswer(copyTables, func(req client.QueryRequest) (*client.QueryResponse, error) {
+		sent = append(sent, req.Statement)
+		return &client.QueryResponse{Results: make([]client.Result, strings.Count(req.Statement, "PUT INTO"))}, nil
+	})}
+	dir := t.TempDir()
+	for _, tc := range []struct{ table, content, want string }{
+		{"users", `{"id":"alice","name":"Alice"}` + "\n" + `{"pk":"bob","value":{"name":"Bob"}}`,
+			`PUT INTO users KEY ('alice') VALUE {"id":"alice","name":"Alice"};` + "\n" + `PUT INTO users KEY ('bob') VALUE {"name":"Bob"}`},
+		{"ev", `{"pk":"d1","ts":"10:00","temp":21}` + "\n" + `{"pk":"d1","sk":"11:00","value":{"temp":22}}`,
+			`PUT INTO ev KEY ('d1', '10:00') VALUE {"pk":"d1","ts":"10:00","temp":21};` + "\n" + `PUT INTO ev KEY ('d1', '11:00') VALUE {"temp":22}`},
+	} {
+		sent = nil
+		file := filepath.Join(dir, tc.table+".jsonl")
+		if err := os.WriteFile(file, []byte(tc.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := runScript(t, f, "COPY "+tc.table+" FROM '"+file+"';"); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if got := strings.Join(sent, "\n"); got != tc.want {
+			t.Errorf("COPY %s sent\n%s\nwant\n%s", tc.table, got, tc.want)
+		}
+	}
+	for _, tc := range []struct{ content, want string }{
+		{`{"pk":"d1","temp":21}`, `line 1: the item has no "ts", the table's sort key`},
+		{`{"pk":"d1","ts":7}`, `line 1: "ts" is 7: the table's sort key must be a string`},
+	} {
+		file := filepath.Join(dir, "bad.jsonl")
+		if err := os.WriteFile(file, []byte(tc.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := runScript(t, f, "COPY ev FROM '"+file+"';")
+		if !errors.Is(err, ErrFailed) || !strings.Contains(out, "COPY ev FROM "+file+": "+tc.want+" (nothing imported)") {
+			t.Errorf("%s: Run = %v, output %q; want %q", tc.content, err, out, tc.want)
+		}
+	}
+}
+
+func TestCopyFromAMissingTable(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "in.jsonl")
+	if err := os.WriteFile(file, []byte(`{"pk":"a","value":{}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeEval{answer: tablesAnswer(copyTables, nil)}
+	out, err := runScript(t, f, "COPY nosuch FROM '"+file+"';")
+	want := "COPY nosuch FROM " + file + `: table "nosuch": not found (nothing imported)`
+	if !errors.Is(err, ErrFailed) || !strings.Contains(out, want) || len(f.sent()) != 0 {
+		t.Errorf("Run = %v, output %q, sent %q; want %q and nothing sent", err, out, f.sent(), want)
+	}
+}
+
 func TestCopyFromMapsGatewayErrorToLine(t *testing.T) {
-	f := &fakeEval{answer: tablesAnswer(nil, func(req client.QueryRequest) (*client.QueryResponse, error) {
+	f := &fakeEval{answer: tablesAnswer(copyTables, func(req client.QueryRequest) (*client.QueryResponse, error) {
 		qe := &client.QueryError{Code: "payload_too_large", Message: "item too large", Statement: 1}
 		return &client.QueryResponse{Results: []client.Result{{Kind: client.KindOK}}, Error: qe}, qe
 	})}
