@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -41,13 +42,19 @@ func DefaultQuotas() Quotas {
 	return Quotas{RequestsPerSecond: 5000, Burst: 10000, Tables: 100, StoredBytes: 10 << 30}
 }
 
-// WithDefaults fills zero fields from d.
+// WithDefaults fills zero fields from d. A rate given without a burst
+// takes a burst of two seconds of it, as the defaults have, rather than
+// d's: a rate lowered to 5 a second with a burst of 10,000 would let
+// 10,000 requests in at once.
 func (q Quotas) WithDefaults(d Quotas) Quotas {
-	if q.RequestsPerSecond == 0 {
-		q.RequestsPerSecond = d.RequestsPerSecond
-	}
 	if q.Burst == 0 {
 		q.Burst = d.Burst
+		if q.RequestsPerSecond > 0 {
+			q.Burst = int(min(math.Ceil(2*q.RequestsPerSecond), 1e7))
+		}
+	}
+	if q.RequestsPerSecond == 0 {
+		q.RequestsPerSecond = d.RequestsPerSecond
 	}
 	if q.Tables == 0 {
 		q.Tables = d.Tables

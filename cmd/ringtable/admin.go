@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/jedib0t/go-pretty/v6/text"
 
@@ -77,6 +78,35 @@ func adminCtx(env *runEnv) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(env.ctx, 30*time.Second)
 }
 
+// sizeText shows a byte count to people (--json keeps the count).
+func sizeText(n int64) string {
+	if n < 0 {
+		return "-" + humanize.IBytes(uint64(-n))
+	}
+	return humanize.IBytes(uint64(n))
+}
+
+// tenantID takes a tenant's ID or its name: operators know tenants by
+// name, the admin API by ID. An argument that is neither is passed on,
+// for the gateway to say it is not found.
+func tenantID(ctx context.Context, cl *client.Client, arg string) (string, error) {
+	ts, err := cl.ListTenants(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range ts {
+		if t.ID == arg {
+			return arg, nil
+		}
+	}
+	for _, t := range ts {
+		if t.Name == arg {
+			return t.ID, nil
+		}
+	}
+	return arg, nil
+}
+
 type tenantCreateCmd struct {
 	Name string `arg:"" help:"Display name: 1-255 of [A-Za-z0-9_-], starting with a letter."`
 	quotaFlags
@@ -84,7 +114,7 @@ type tenantCreateCmd struct {
 
 type quotaFlags struct {
 	RPS         float64 `name:"rps" help:"Requests per second at each gateway."`
-	Burst       int     `help:"Requests that may arrive at once."`
+	Burst       int     `help:"Requests that may arrive at once (default: twice --rps when it is given)."`
 	Tables      int     `help:"Maximum number of tables."`
 	StoredBytes int64   `name:"stored-bytes" help:"Maximum bytes stored (approximate)."`
 }
@@ -126,11 +156,13 @@ func (c *tenantListCmd) Run(env *runEnv, a *adminCmd) error {
 	a.print(ts, func() {
 		t := table.NewWriter()
 		t.SetOutputMirror(os.Stdout)
-		t.AppendHeader(table.Row{"id", "name", "created", "req/s", "tables", "stored bytes", "quota bytes"})
-		// req/s is text, so that a million shows as 1000000, not 1e+06.
-		t.SetColumnConfigs([]table.ColumnConfig{{Number: 4, Align: text.AlignRight}})
+		t.AppendHeader(table.Row{"id", "name", "created", "req/s", "tables", "stored", "quota"})
+		// req/s and sizes are text, so that a million shows as 1000000,
+		// not 1e+06.
+		right := text.AlignRight
+		t.SetColumnConfigs([]table.ColumnConfig{{Number: 4, Align: right}, {Number: 6, Align: right}, {Number: 7, Align: right}})
 		for _, x := range ts {
-			t.AppendRow(table.Row{x.ID, x.Name, x.Created.Format(time.RFC3339), strconv.FormatFloat(x.Quotas.RequestsPerSecond, 'f', -1, 64), x.Quotas.Tables, x.StoredBytes, x.Quotas.StoredBytes})
+			t.AppendRow(table.Row{x.ID, x.Name, x.Created.Format(time.RFC3339), strconv.FormatFloat(x.Quotas.RequestsPerSecond, 'f', -1, 64), x.Quotas.Tables, sizeText(x.StoredBytes), sizeText(x.Quotas.StoredBytes)})
 		}
 		t.Render()
 	})
@@ -138,7 +170,7 @@ func (c *tenantListCmd) Run(env *runEnv, a *adminCmd) error {
 }
 
 type tenantDeleteCmd struct {
-	ID string `arg:"" help:"Tenant ID."`
+	ID string `arg:"" help:"Tenant ID or name."`
 }
 
 func (c *tenantDeleteCmd) Run(env *runEnv, a *adminCmd) error {
@@ -148,15 +180,19 @@ func (c *tenantDeleteCmd) Run(env *runEnv, a *adminCmd) error {
 	}
 	ctx, cancel := adminCtx(env)
 	defer cancel()
-	if err := cl.DeleteTenant(ctx, c.ID); err != nil {
+	id, err := tenantID(ctx, cl, c.ID)
+	if err != nil {
 		return err
 	}
-	a.print(map[string]string{"deleted": c.ID}, func() { fmt.Printf("tenant %s deleted\n", c.ID) })
+	if err := cl.DeleteTenant(ctx, id); err != nil {
+		return err
+	}
+	a.print(map[string]string{"deleted": id}, func() { fmt.Printf("tenant %s deleted\n", id) })
 	return nil
 }
 
 type tenantQuotasCmd struct {
-	ID string `arg:"" help:"Tenant ID."`
+	ID string `arg:"" help:"Tenant ID or name."`
 	quotaFlags
 }
 
@@ -167,18 +203,22 @@ func (c *tenantQuotasCmd) Run(env *runEnv, a *adminCmd) error {
 	}
 	ctx, cancel := adminCtx(env)
 	defer cancel()
-	t, err := cl.SetQuotas(ctx, c.ID, c.quotas())
+	id, err := tenantID(ctx, cl, c.ID)
+	if err != nil {
+		return err
+	}
+	t, err := cl.SetQuotas(ctx, id, c.quotas())
 	if err != nil {
 		return err
 	}
 	a.print(t, func() {
-		fmt.Printf("tenant %s: %s req/s (burst %d), %d table(s), %d stored bytes\n", t.ID, strconv.FormatFloat(t.Quotas.RequestsPerSecond, 'f', -1, 64), t.Quotas.Burst, t.Quotas.Tables, t.Quotas.StoredBytes)
+		fmt.Printf("tenant %s (%s): %s req/s (burst %d), %d table(s), %s stored\n", t.Name, t.ID, strconv.FormatFloat(t.Quotas.RequestsPerSecond, 'f', -1, 64), t.Quotas.Burst, t.Quotas.Tables, sizeText(t.Quotas.StoredBytes))
 	})
 	return nil
 }
 
 type keyCreateCmd struct {
-	Tenant string `arg:"" help:"Tenant ID."`
+	Tenant string `arg:"" help:"Tenant ID or name."`
 }
 
 func (c *keyCreateCmd) Run(env *runEnv, a *adminCmd) error {
@@ -188,7 +228,11 @@ func (c *keyCreateCmd) Run(env *runEnv, a *adminCmd) error {
 	}
 	ctx, cancel := adminCtx(env)
 	defer cancel()
-	nk, err := cl.CreateKey(ctx, c.Tenant)
+	id, err := tenantID(ctx, cl, c.Tenant)
+	if err != nil {
+		return err
+	}
+	nk, err := cl.CreateKey(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -197,7 +241,7 @@ func (c *keyCreateCmd) Run(env *runEnv, a *adminCmd) error {
 }
 
 type keyListCmd struct {
-	Tenant string `arg:"" help:"Tenant ID."`
+	Tenant string `arg:"" help:"Tenant ID or name."`
 }
 
 func (c *keyListCmd) Run(env *runEnv, a *adminCmd) error {
@@ -207,7 +251,11 @@ func (c *keyListCmd) Run(env *runEnv, a *adminCmd) error {
 	}
 	ctx, cancel := adminCtx(env)
 	defer cancel()
-	ks, err := cl.ListKeys(ctx, c.Tenant)
+	id, err := tenantID(ctx, cl, c.Tenant)
+	if err != nil {
+		return err
+	}
+	ks, err := cl.ListKeys(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -224,7 +272,7 @@ func (c *keyListCmd) Run(env *runEnv, a *adminCmd) error {
 }
 
 type keyRevokeCmd struct {
-	Tenant string `arg:"" help:"Tenant ID."`
+	Tenant string `arg:"" help:"Tenant ID or name."`
 	Key    string `arg:"" help:"Key ID."`
 }
 
@@ -235,9 +283,13 @@ func (c *keyRevokeCmd) Run(env *runEnv, a *adminCmd) error {
 	}
 	ctx, cancel := adminCtx(env)
 	defer cancel()
-	if err := cl.RevokeKey(ctx, c.Tenant, c.Key); err != nil {
+	id, err := tenantID(ctx, cl, c.Tenant)
+	if err != nil {
 		return err
 	}
-	a.print(map[string]string{"revoked": c.Key}, func() { fmt.Printf("key %s of tenant %s revoked\n", c.Key, c.Tenant) })
+	if err := cl.RevokeKey(ctx, id, c.Key); err != nil {
+		return err
+	}
+	a.print(map[string]string{"revoked": c.Key}, func() { fmt.Printf("key %s of tenant %s revoked\n", c.Key, id) })
 	return nil
 }

@@ -344,7 +344,7 @@ func (c *aaeCmd) Run(env *runEnv, a *adminCmd) error {
 			if !s.Finished.IsZero() {
 				fin = s.Finished.Format(time.RFC3339)
 			}
-			t.AppendRow(table.Row{n, s.Running, fmt.Sprintf("%d/%d", s.Done, s.Total), s.Repaired, s.Bytes, s.Removed, fin, s.LastError})
+			t.AppendRow(table.Row{n, s.Running, fmt.Sprintf("%d/%d", s.Done, s.Total), s.Repaired, sizeText(s.Bytes), s.Removed, fin, s.LastError})
 		}
 		t.Render()
 		if c.Partitions {
@@ -369,7 +369,7 @@ func (c *aaeCmd) Run(env *runEnv, a *adminCmd) error {
 }
 
 type repairCmd struct {
-	Tenant string `help:"Tenant ID of the table to repair (with --table)."`
+	Tenant string `help:"Tenant (ID or name) of the table to repair (with --table)."`
 	Table  string `help:"Repair only this table's keys."`
 	Wait   bool   `help:"Show progress until every node finished." default:"true" negatable:""`
 }
@@ -382,8 +382,15 @@ func (c *repairCmd) Run(env *runEnv, a *adminCmd) error {
 	ctx, cancel := adminCtx(env)
 	q := ""
 	if c.Tenant != "" || c.Table != "" {
+		tenant := c.Tenant
+		if tenant != "" {
+			if tenant, err = tenantID(ctx, cl, tenant); err != nil {
+				cancel()
+				return err
+			}
+		}
 		// Sent as given: the gateway refuses one without the other.
-		q = "?tenant=" + url.QueryEscape(c.Tenant) + "&table=" + url.QueryEscape(c.Table)
+		q = "?tenant=" + url.QueryEscape(tenant) + "&table=" + url.QueryEscape(c.Table)
 	}
 	var out map[string]any
 	err = cl.AdminCall(ctx, http.MethodPost, "/v1/admin/repair"+q, nil, &out)
@@ -417,11 +424,11 @@ func (c *repairCmd) Run(env *runEnv, a *adminCmd) error {
 			}
 			// Set renders, then Describe again: the last frame has both.
 			_ = bar.Set(done)
-			bar.Describe(fmt.Sprintf("keys repaired %d, bytes %d; partitions compared", repaired, bytes))
+			bar.Describe(fmt.Sprintf("keys repaired %d, %s exchanged; partitions compared", repaired, sizeText(bytes)))
 		}
 		if !running || env.ctx.Err() != nil {
 			_ = bar.Finish()
-			fmt.Printf("\nrepair finished: %d keys repaired, %d bytes exchanged\n", repaired, bytes)
+			fmt.Printf("\nrepair finished: %d keys repaired, %s exchanged\n", repaired, sizeText(bytes))
 			return nil
 		}
 	}

@@ -96,6 +96,20 @@ func TestDevServesItemsAndFeedsThenStops(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "needs both tenant (an ID) and table (a name)") {
 		t.Errorf("admin repair --tenant x: err = %v, want it refused", err)
 	}
+	// Operators name tenants; the CLI finds the ID. A rate given alone
+	// takes a burst of twice it.
+	akctx, ac, err = parseCLI(t, "admin", "--gateway", base, "--admin-key", strings.TrimSpace(string(adminKey)), "--json",
+		"tenant", "quotas", "dev", "--rps", "40000", "--log-level", "warn")
+	if err == nil {
+		err = akctx.Run(&runEnv{ctx: rctx, log: slog.New(slog.DiscardHandler)}, &ac.Admin)
+	}
+	if err != nil {
+		t.Fatalf("admin tenant quotas dev: %v", err)
+	}
+	ts, err := client.New(base, nil).WithAPIKey(strings.TrimSpace(string(adminKey))).ListTenants(rctx)
+	if err != nil || len(ts) != 1 || ts[0].Name != "dev" || ts[0].Quotas.RequestsPerSecond != 40000 || ts[0].Quotas.Burst != 80000 {
+		t.Errorf("tenants after quotas dev --rps 40000: %+v, %v", ts, err)
+	}
 
 	cancel()
 	waitStopped(t, done)

@@ -58,7 +58,7 @@ func (f feedFlags) apply(cfg *storagenode.Config) {
 func natsStore(dataDir string) string { return filepath.Join(dataDir, "nats") }
 
 type feedCredentialsCmd struct {
-	ID  string `arg:"" help:"Tenant ID."`
+	ID  string `arg:"" help:"Tenant ID or name."`
 	Out string `help:"Write the credentials file here (mode 0600) instead of printing it." type:"path"`
 }
 
@@ -69,7 +69,11 @@ func (c *feedCredentialsCmd) Run(env *runEnv, a *adminCmd) error {
 	}
 	ctx, cancel := adminCtx(env)
 	defer cancel()
-	fc, err := cl.FeedCredentials(ctx, c.ID)
+	id, err := tenantID(ctx, cl, c.ID)
+	if err != nil {
+		return err
+	}
+	fc, err := cl.FeedCredentials(ctx, id)
 	if err != nil {
 		return err
 	}
