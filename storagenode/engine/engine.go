@@ -99,6 +99,9 @@ var (
 	// ErrWrongNode is returned by Open when the directory belongs to
 	// another node.
 	ErrWrongNode = errors.New("engine: data directory belongs to another node")
+	// ErrInUse is returned by Open when another process has the
+	// directory open.
+	ErrInUse = errors.New("engine: data directory in use")
 )
 
 // Engine is an open store.
@@ -237,6 +240,10 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	opts := BadgerOptions(cfg).WithLogger(badgerLogger{log})
 	db, err := badger.Open(opts)
+	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		// Badger's message names itself, not what the operator did.
+		return nil, fmt.Errorf("%w: %s is held by another process (is a ringtable dev or node already running on it?)", ErrInUse, cfg.Dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("engine: open %s: %w", cfg.Dir, err)
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -104,6 +105,16 @@ func TestNextCounterStaysAboveMin(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestDirectoryInUseSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	e := open(t, dir, "n1")
+	defer e.Close()
+	_, err := Open(DefaultConfig(dir, "n1"))
+	if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), dir+" is held by another process") {
+		t.Fatalf("opening an open directory: %v, want ErrInUse naming it", err)
 	}
 }
 
