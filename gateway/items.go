@@ -294,6 +294,11 @@ func strictParam(r *http.Request, t *Table) (bool, error) {
 	return v, nil
 }
 
+// The TTLs a table or a write may have, as statements take them.
+const maxTTLSeconds = int64(query.MaxTTL / time.Second)
+
+var ttlRange = fmt.Sprintf("must be a number of seconds from 0 (none) to %d (%d years)", maxTTLSeconds, query.MaxTTL/(365*24*time.Hour))
+
 // ttlParam reads ?ttl= (seconds), defaulting to the table's.
 func ttlParam(r *http.Request, def int64) (int64, error) {
 	s := r.Form.Get("ttl")
@@ -301,8 +306,8 @@ func ttlParam(r *http.Request, def int64) (int64, error) {
 		return def, nil
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || v < 0 || v > 100*365*24*3600 {
-		return 0, badRequest("ttl=%q: must be a number of seconds (0 for none)", s)
+	if err != nil || v < 0 || v > maxTTLSeconds {
+		return 0, badRequest("ttl=%q: %s", s, ttlRange)
 	}
 	return v, nil
 }

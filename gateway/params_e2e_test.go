@@ -32,6 +32,13 @@ func TestUnknownQueryParameterWritesNothing(t *testing.T) {
 		{"GET", "/v1/tables/t/items/a?R=3", "", http.StatusBadRequest, `unknown query parameter \"R\"`},
 		{"GET", "/v1/tables?limit=1", "", http.StatusBadRequest, "takes none"},
 		{"GET", "/v1/tables", "", http.StatusOK, `"name":"t"`},
+		// TTLs as statements bound them: a longer one would overflow the
+		// expiry time and store an item that never expires.
+		{"PUT", "/v1/tables/t/items/b?ttl=630720001", `{"v":3}`, http.StatusBadRequest, `ttl=\"630720001\": must be a number of seconds from 0 (none) to 630720000 (20 years)`},
+		{"POST", "/v1/tables", `{"name":"huge","partition_key":"id","ttl":9000000000000000000}`, http.StatusBadRequest, `ttl=9000000000000000000: must be a number of seconds from 0 (none) to 630720000`},
+		{"GET", "/v1/tables/huge", "", http.StatusNotFound, ""},
+		{"PUT", "/v1/tables/t/items/b?ttl=630720000", `{"v":3}`, http.StatusNoContent, ""},
+		{"GET", "/v1/tables/t/items/b", "", http.StatusOK, `"expires":"20`},
 	} {
 		var body []byte
 		if tc.body != "" {

@@ -71,8 +71,8 @@ func (g *Gateway) newTable(req tableRequest) (*Table, error) {
 	default:
 		return nil, badRequest("conflict=%q: must be 'siblings' or 'lww'", t.Conflict)
 	}
-	if t.TTL < 0 {
-		return nil, badRequest("ttl=%d: must be 0 (no expiry) or a number of seconds", t.TTL)
+	if t.TTL < 0 || t.TTL > maxTTLSeconds {
+		return nil, badRequest("ttl=%d: %s", t.TTL, ttlRange)
 	}
 	if t.MaxSiblings == 0 {
 		t.MaxSiblings = g.cfg.MaxSiblings
