@@ -171,3 +171,34 @@ func TestWriteOnlyRunAgainResolvesAtFirstWrite(t *testing.T) {
 		}
 	}
 }
+
+// A tenant over its request rate is told how long to wait; each client
+// waits that long rather than asking again at once, so a run measures the
+// quota instead of piling up refusals (asking at once, 4 clients for 2 s
+// are refused tens of thousands of times; waiting, about the rate's
+// worth).
+func TestRateLimitedClientsWaitAsTold(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	ctx := context.Background()
+	if _, err := c.Admin(0).SetQuotas(ctx, c.TenantID, client.Quotas{RequestsPerSecond: 20, Burst: 1}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := loadgen.DefaultConfig()
+	cfg.Concurrency, cfg.Keys, cfg.Duration, cfg.Preload = 4, 50, 2*time.Second, false
+	rep, err := loadgen.Run(ctx, c.Client(0), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for k, v := range rep.Errors {
+		if k != "read: 429 rate_limited" && k != "write: 429 rate_limited" {
+			t.Errorf("errors %s: %d", k, v)
+		}
+		refused += v
+	}
+	done := rep.Reads.Ops + rep.Writes.Ops
+	if done == 0 || refused == 0 || refused > 1000 {
+		t.Fatalf("%d requests done, %d refused; want some of each and refusals bounded by the waits", done, refused)
+	}
+	t.Logf("%d requests done, %d refused", done, refused)
+}

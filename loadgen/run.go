@@ -247,6 +247,7 @@ func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
 				w.readErr++
 				w.errs["read: "+kind(err)]++
 				r.errs.Add(1)
+				waitOut(ctx, err)
 			}
 			continue
 		}
@@ -292,7 +293,24 @@ func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
 			w.writeErr++
 			w.errs["write: "+kind(err)]++
 			r.errs.Add(1)
+			waitOut(ctx, err)
 		}
+	}
+}
+
+// waitOut waits as long as a refusal over the tenant's request rate asks:
+// asking again at once would only be refused again, thousands of times a
+// second, and measure the refusals.
+func waitOut(ctx context.Context, err error) {
+	var e *client.Error
+	if !errors.As(err, &e) || e.RetryAfter <= 0 {
+		return
+	}
+	t := time.NewTimer(e.RetryAfter)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jedib0t/go-pretty/v6/table"
@@ -129,8 +130,15 @@ func printReport(r *loadgen.Report) {
 	if r.MaxSiblings > 1 {
 		fmt.Printf("most siblings a write left: %d\n", r.MaxSiblings)
 	}
+	limited := 0
 	for k, v := range r.Errors {
 		fmt.Printf("errors %-40s %d\n", k, v)
+		if strings.HasSuffix(k, " rate_limited") {
+			limited += v
+		}
+	}
+	if limited > 0 {
+		fmt.Printf("%d requests were over the tenant's request rate (each client waited as long as the gateway asked): the run measured the quota; `ringtable admin tenant quotas <tenant> --rps N` raises it\n", limited)
 	}
 }
 
