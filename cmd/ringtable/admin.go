@@ -187,7 +187,13 @@ func (c *tenantDeleteCmd) Run(env *runEnv, a *adminCmd) error {
 	if err := cl.DeleteTenant(ctx, id); err != nil {
 		return err
 	}
-	a.print(map[string]string{"deleted": id}, func() { fmt.Printf("tenant %s deleted\n", id) })
+	a.print(map[string]string{"deleted": id}, func() {
+		if id != c.ID {
+			fmt.Printf("tenant %s (%s) deleted\n", c.ID, id)
+		} else {
+			fmt.Printf("tenant %s deleted\n", id)
+		}
+	})
 	return nil
 }
 
