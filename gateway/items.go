@@ -184,7 +184,7 @@ func (g *Gateway) getItem(w http.ResponseWriter, r *http.Request, ten *tenants.T
 		g.quorumFailed(coord.OpGet, res.Err)
 		return 0, res.Err
 	}
-	ctxTok := encodeContext(res.Set.Context())
+	ctxTok := encodeContext(res.Set.Context(), ref.key.Fingerprint())
 	if ctxTok != "" {
 		w.Header().Set(ContextHeader, ctxTok)
 	}
@@ -230,7 +230,7 @@ func (g *Gateway) write(w http.ResponseWriter, r *http.Request, ref itemRef, req
 	if err != nil {
 		return 0, err
 	}
-	if req.Context, err = decodeContext(r.Header.Get(ContextHeader)); err != nil {
+	if req.Context, err = decodeContext(r.Header.Get(ContextHeader), ref.key.Fingerprint()); err != nil {
 		return 0, err
 	}
 	if ttl, err := ttlParam(r, ref.t.TTL); err != nil {
@@ -246,7 +246,7 @@ func (g *Gateway) write(w http.ResponseWriter, r *http.Request, ref itemRef, req
 	if err != nil {
 		return 0, err
 	}
-	w.Header().Set(ContextHeader, encodeContext(res.Context))
+	w.Header().Set(ContextHeader, encodeContext(res.Context, ref.key.Fingerprint()))
 	w.Header().Set(SiblingsHeader, strconv.Itoa(res.Siblings))
 	w.WriteHeader(http.StatusNoContent)
 	return http.StatusNoContent, nil

@@ -235,7 +235,7 @@ func (g *Gateway) execWrite(ctx context.Context, ten *tenants.Tenant, table stri
 	if err != nil {
 		return nil, err
 	}
-	if req.Context, err = decodeContext(tok); err != nil {
+	if req.Context, err = decodeContext(tok, ref.key.Fingerprint()); err != nil {
 		return nil, err
 	}
 	if !req.Deleted {
@@ -254,7 +254,7 @@ func (g *Gateway) execWrite(ctx context.Context, ten *tenants.Tenant, table stri
 	if err != nil {
 		return nil, err
 	}
-	return &queryResult{Kind: kindOK, Affected: 1, Context: encodeContext(res.Context)}, nil
+	return &queryResult{Kind: kindOK, Affected: 1, Context: encodeContext(res.Context, ref.key.Fingerprint())}, nil
 }
 
 func (g *Gateway) execGet(ctx context.Context, ten *tenants.Tenant, st *query.Get, req queryRequest) (*queryResult, error) {
@@ -284,7 +284,7 @@ func (g *Gateway) rows(t *Table, pk, sk string, s vclock.Set, cols []query.Path,
 		return out
 	}
 	g.m.siblings.Observe(float64(len(vis)))
-	ctxTok := encodeContext(s.Context())
+	ctxTok := encodeContext(s.Context(), tenants.ItemFingerprint(t.ID, pk, sk))
 	for i, v := range vis {
 		row := rowJSON{PK: pk, SK: sk, Deleted: v.Deleted, Modified: time.UnixMilli(v.Modified).UTC(), Sibling: i + 1, Siblings: len(vis), Context: ctxTok}
 		if !v.Deleted {

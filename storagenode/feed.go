@@ -268,7 +268,7 @@ func (p *publisher) stage(tx *engine.Tx, req *wire.PutRequest, key []byte, next 
 	ev := &feed.Event{
 		ID: v.Clock.Dot.String(), Tenant: req.Key.Tenant, Table: req.TableName, TableID: req.Key.Table,
 		PK: req.Key.PK, SK: req.Key.SK, Op: feed.OpPut, Deleted: v.Deleted,
-		Context: vclock.EncodeToken(next.WriteContext(v)), Siblings: len(next), HasSiblings: len(next) > 1,
+		Context: vclock.EncodeToken(next.WriteContext(v), req.Key.Fingerprint()), Siblings: len(next), HasSiblings: len(next) > 1,
 		Time: time.UnixMilli(v.Clock.Dot.Stamp).UTC(),
 	}
 	if v.Deleted {

@@ -106,6 +106,32 @@ func appendField(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
+// Fingerprint names k's item in its context tokens: an FNV-1a hash of
+// its table's ID and its keys, each ended by its length so that no two
+// items share the hashed bytes. The kind and partition are left out: a
+// hint stands for the same item, and a context read through one ring
+// stays good through another.
+func (k Key) Fingerprint() uint32 { return ItemFingerprint(k.Table, k.PK, k.SK) }
+
+// ItemFingerprint is Key.Fingerprint for an item given by its table's ID
+// and keys.
+func ItemFingerprint(table, pk, sk string) uint32 {
+	const offset, prime = 2166136261, 16777619
+	h := uint32(offset)
+	for _, f := range [...]string{table, pk, sk} {
+		for i := 0; i < len(f); i++ {
+			h = (h ^ uint32(f[i])) * prime
+		}
+		for l := uint64(len(f)); ; l >>= 8 {
+			h = (h ^ uint32(l&0xff)) * prime
+			if l < 0x100 {
+				break
+			}
+		}
+	}
+	return h
+}
+
 // ItemPrefix is the prefix shared by every sort key of k's partition key.
 func (k Key) ItemPrefix() []byte { return k.appendPrefix(nil) }
 

@@ -366,3 +366,29 @@ func FuzzKeyRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func TestItemFingerprint(t *testing.T) {
+	k := Key{Kind: KindData, Partition: 7, Tenant: "t1", Table: "tab", PK: "alice", SK: "2024"}
+	h := k.Fingerprint()
+	other := k
+	other.Kind, other.Partition, other.Tenant = KindHint, 9, "t2"
+	if other.Fingerprint() != h {
+		t.Error("the kind, partition and tenant changed the fingerprint")
+	}
+	seen := map[uint32]string{h: "alice/2024"}
+	for _, c := range []Key{
+		{Table: "tab", PK: "alice", SK: "2025"},
+		{Table: "tab", PK: "alic", SK: "e2024"},
+		{Table: "tab", PK: "alice2024"},
+		{Table: "tab2", PK: "alice", SK: "2024"},
+		{Table: "ta", PK: "balice", SK: "2024"},
+		{Table: "tab", PK: "bob"},
+		{Table: "tab", PK: ""},
+	} {
+		f := c.Fingerprint()
+		if s, ok := seen[f]; ok {
+			t.Errorf("%+v has the fingerprint of %s", c, s)
+		}
+		seen[f] = c.Table + "/" + c.PK + "/" + c.SK
+	}
+}
