@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -32,13 +33,15 @@ func TestContextOfAnotherItemIsRefused(t *testing.T) {
 		aCtx = tok
 	}
 	const says = "the context was read from another item"
-	if _, err := cl.Put(ctx, "t", client.Key{PK: "b"}, []byte(`{"b":"other"}`), client.Options{Context: aCtx}); !client.IsStatus(err, 400) || !strings.Contains(err.Error(), says) {
-		t.Errorf("PUT b with a's context: %v, want 400 saying %q", err, says)
+	_, err := cl.Put(ctx, "t", client.Key{PK: "b"}, []byte(`{"b":"other"}`), client.Options{Context: aCtx})
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != 400 || ce.Code != "context_of_another_item" || !strings.Contains(err.Error(), says) {
+		t.Errorf("PUT b with a's context: %v, want 400 context_of_another_item saying %q", err, says)
 	}
 	if _, err := cl.Delete(ctx, "t", client.Key{PK: "b"}, client.Options{Context: aCtx}); !client.IsStatus(err, 400) || !strings.Contains(err.Error(), says) {
 		t.Errorf("DELETE b with a's context: %v, want 400 saying %q", err, says)
 	}
-	_, err := cl.Query(ctx, client.QueryRequest{Statement: `PUT INTO t KEY ('b') VALUE {"b":"other"} CONTEXT '` + aCtx + `'`})
+	_, err = cl.Query(ctx, client.QueryRequest{Statement: `PUT INTO t KEY ('b') VALUE {"b":"other"} CONTEXT '` + aCtx + `'`})
 	if err == nil || !strings.Contains(err.Error(), says) {
 		t.Errorf("PUT INTO t KEY ('b') with a's context: %v, want %q", err, says)
 	}

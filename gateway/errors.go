@@ -32,6 +32,9 @@ var (
 	// ErrMethodNotAllowed is returned for a method that a path does not
 	// take.
 	ErrMethodNotAllowed = errors.New("method not allowed")
+	// ErrContextOfAnotherItem is returned for a write whose context was
+	// read from another item (or from the same key of a dropped table).
+	ErrContextOfAnotherItem = errors.New("context of another item")
 )
 
 // BadRequestError is a client mistake; its message says what and where.
@@ -79,6 +82,8 @@ func classify(err error) (status int, code string) {
 		return http.StatusForbidden, "quota_exceeded"
 	case errors.Is(err, ErrForbidden):
 		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, ErrContextOfAnotherItem):
+		return http.StatusBadRequest, "context_of_another_item"
 	case errors.As(err, &bad):
 		return http.StatusBadRequest, "bad_request"
 	case errors.As(err, &big):

@@ -21,7 +21,7 @@ func decodeContext(tok string, item uint32) (vclock.Context, error) {
 	case errors.Is(err, vclock.ErrOtherItem):
 		// Written with it, the other item's counters would make this
 		// write supersede versions of this item it never saw.
-		return vclock.Context{}, badRequest("the context was read from another item: use the context returned by a read or write of this item")
+		return vclock.Context{}, &BadRequestError{Msg: "the context was read from another item: use the context returned by a read or write of this item", Err: ErrContextOfAnotherItem}
 	case len(tok) > vclock.MaxTokenLen:
 		return vclock.Context{}, badRequest("context token is %d bytes, at most %d allowed", len(tok), vclock.MaxTokenLen)
 	case errors.Is(err, vclock.ErrBadToken) && err.Error() == vclock.ErrBadToken.Error():

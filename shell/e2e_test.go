@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -255,5 +256,48 @@ GET FROM t KEY ('a');`)
 	err = NewRemote(c.Gateways[0].URL, c.TenantKey).Watch(ctx, WatchRequest{Table: "t", Event: func(FeedEvent) error { return errors.New("stop") }})
 	if err != nil && !errors.Is(err, ErrFeedsUnavailable) && err.Error() != "stop" {
 		t.Errorf("Watch on a real gateway: %v", err)
+	}
+}
+
+// The shell sends the context it last saw for an item with a PUT that has
+// none; if another session dropped the table and created it again since,
+// the gateway refuses that context as another item's, and the shell
+// forgets it and writes as it would have without it.
+func TestRememberedContextOfADroppedTable(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	pr, pw := io.Pipe()
+	var out syncBuffer
+	cfg := DefaultConfig()
+	cfg.In, cfg.Out, cfg.Err = pr, &out, &out
+	sh, err := New(cfg, NewRemote(c.Gateways[0].URL, c.TenantKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sh.Run(ctx) }()
+	fmt.Fprintln(pw, `CREATE TABLE r (id PARTITION KEY); PUT INTO r KEY ('a') VALUE {"v":1}; GET FROM r KEY ('a');`)
+	testcluster.WaitFor(t, 30*time.Second, "the shell's read", func() bool { return strings.Contains(out.String(), "(1 row)") })
+	cl := c.Client(0)
+	if err := cl.DropTable(ctx, "r"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.CreateTable(ctx, client.Table{Name: "r", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(pw, `PUT INTO r KEY ('a') VALUE {"v":2};`)
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"(using the context of your last read of r/a)", "(that context is no longer r/a's: its table was created again since; writing without it)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	it, err := cl.Get(ctx, "r", client.Key{PK: "a"}, client.Options{R: 3})
+	if err != nil || len(it.Items) != 1 || string(it.Items[0].Value) != `{"v":2}` {
+		t.Fatalf("r/a: %+v, %v", it, err)
 	}
 }

@@ -31,26 +31,34 @@ func (s *Shell) execute(ctx context.Context, st stmtText) error {
 	case *query.Copy:
 		return s.copy(ctx, q)
 	case *query.Put:
-		st.text = s.withRememberedContext(stmt, &q.Context, keyOf(q.Table, q.Key), st.text)
+		return s.sendWrite(ctx, stmt, &q.Context, keyOf(q.Table, q.Key), st.text)
 	case *query.Delete:
-		st.text = s.withRememberedContext(stmt, &q.Context, keyOf(q.Table, q.Key), st.text)
+		return s.sendWrite(ctx, stmt, &q.Context, keyOf(q.Table, q.Key), st.text)
 	}
 	return s.send(ctx, stmt, st.text)
 }
 
-// withRememberedContext gives a PUT or DELETE without CONTEXT the last
-// context the session saw for its item, and returns the text to send.
-func (s *Shell) withRememberedContext(stmt query.Statement, field *string, k itemKey, text string) string {
-	if *field != "" {
-		return text
-	}
+// sendWrite sends a PUT or DELETE, giving one without CONTEXT the last
+// context the session saw for its item. The gateway refuses a remembered
+// context that is no longer the item's (another session dropped the table
+// and created it again): the write is then what it would have been without
+// one, and is sent again so.
+func (s *Shell) sendWrite(ctx context.Context, stmt query.Statement, field *string, k itemKey, text string) error {
 	seen, ok := s.contexts.lookup(k)
-	if !ok {
-		return text
+	if *field != "" || !ok {
+		return s.send(ctx, stmt, text)
 	}
 	*field = seen.token
 	s.notef("(using the context of your last %s of %s)", seen.from, k)
-	return stmt.String()
+	err := s.send(ctx, stmt, stmt.String())
+	var re *remoteError
+	if !errors.As(err, &re) || re.qe.Code != "context_of_another_item" {
+		return err
+	}
+	s.contexts.forget(k)
+	*field = ""
+	s.notef("(that context is no longer %s's: its table was created again since; writing without it)", k)
+	return s.send(ctx, stmt, stmt.String())
 }
 
 // send runs a statement on the gateway and shows its results, fetching
