@@ -60,6 +60,14 @@ func (s *Shell) copy(ctx context.Context, q *query.Copy) error {
 // temporary file renamed to the target once complete: a failed or
 // cancelled export leaves no partial file behind.
 func (s *Shell) copyTo(ctx context.Context, q *query.Copy) (err error) {
+	// Scripts replace the file, as a shell redirection would; a person at
+	// a terminal is asked first.
+	if fi, serr := os.Stat(q.File); serr == nil && fi.Mode().IsRegular() && s.cfg.Interactive {
+		if !s.confirm(fmt.Sprintf("%s exists (%s); replace it? [y/N] ", q.File, plural(int(fi.Size()), "byte"))) {
+			s.notef("Not exported; %s is as it was.", q.File)
+			return nil
+		}
+	}
 	f, err := os.CreateTemp(filepath.Dir(q.File), "."+filepath.Base(q.File)+".*.tmp")
 	if err != nil {
 		// The temporary file's name would only puzzle: say where it failed.

@@ -209,6 +209,15 @@ func (s *Shell) more() bool {
 	return err == nil && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(line)), "q")
 }
 
+// confirm asks a yes-or-no question at the terminal; only yes is yes.
+func (s *Shell) confirm(question string) bool {
+	s.reader.history(false)
+	defer s.reader.history(true)
+	line, err := s.reader.readLine(question)
+	answer := strings.ToLower(strings.TrimSpace(line))
+	return err == nil && (answer == "y" || answer == "yes")
+}
+
 // observe updates the session from a result: contexts of writes, the
 // table list after CREATE and DROP.
 func (s *Shell) observe(stmt query.Statement, res client.Result) {

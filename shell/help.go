@@ -50,7 +50,8 @@ COPY table FROM 'file.jsonl'
   {"pk":..,"sk":..,"value":{..}}, with "sibling" and "siblings" for items
   with concurrent versions), or imports such a file with one PUT per line.
   Import also takes lines that are items holding the table's key
-  attributes ({"id":"alice","name":"Alice"}), written whole. Every line is checked before anything is written (a bad line is named by
+  attributes ({"id":"alice","name":"Alice"}), written whole. At a terminal,
+  an export asks before it replaces a file. Every line is checked before anything is written (a bad line is named by
   its number). Imported lines are blind writes: into an empty table, an
   item's siblings come back as siblings; over existing items they add
   siblings. Lines go 100 to a request; a request over the tenant's rate

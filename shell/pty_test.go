@@ -97,10 +97,33 @@ func TestInteractiveSession(t *testing.T) {
 		s.expect("Stopped watching users.")
 	}
 	s.expect("ringtable> ")
+
+	// COPY TO asks before it replaces a file; only yes replaces it.
+	export := filepath.Join(t.TempDir(), "users.jsonl")
+	if err := os.WriteFile(export, []byte("keep me\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.send("COPY users TO '" + export + "';\r")
+	s.expect("users.jsonl exists (8 bytes); replace it? [y/N] ")
+	s.send("\r")
+	s.expect("Not exported; " + export + " is as it was.")
+	s.expect("ringtable> ")
+	if data, err := os.ReadFile(export); err != nil || string(data) != "keep me\n" {
+		t.Fatalf("after declining: %q %v", data, err)
+	}
+	s.send("COPY users TO '" + export + "';\r")
+	s.expect("replace it? [y/N] ")
+	s.send("y\r")
+	s.expect("Exported 1 item (2 versions) to " + export)
+	s.expect("ringtable> ")
+	if data, err := os.ReadFile(export); err != nil || strings.Count(string(data), "\n") != 2 {
+		t.Fatalf("after replacing: %q %v", data, err)
+	}
+
 	s.send("\\quit\r")
 	s.wait(0)
 	s.mu.Lock()
-	if strings.Contains(s.out.String(), "exists") {
+	if strings.Contains(s.out.String(), "table exists") {
 		t.Error("the recalled CREATE TABLE ran despite Ctrl-C")
 	}
 	s.mu.Unlock()
