@@ -62,7 +62,7 @@ func (s *Shell) copy(ctx context.Context, q *query.Copy) error {
 func (s *Shell) copyTo(ctx context.Context, q *query.Copy) (err error) {
 	// Scripts replace the file, as a shell redirection would; a person at
 	// a terminal is asked first.
-	if fi, serr := os.Stat(q.File); serr == nil && fi.Mode().IsRegular() && s.cfg.Interactive {
+	if fi, serr := os.Stat(q.File); s.cfg.Interactive && serr == nil && fi.Mode().IsRegular() {
 		if !s.confirm(fmt.Sprintf("%s exists (%s); replace it? [y/N] ", q.File, plural(int(fi.Size()), "byte"))) {
 			s.notef("Not exported; %s is as it was.", q.File)
 			return nil
@@ -268,9 +268,11 @@ func importStatement(table importTable, line []byte) (string, error) {
 		i := query.InvalidUTF8(string(line))
 		return "", fmt.Errorf("byte %#02x at offset %d is not UTF-8 (COPY reads JSON lines, which are UTF-8 text)", line[i], i)
 	}
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(line, &fields) == nil && table.pk != "" && fields[table.pk] != nil && !isCopyLine(fields) {
-		return importItem(table, fields, line)
+	if table.pk != "" {
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(line, &fields) == nil && fields[table.pk] != nil && !isCopyLine(fields) {
+			return importItem(table, fields, line)
+		}
 	}
 	return importCopyLine(table, line)
 }
@@ -292,9 +294,8 @@ func isCopyLine(fields map[string]json.RawMessage) bool {
 // importItem writes a line that is an item, under the key its key
 // attributes hold.
 func importItem(table importTable, fields map[string]json.RawMessage, line []byte) (string, error) {
-	if name, ok := repeatedField(line); ok {
-		return "", fmt.Errorf("%q is given twice", name)
-	}
+	// An attribute named twice is refused by ValidateItem below, which
+	// matches names exactly: an item may hold both "name" and "Name".
 	keyAttr := func(kind, name string) (string, error) {
 		raw, ok := fields[name]
 		if !ok {
