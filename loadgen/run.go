@@ -170,7 +170,11 @@ type worker struct {
 }
 
 func (r *runner) measure(ctx context.Context, progress Progress) *Report {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.Duration)
+	// At the end of the run no request begins, and those under way end as
+	// they would: a write cut off at the deadline may still be stored on
+	// some replica, a version no client saw, which the next run on the
+	// table would meet as a sibling that its reads need not show.
+	stop, cancel := context.WithTimeout(ctx, r.cfg.Duration)
 	defer cancel()
 	start := time.Now()
 	workers := make([]*worker, r.cfg.Concurrency)
@@ -181,7 +185,7 @@ func (r *runner) measure(ctx context.Context, progress Progress) *Report {
 		wg.Add(1)
 		go func(seed uint64) {
 			defer wg.Done()
-			r.work(ctx, w, rand.New(rand.NewPCG(uint64(r.cfg.Seed), seed)))
+			r.work(ctx, stop, w, rand.New(rand.NewPCG(uint64(r.cfg.Seed), seed)))
 		}(uint64(i))
 	}
 	done := make(chan struct{})
@@ -217,12 +221,13 @@ loop:
 	return rep
 }
 
-func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
+// work runs one client's requests under ctx until stop ends.
+func (r *runner) work(ctx, stop context.Context, w *worker, rng *rand.Rand) {
 	var zipf *rand.Zipf
 	if r.cfg.Zipf && r.cfg.Keys > 1 {
 		zipf = rand.NewZipf(rng, 1.1, 1, uint64(r.cfg.Keys-1))
 	}
-	for ctx.Err() == nil {
+	for stop.Err() == nil {
 		k := rng.IntN(r.cfg.Keys)
 		if zipf != nil {
 			k = int(zipf.Uint64())
@@ -247,7 +252,7 @@ func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
 				w.readErr++
 				w.errs["read: "+kind(err)]++
 				r.errs.Add(1)
-				waitOut(ctx, err)
+				waitOut(stop, err)
 			}
 			continue
 		}
@@ -293,7 +298,7 @@ func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand) {
 			w.writeErr++
 			w.errs["write: "+kind(err)]++
 			r.errs.Add(1)
-			waitOut(ctx, err)
+			waitOut(stop, err)
 		}
 	}
 }
