@@ -9,10 +9,11 @@ type itemKey struct {
 	pk, sk string
 }
 
+// String shows k in the shell's notes, its keys printable.
 func (k itemKey) String() string {
-	s := k.table + "/" + k.pk
+	s := k.table + "/" + printable(k.pk)
 	if k.sk != "" {
-		s += "/" + k.sk
+		s += "/" + printable(k.sk)
 	}
 	return s
 }

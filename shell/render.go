@@ -190,14 +190,45 @@ func cell(v json.RawMessage) string {
 	}
 	var str string
 	if v[0] == '"' && json.Unmarshal(v, &str) == nil {
-		return strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(str)
+		return printable(str)
 	}
 	var b bytes.Buffer
 	if json.Compact(&b, v) == nil {
-		return b.String()
+		return printable(b.String()) // JSON may hold DEL and C1 controls as they are
 	}
-	return string(v)
+	return printable(string(v))
 }
+
+// printable shows text from the data so that it cannot act on the
+// terminal (an escape sequence in a value could retitle the window, move
+// the cursor or clear the screen): control characters become escapes, and
+// newlines and tabs too, to keep a row on one line.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x80 && isControl(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case isControl(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// isControl reports the C0 controls, DEL and the C1 controls.
+func isControl(r rune) bool { return r < 0x20 || r >= 0x7f && r <= 0x9f }
 
 func itoa(n int) string {
 	if n == 0 {

@@ -183,9 +183,36 @@ func TestCell(t *testing.T) {
 		`12.50`:           "12.50",
 		`{ "a" : [ 1 ] }`: `{"a":[1]}`,
 		``:                "",
+		// Nothing from the data acts on the terminal.
+		`"\u001b]0;title\u0007x\u001b[2J"`:  `\x1b]0;title\x07x\x1b[2J`,
+		`"nul\u0000 del\u007f csi\u009b é"`: `nul\x00 del\x7f csi\u009b é`,
+		"{\"a\":\"\\u009b31m\x7f\"}":        `{"a":"\u009b31m\x7f"}`,
+		`{"a":"\u001b"}`:                    `{"a":"\u001b"}`,
 	} {
 		if got := cell(json.RawMessage(in)); got != want {
 			t.Errorf("cell(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Keys, attribute names and the sibling hint come from the data too.
+func TestRowsAreShownPrintable(t *testing.T) {
+	f := &fakeEval{answer: tablesAnswer([]client.Table{usersTable}, func(req client.QueryRequest) (*client.QueryResponse, error) {
+		return rows(
+			client.Row{PK: "a\x1b[2Jb", Value: json.RawMessage(`{"n\u009b":"\u001b]0;t\u0007"}`), Sibling: 1, Siblings: 2, Context: "c"},
+			client.Row{PK: "a\x1b[2Jb", Value: json.RawMessage(`{"n\u009b":2}`), Sibling: 2, Siblings: 2, Context: "c"},
+		), nil
+	})}
+	out, err := runScript(t, f, "SELECT * FROM users WHERE id = 'x';")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsFunc(out, func(r rune) bool { return r != '\n' && isControl(r) }) {
+		t.Errorf("output holds control characters:\n%q", out)
+	}
+	for _, want := range []string{`a\x1b[2Jb`, `n\u009b`, `\x1b]0;t\x07`, `users/a\x1b[2Jb has 2 siblings`, `KEY ('a\x1b[2Jb')`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 }

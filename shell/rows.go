@@ -99,15 +99,17 @@ func (v *rowsView) grid() *grid {
 	if hasSiblings {
 		g.header = append(g.header, "sibling")
 	}
-	g.header = append(g.header, attrs...)
+	for _, a := range attrs {
+		g.header = append(g.header, printable(a))
+	}
 	expanded := v.s.expand && v.s.format == FormatTable
 	if expanded {
 		g.header = append(g.header, "modified", "context")
 	}
 	for i, r := range v.rows {
-		cells := []string{r.PK}
+		cells := []string{printable(r.PK)}
 		if hasSK {
-			cells = append(cells, r.SK)
+			cells = append(cells, printable(r.SK))
 		}
 		if hasSiblings {
 			sib := fmt.Sprintf("%d/%d", r.Sibling, r.Siblings)
@@ -168,7 +170,7 @@ func (v *rowsView) hints() {
 		}
 		v.hinted++
 		put := &query.Put{Table: v.table, Key: query.Key{Partition: r.PK, Sort: r.SK}, Value: json.RawMessage("{...}"), Context: r.Context}
-		v.s.notef("%s has %d siblings. To resolve them, PUT the merged item; the shell sends this read's context for you:\n  %s", k, r.Siblings, put)
+		v.s.notef("%s has %d siblings. To resolve them, PUT the merged item; the shell sends this read's context for you:\n  %s", k, r.Siblings, printable(put.String()))
 	}
 }
 
