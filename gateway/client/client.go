@@ -43,6 +43,9 @@ func New(base string, hc *http.Client) *Client {
 		tr.ResponseHeaderTimeout = 30 * time.Second
 		hc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	}
+	if base != "" && !strings.Contains(base, "://") {
+		base = "http://" + base // "127.0.0.1:8080", as --http takes it
+	}
 	return &Client{base: strings.TrimRight(base, "/"), hc: hc}
 }
 

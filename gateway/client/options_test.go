@@ -88,3 +88,17 @@ func TestErrorText(t *testing.T) {
 		}
 	}
 }
+
+// A gateway given as host:port, as --http takes it, is reached over HTTP.
+func TestBaseWithoutScheme(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:8080":         "http://127.0.0.1:8080",
+		"http://127.0.0.1:8080/": "http://127.0.0.1:8080",
+		"https://gw.example":     "https://gw.example",
+		"gw.example:443/":        "http://gw.example:443",
+	} {
+		if got := New(in, nil).Base(); got != want {
+			t.Errorf("New(%q).Base() = %q, want %q", in, got, want)
+		}
+	}
+}
