@@ -72,6 +72,11 @@ func buildWhere(conds []*condAST) (*Cond, *SortCond, *Error) {
 	}
 	if len(cs) == 2 && cs[0].Column == cs[1].Column {
 		col := quoteIdent(cs[1].Column)
+		if cs[0].Op == OpEq && cs[1].Op == OpEq {
+			// Two values of one key: an item has one, and a query reads
+			// one partition key's items.
+			return nil, nil, errorf(cs[1].At, "column %s has two conditions; an item has one %s, so give one value (a query reads one partition key's items)", col, col)
+		}
 		return nil, nil, errorf(cs[1].At, "column %s has two conditions; use %s BETWEEN '...' AND '...' for a range", col, col)
 	}
 	// The partition key is the first equality; the other condition, if any,
