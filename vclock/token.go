@@ -41,7 +41,10 @@ func EncodeToken(c Context, item uint32) string {
 	if c.IsEmpty() {
 		return ""
 	}
-	b := binary.BigEndian.AppendUint32([]byte{tokenVersion}, item)
+	// Room for the context of a few actors, so that it is one allocation.
+	b := make([]byte, 5, 128)
+	b[0] = tokenVersion
+	binary.BigEndian.PutUint32(b[1:], item)
 	b = AppendContext(b, c)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
