@@ -38,6 +38,7 @@ type queryResult struct {
 	Message   string       `json:"message,omitempty"`
 	Affected  int          `json:"affected,omitempty"`
 	Context   string       `json:"context,omitempty"`
+	Siblings  int          `json:"siblings,omitempty"` // PUT and DELETE: the item's versions after the write
 	Columns   []string     `json:"columns,omitempty"`
 	Rows      []rowJSON    `json:"rows,omitempty"`
 	Next      string       `json:"next,omitempty"`
@@ -254,7 +255,7 @@ func (g *Gateway) execWrite(ctx context.Context, ten *tenants.Tenant, table stri
 	if err != nil {
 		return nil, err
 	}
-	return &queryResult{Kind: kindOK, Affected: 1, Context: encodeContext(res.Context, ref.key.Fingerprint())}, nil
+	return &queryResult{Kind: kindOK, Affected: 1, Context: encodeContext(res.Context, ref.key.Fingerprint()), Siblings: res.Siblings}, nil
 }
 
 func (g *Gateway) execGet(ctx context.Context, ten *tenants.Tenant, st *query.Get, req queryRequest) (*queryResult, error) {

@@ -158,3 +158,45 @@ func TestContextMemoryIsBounded(t *testing.T) {
 		t.Errorf("order grew to %d", len(m.order))
 	}
 }
+
+// A DELETE of an item the session has not read is sent with the context
+// of a read made for it; when that read finds too few replicas, the
+// delete goes as typed, and says so.
+func TestDeleteReadsFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		get    func() (*client.QueryResponse, error)
+		sent   string
+		saying string
+	}{
+		{"versions found", func() (*client.QueryResponse, error) {
+			return rows(client.Row{PK: "a", Sibling: 1, Siblings: 2, Context: "both"}, client.Row{PK: "a", Sibling: 2, Siblings: 2, Context: "both"}), nil
+		}, "DELETE FROM users KEY ('a') CONTEXT 'both'", "(deleting the 2 versions of users/a a read found)"},
+		{"one version", func() (*client.QueryResponse, error) {
+			return rows(client.Row{PK: "a", Sibling: 1, Siblings: 1, Context: "one"}), nil
+		}, "DELETE FROM users KEY ('a') CONTEXT 'one'", ""},
+		{"nothing there", func() (*client.QueryResponse, error) { return rows(), nil }, "DELETE FROM users KEY ('a')", ""},
+		{"no read quorum", func() (*client.QueryResponse, error) {
+			qe := &client.QueryError{Code: "quorum_not_met", Message: "1 of 2 replicas answered"}
+			return &client.QueryResponse{Error: qe}, qe
+		}, "DELETE FROM users KEY ('a')", "(could not read users/a first: deleting without a context, beside any version there)"},
+	} {
+		f := &fakeEval{answer: tablesAnswer(nil, func(req client.QueryRequest) (*client.QueryResponse, error) {
+			if strings.HasPrefix(req.Statement, "GET") {
+				return tc.get()
+			}
+			return ok(""), nil
+		})}
+		out, err := runScript(t, f, "DELETE FROM users KEY ('a');")
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", tc.name, err, out)
+		}
+		sent := f.sent()
+		if len(sent) != 2 || sent[0] != "GET FROM users KEY ('a')" || sent[1] != tc.sent {
+			t.Errorf("%s: sent %q, want the GET then %q", tc.name, sent, tc.sent)
+		}
+		if tc.saying != "" && !strings.Contains(out, tc.saying) || tc.saying == "" && strings.Contains(out, "(") {
+			t.Errorf("%s: output %q, want %q", tc.name, out, tc.saying)
+		}
+	}
+}

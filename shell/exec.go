@@ -44,8 +44,14 @@ func (s *Shell) execute(ctx context.Context, st stmtText) error {
 // and created it again): the write is then what it would have been without
 // one, and is sent again so.
 func (s *Shell) sendWrite(ctx context.Context, stmt query.Statement, field *string, k itemKey, text string) error {
+	if *field != "" {
+		return s.send(ctx, stmt, text)
+	}
 	seen, ok := s.contexts.lookup(k)
-	if *field != "" || !ok {
+	if !ok {
+		if _, del := stmt.(*query.Delete); del {
+			return s.deleteWhatIsThere(ctx, stmt, field, k, text)
+		}
 		return s.send(ctx, stmt, text)
 	}
 	*field = seen.token
@@ -207,6 +213,36 @@ func (s *Shell) more() bool {
 	defer s.reader.history(true)
 	line, err := s.reader.readLine("-- more -- (Enter for the next page, q to stop) ")
 	return err == nil && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(line)), "q")
+}
+
+// deleteWhatIsThere sends a DELETE of an item the session has not read
+// with the context of a read made for it: without one, the delete would be
+// concurrent with every version there, which would stay beside it as
+// siblings, where a user deleting an item means it to go. If the read
+// fails (the item's replicas short of a read quorum), the delete goes
+// without a context, as a write may when a read cannot.
+func (s *Shell) deleteWhatIsThere(ctx context.Context, stmt query.Statement, field *string, k itemKey, text string) error {
+	get := &query.Get{Table: k.table, Key: query.Key{Partition: k.pk, Sort: k.sk}}
+	resp, err := s.eval.Query(ctx, client.QueryRequest{Statement: get.String(), R: s.r})
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		var qe *client.QueryError
+		if !errors.As(err, &qe) || qe.Code != "quorum_not_met" {
+			return s.send(ctx, stmt, text) // the delete's own answer says what is wrong
+		}
+		s.notef("(could not read %s first: deleting without a context, beside any version there)", k)
+		return s.send(ctx, stmt, text)
+	case len(resp.Results) != 1 || len(resp.Results[0].Rows) == 0:
+		return s.send(ctx, stmt, text) // nothing there
+	}
+	rows := resp.Results[0].Rows
+	*field = rows[0].Context
+	if n := len(rows); n > 1 {
+		s.notef("(deleting the %d versions of %s a read found)", n, k)
+	}
+	return s.send(ctx, stmt, stmt.String())
 }
 
 // confirm asks a yes-or-no question at the terminal; only yes is yes.

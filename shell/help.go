@@ -35,7 +35,8 @@ var statementTopics = map[string]string{
   Queries one partition, or with ALLOW SCAN the whole table, page by page
   (in a terminal, asking before each page). LIMIT N shows the first N items.`,
 	"DELETE": `DELETE FROM table KEY ('pk'[, 'sk']) [CONTEXT 'ctx'] [WITH w = N]
-  Deletes an item; like PUT, it uses the context of your last read.`,
+  Deletes an item; like PUT, it uses the context of your last read, and
+  of an item not read yet it reads it first, so every version found goes.`,
 	"CONSISTENCY": `CONSISTENCY [r = N] [w = N]
   Sets the session's read and write quorums (a statement's WITH still wins);
   CONSISTENCY alone shows them, \consistency default forgets them.`,

@@ -136,10 +136,27 @@ func (s *Shell) showOK(stmt query.Statement, res client.Result) {
 			Message  string `json:"message"`
 			Affected int    `json:"affected,omitempty"`
 			Context  string `json:"context,omitempty"`
-		}{res.Kind, msg, res.Affected, res.Context})
+			Siblings int    `json:"siblings,omitempty"`
+		}{res.Kind, msg, res.Affected, res.Context, res.Siblings})
 		return
 	}
+	if k, ok := writtenKey(stmt); ok && res.Siblings > 1 {
+		// The write met versions it does not supersede: say so now, not
+		// at the next read.
+		msg += fmt.Sprintf(" (%s has %d siblings now: versions this session had not read. GET it, then PUT the merged item)", k, res.Siblings)
+	}
 	s.notef("%s", msg)
+}
+
+// writtenKey is the item a PUT or DELETE wrote.
+func writtenKey(stmt query.Statement) (itemKey, bool) {
+	switch q := stmt.(type) {
+	case *query.Put:
+		return keyOf(q.Table, q.Key), true
+	case *query.Delete:
+		return keyOf(q.Table, q.Key), true
+	}
+	return itemKey{}, false
 }
 
 func (s *Shell) showTables(ts []client.Table) {

@@ -56,13 +56,16 @@ const (
 
 // Result is one statement's outcome.
 type Result struct {
-	Statement string   `json:"statement"` // canonical text of the statement
-	Kind      string   `json:"kind"`
-	Message   string   `json:"message,omitempty"`
-	Affected  int      `json:"affected,omitempty"`
-	Context   string   `json:"context,omitempty"` // PUT/DELETE: the new version's context
-	Columns   []string `json:"columns,omitempty"` // projected columns; empty for *
-	Rows      []Row    `json:"rows,omitempty"`
+	Statement string `json:"statement"` // canonical text of the statement
+	Kind      string `json:"kind"`
+	Message   string `json:"message,omitempty"`
+	Affected  int    `json:"affected,omitempty"`
+	Context   string `json:"context,omitempty"` // PUT/DELETE: the new version's context
+	// Siblings is, for a PUT or DELETE, how many versions the item has
+	// after it: more than 1 when the write did not supersede them all.
+	Siblings int      `json:"siblings,omitempty"`
+	Columns  []string `json:"columns,omitempty"` // projected columns; empty for *
+	Rows     []Row    `json:"rows,omitempty"`
 	// Next, when set, continues a SELECT: send it as QueryRequest.Cursor
 	// with the same statement.
 	Next   string       `json:"next,omitempty"`
