@@ -96,6 +96,12 @@ func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("request rate quota exceeded: retry after %v", after)
 }
 
+// retryAfterMillis is the wait in whole milliseconds, rounded up and at
+// least 1.
+func (e *RateLimitedError) retryAfterMillis() int64 {
+	return max(1, (e.RetryAfter + time.Millisecond - 1).Milliseconds())
+}
+
 // retryAfterSeconds renders a Retry-After header value (whole seconds, at
 // least 1).
 func (e *RateLimitedError) retryAfterSeconds() string {

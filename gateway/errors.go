@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/ringtable/ringtable/gateway/coord"
 	"github.com/ringtable/ringtable/messaging"
@@ -125,7 +124,7 @@ func writeError(w http.ResponseWriter, err error) int {
 	var rl *RateLimitedError
 	if errors.As(err, &rl) {
 		w.Header().Set("Retry-After", rl.retryAfterSeconds())
-		body.Error.RetryAfterMillis = max(1, (rl.RetryAfter + time.Millisecond - 1).Milliseconds())
+		body.Error.RetryAfterMillis = rl.retryAfterMillis()
 	}
 	writeJSON(w, status, body)
 	return status

@@ -65,6 +65,9 @@ type queryError struct {
 	Statement int    `json:"statement"`
 	Line      int    `json:"line,omitempty"`
 	Column    int    `json:"column,omitempty"`
+	// RetryAfterMillis is, for rate_limited, when the statement and those
+	// after it may be sent again.
+	RetryAfterMillis int64 `json:"retry_after_ms,omitempty"`
 }
 
 type queryResponse struct {
@@ -101,6 +104,15 @@ func (g *Gateway) queryHandler(w http.ResponseWriter, r *http.Request, ten *tena
 		return g.queryFailed(w, resp, 0, badRequest("a cursor continues one SELECT: send it with that statement alone"), nil)
 	}
 	for i, st := range stmts {
+		if i > 0 {
+			// Each statement counts against the tenant's request rate, as
+			// it would sent alone: a batch stops where the bucket runs
+			// dry, with the results of what ran, and says when the rest
+			// may follow.
+			if ok, wait := g.limits.allow(ten, g.cfg.Clock.Now()); !ok {
+				return g.queryFailed(w, resp, i, &RateLimitedError{RetryAfter: wait}, nil)
+			}
+		}
 		start := time.Now()
 		ctx := r.Context()
 		var tr *tracer
@@ -136,6 +148,7 @@ func (g *Gateway) queryFailed(w http.ResponseWriter, resp queryResponse, idx int
 	var rl *RateLimitedError
 	if errors.As(err, &rl) {
 		w.Header().Set("Retry-After", rl.retryAfterSeconds())
+		qe.RetryAfterMillis = rl.retryAfterMillis()
 	}
 	writeJSON(w, status, resp)
 	return status, nil

@@ -320,3 +320,45 @@ func TestTTL(t *testing.T) {
 		return true
 	})
 }
+
+// Each statement of a request counts against the tenant's request rate:
+// a batch stops where the rate runs out, answering 429 with the results
+// of the statements that ran and when the rest may follow; the rest did
+// not run.
+func TestEachStatementCountsAgainstTheRate(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	ctx := context.Background()
+	nk, err := c.Admin(0).CreateTenant(ctx, "batch", client.Quotas{RequestsPerSecond: 1, Burst: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := c.ClientWithKey(0, nk.APIKey)
+	q(t, cl, "CREATE TABLE t (id PARTITION KEY)")
+	var stmts []string
+	for i := range 5 {
+		stmts = append(stmts, fmt.Sprintf(`PUT INTO t KEY ('k%d') VALUE {}`, i))
+	}
+	resp, err := cl.Query(ctx, client.QueryRequest{Statement: strings.Join(stmts, "; ")})
+	var qe *client.QueryError
+	if !errors.As(err, &qe) || qe.Code != "rate_limited" || qe.RetryAfter <= 0 {
+		t.Fatalf("a batch over the burst: %+v, %v; want rate_limited with a wait", resp, err)
+	}
+	ran := qe.Statement
+	if ran < 1 || ran >= len(stmts) || len(resp.Results) != ran {
+		t.Fatalf("stopped at statement %d with %d results", ran, len(resp.Results))
+	}
+	// Read with a quota that no longer binds.
+	if _, err := c.Admin(0).SetQuotas(ctx, nk.Tenant.ID, client.Quotas{RequestsPerSecond: 10000, Burst: 10000}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range stmts {
+		var gerr error
+		testcluster.WaitFor(t, 5*time.Second, "a read within the new quota", func() bool {
+			_, gerr = cl.Get(ctx, "t", client.Key{PK: fmt.Sprintf("k%d", i)}, client.Options{R: 3})
+			return !client.IsStatus(gerr, 429)
+		})
+		if (i < ran) != (gerr == nil) {
+			t.Errorf("k%d after a batch stopped at statement %d: %v", i, ran, gerr)
+		}
+	}
+}

@@ -136,19 +136,30 @@ func (s *Shell) copyTo(ctx context.Context, q *query.Copy) (err error) {
 	return nil
 }
 
-// bulkQuery sends one of COPY's many requests. A request the tenant's
-// request rate refused ran no statement: it is sent again once the
-// gateway says it may be, as a bulk load or export should.
+// bulkQuery sends one of the shell's own requests of one statement (an
+// export's or a SELECT's later pages). One the tenant's request rate
+// refused ran nothing: it is sent again once the gateway says it may be,
+// as a bulk export should.
 func (s *Shell) bulkQuery(ctx context.Context, req client.QueryRequest) (*client.QueryResponse, error) {
 	resp, err := s.eval.Query(ctx, req)
 	for qe := (*client.QueryError)(nil); errors.As(err, &qe) && qe.RetryAfter > 0 && ctx.Err() == nil; {
-		select {
-		case <-ctx.Done():
-		case <-time.After(qe.RetryAfter):
+		if sleepCtx(ctx, qe.RetryAfter) == nil {
 			resp, err = s.eval.Query(ctx, req)
 		}
 	}
 	return resp, err
+}
+
+// sleepCtx waits d, or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // checkImport reads a COPY file through once without writing anything,
@@ -436,25 +447,37 @@ func (b *importBatch) add(ctx context.Context, stmt string, line int) error {
 	return nil
 }
 
+// send writes the batch. Each statement counts against the tenant's
+// request rate: the gateway stops a batch where the rate runs out, with
+// the results of what ran, and the rest is sent again when it says.
 func (b *importBatch) send(ctx context.Context) error {
-	if len(b.stmts) == 0 {
-		return nil
-	}
-	resp, err := b.s.bulkQuery(ctx, client.QueryRequest{Statement: strings.Join(b.stmts, ";\n"), W: b.s.w})
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if resp != nil {
-		b.done += len(resp.Results)
-	}
-	if err != nil {
+	defer func() { b.stmts, b.lines, b.size = b.stmts[:0], b.lines[:0], 0 }()
+	for len(b.stmts) > 0 {
+		resp, err := b.s.eval.Query(ctx, client.QueryRequest{Statement: strings.Join(b.stmts, ";\n"), W: b.s.w})
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		ran := 0
+		if resp != nil {
+			ran = min(len(resp.Results), len(b.stmts))
+		}
+		b.done += ran
+		if err == nil {
+			return nil
+		}
 		var qe *client.QueryError
-		if errors.As(err, &qe) && qe.Statement >= 0 && qe.Statement < len(b.lines) {
+		if errors.As(err, &qe) && qe.RetryAfter > 0 && qe.Statement == ran {
+			b.stmts, b.lines = b.stmts[ran:], b.lines[ran:]
+			if err := sleepCtx(ctx, qe.RetryAfter); err != nil {
+				return err
+			}
+			continue
+		}
+		if qe != nil && qe.Statement >= 0 && qe.Statement < len(b.lines) {
 			return b.fail(b.lines[qe.Statement], errors.New(describeQueryError(qe)))
 		}
 		return b.fail(b.lines[0], err)
 	}
-	b.stmts, b.lines, b.size = b.stmts[:0], b.lines[:0], 0
 	return nil
 }
 

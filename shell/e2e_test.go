@@ -155,17 +155,20 @@ COPY t TO '` + file + `';`
 }
 
 // A tenant whose request rate is below what an import sends still gets
-// its whole file in: a refused batch ran nothing, and is sent again when
-// the gateway's Retry-After says. A rate-limited export gets it out.
+// its whole file in, each line once: the statements of a batch the rate
+// stopped are sent again when the gateway says, from where it stopped. A
+// rate-limited export gets it out.
 func TestCopyFromWaitsOutTheRateLimit(t *testing.T) {
 	c := testcluster.New(t, testcluster.Options{})
 	ctx := context.Background()
-	nk, err := c.Admin(0).CreateTenant(ctx, "slow", client.Quotas{RequestsPerSecond: 2, Burst: 2})
+	// Each statement of a batch counts: the gateway stops a batch where
+	// the rate runs out, and the import sends the rest when it says.
+	nk, err := c.Admin(0).CreateTenant(ctx, "slow", client.Quotas{RequestsPerSecond: 150, Burst: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var lines []string
-	for i := range 450 { // 5 batches of at most 100, after the CREATE: over the burst of 2
+	for i := range 450 { // 5 batches of at most 100, each stopped many times
 		lines = append(lines, fmt.Sprintf(`{"pk":"k%d","value":{"i":%d}}`, i, i))
 	}
 	file := filepath.Join(t.TempDir(), "in.jsonl")
@@ -185,6 +188,7 @@ func TestCopyFromWaitsOutTheRateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	back := filepath.Join(t.TempDir(), "out.jsonl")
+	// 450 items of one version each: no statement ran twice.
 	if out, err := runScript(t, remote, "COPY t TO '"+back+"';"); err != nil || !strings.Contains(out, "Exported 450 items to "+back+".") {
 		t.Errorf("export: %v\n%s", err, out)
 	}

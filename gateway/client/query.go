@@ -39,8 +39,9 @@ type QueryError struct {
 	Statement int    `json:"statement"` // index of the failing statement
 	Line      int    `json:"line,omitempty"`
 	Column    int    `json:"column,omitempty"`
-	// RetryAfter is set when the request was rate limited (429) before
-	// any statement ran: how long to wait before sending it again.
+	// RetryAfter is set when the request was rate limited (429): how long
+	// to wait before sending statement Statement and those after it again
+	// (the results of those before it are in the response).
 	RetryAfter time.Duration `json:"-"`
 }
 
@@ -109,7 +110,7 @@ func (c *Client) Query(ctx context.Context, req QueryRequest) (*QueryResponse, e
 	if data != nil {
 		if derr = json.Unmarshal(data, &out); derr == nil && out.Error != nil {
 			if e := (*Error)(nil); errors.As(err, &e) {
-				out.Error.RetryAfter = e.RetryAfter // a refusal before any statement ran
+				out.Error.RetryAfter = e.RetryAfter
 			}
 			return &out, out.Error
 		}
