@@ -66,6 +66,10 @@ type Config struct {
 	// comment (default 15s), so proxies and clients know it is alive, and
 	// checks that its table was not dropped.
 	FeedKeepAlive time.Duration
+	// MaxFeedsPerTenant bounds the change feed streams one tenant keeps
+	// open at this gateway (default 64): each holds a reader of the
+	// stream, and a tenant's streams are not paced by its request rate.
+	MaxFeedsPerTenant int
 	// ScanPageTime bounds the time a page of a table scan takes (default
 	// 5s): a page ends early, with a cursor, rather than outlast a client's
 	// or a proxy's timeout on a sparse table or a slow request rate.
@@ -103,6 +107,7 @@ func DefaultConfig() Config {
 		ShutdownGrace:     5 * time.Second,
 		ScanPageTime:      5 * time.Second,
 		FeedKeepAlive:     15 * time.Second,
+		MaxFeedsPerTenant: 64,
 		Clock:             clock.Real{},
 	}
 }
@@ -133,8 +138,8 @@ func (c Config) Validate() error {
 	if c.ShutdownGrace < 0 {
 		return errors.New("gateway: ShutdownGrace must not be negative")
 	}
-	if c.KeyTTL <= 0 || c.UsageInterval <= 0 || c.PurgeGrace < 0 || c.PurgeInterval <= 0 || c.ScanPageTime <= 0 || c.FeedKeepAlive <= 0 {
-		return errors.New("gateway: KeyTTL, UsageInterval, PurgeInterval, ScanPageTime and FeedKeepAlive must be positive")
+	if c.KeyTTL <= 0 || c.UsageInterval <= 0 || c.PurgeGrace < 0 || c.PurgeInterval <= 0 || c.ScanPageTime <= 0 || c.FeedKeepAlive <= 0 || c.MaxFeedsPerTenant <= 0 {
+		return errors.New("gateway: KeyTTL, UsageInterval, PurgeInterval, ScanPageTime, FeedKeepAlive and MaxFeedsPerTenant must be positive")
 	}
 	if err := c.Quotas.Validate(); err != nil {
 		return fmt.Errorf("gateway: default quotas: %w", err)

@@ -77,6 +77,8 @@ func classify(err error) (status int, code string) {
 	switch {
 	case errors.As(err, &rl):
 		return http.StatusTooManyRequests, "rate_limited"
+	case errors.As(err, new(*TooManyFeedsError)):
+		return http.StatusTooManyRequests, "too_many_feeds"
 	case errors.As(err, &qe):
 		return http.StatusForbidden, "quota_exceeded"
 	case errors.Is(err, ErrForbidden):

@@ -108,6 +108,39 @@ func feedStart(r *http.Request) (messaging.FeedStart, error) {
 	return messaging.FeedStart{}, nil
 }
 
+// feedCounts counts the change feed streams each tenant has open.
+type feedCounts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// open counts a new stream of tenant, unless it has max open already.
+func (c *feedCounts) open(tenant string, max int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[tenant] >= max {
+		return false
+	}
+	c.n[tenant]++
+	return true
+}
+
+func (c *feedCounts) close(tenant string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[tenant]--; c.n[tenant] <= 0 {
+		delete(c.n, tenant)
+	}
+}
+
+// TooManyFeedsError refuses a change feed stream past the tenant's
+// bound at this gateway.
+type TooManyFeedsError struct{ Max int }
+
+func (e *TooManyFeedsError) Error() string {
+	return fmt.Sprintf("the tenant has %d change feed streams open at this gateway, the most it may: close one, or read the feeds over NATS (ringtable admin tenant feed-credentials)", e.Max)
+}
+
 func (g *Gateway) streamFeed(w http.ResponseWriter, r *http.Request, ten *tenants.Tenant) (int, error) {
 	t, err := g.table(r, ten)
 	if err != nil {
@@ -125,6 +158,10 @@ func (g *Gateway) streamFeed(w http.ResponseWriter, r *http.Request, ten *tenant
 	if err != nil {
 		return 0, err
 	}
+	if !g.openFeeds.open(ten.ID, g.cfg.MaxFeedsPerTenant) {
+		return 0, &TooManyFeedsError{Max: g.cfg.MaxFeedsPerTenant}
+	}
+	defer g.openFeeds.close(ten.ID)
 	// The stream ends with the request, or when the gateway shuts down.
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()

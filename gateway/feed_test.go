@@ -657,3 +657,48 @@ func TestFeedEventSurvivesGatewayDeath(t *testing.T) {
 		t.Errorf("acknowledged writes without an event")
 	}
 }
+
+// A tenant may keep a bounded number of change feed streams open at a
+// gateway; past it a stream is refused with 429 too_many_feeds, another
+// tenant's are not, and closing one makes room.
+func TestFeedStreamsPerTenantAreBounded(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{Gateway: func(cfg *gateway.Config) { cfg.MaxFeedsPerTenant = 2 }})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := c.Client(0)
+	mustCreate(t, cl, client.Table{Name: "t", PartitionKey: "id"})
+	var open []io.Closer
+	defer func() {
+		for _, b := range open {
+			b.Close()
+		}
+	}()
+	for range 2 {
+		body, err := cl.OpenFeed(ctx, "t", client.FeedOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, body)
+	}
+	_, err := cl.OpenFeed(ctx, "t", client.FeedOptions{})
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != 429 || ce.Code != "too_many_feeds" {
+		t.Fatalf("a third stream: %v, want 429 too_many_feeds", err)
+	}
+	_, otherKey := c.NewTenant("other")
+	other := c.ClientWithKey(0, otherKey)
+	mustCreate(t, other, client.Table{Name: "t", PartitionKey: "id"})
+	body, err := other.OpenFeed(ctx, "t", client.FeedOptions{})
+	if err != nil {
+		t.Fatalf("another tenant's stream: %v", err)
+	}
+	open = append(open, body)
+	open[0].Close()
+	testcluster.WaitFor(t, 10*time.Second, "a stream after one closed", func() bool {
+		body, err := cl.OpenFeed(ctx, "t", client.FeedOptions{})
+		if err == nil {
+			open = append(open, body)
+		}
+		return err == nil
+	})
+}

@@ -33,13 +33,15 @@ type Gateway struct {
 	cat    *catalog
 	reg    *registry
 	limits *limiters
-	usage  *usageView
-	reach  *reachability
-	spec   *speculate.Estimator // the speculation delay
-	gets   atomic.Uint64        // gets so far: every ReadRepairEvery-th asks every replica
-	mem    members
-	m      *metrics
-	log    *slog.Logger
+	// openFeeds counts each tenant's change feed streams open here.
+	openFeeds *feedCounts
+	usage     *usageView
+	reach     *reachability
+	spec      *speculate.Estimator // the speculation delay
+	gets      atomic.Uint64        // gets so far: every ReadRepairEvery-th asks every replica
+	mem       members
+	m         *metrics
+	log       *slog.Logger
 
 	adminDigest tenants.Digest // of cfg.AdminKey, hashed once
 
@@ -82,6 +84,7 @@ func New(cfg Config, conn *messaging.Conn) (*Gateway, error) {
 	g.cat = newCatalog(g)
 	g.reg = newRegistry(g)
 	g.limits = &limiters{m: map[string]*rate.Limiter{}}
+	g.openFeeds = &feedCounts{n: map[string]int{}}
 	g.usage = newUsageView()
 	for subject, h := range map[string]func(*messaging.Msg){g.subj.System("changes"): g.notice, g.subj.GossipAll(): g.onMembers} {
 		sub, err := conn.Subscribe(subject, h)

@@ -25,6 +25,7 @@ type gatewayCmd struct {
 	SpeculateAfter    time.Duration `help:"The longest a get that asked R replicas waits for them before it asks the others too." default:"25ms"`
 	SpeculateQuantile float64       `help:"A get waits less when recent answers were faster: this quantile of the times the replicas it asks first took to answer (0: always --speculate-after)." default:"0.99"`
 	AdminKey          string        `name:"admin-key" help:"Key that authorises the admin API (none: admin API disabled)." env:"RINGTABLE_ADMIN_KEY"`
+	MaxFeeds          int           `name:"max-feeds" help:"Change feed streams one tenant may keep open at this gateway." default:"64"`
 	secretFlags
 }
 
@@ -40,6 +41,7 @@ func (c *gatewayCmd) Run(env *runEnv) error {
 	cfg.Q = c.Q
 	cfg.RoundTimeout = c.RoundTimeout
 	cfg.ReadRepairEvery, cfg.SpeculateAfter, cfg.SpeculateQuantile = c.ReadRepairEvery, c.SpeculateAfter, c.SpeculateQuantile
+	cfg.MaxFeedsPerTenant = c.MaxFeeds
 	cfg.AdminKey = c.AdminKey
 	cfg.Logger = env.log
 	cfg.Registerer = prometheus.DefaultRegisterer

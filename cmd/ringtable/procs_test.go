@@ -55,6 +55,7 @@ func TestServerFlagsRefuseBadValues(t *testing.T) {
 		{[]string{"node", "--id", "bad.id", "--data-dir", "x", "--nats-url", "nats://127.0.0.1:1"}, `node ID "bad.id" must be 1-64 of [A-Za-z0-9_-]`},
 		{[]string{"gateway", "--nats-url", "nats://127.0.0.1:1", "--http", "127.0.0.1:0", "--speculate-quantile", "1.5"}, "SpeculateQuantile 1.5"},
 		{[]string{"gateway", "--nats-url", "nats://127.0.0.1:1", "--http", taken}, "listen: listen tcp " + taken},
+		{[]string{"gateway", "--nats-url", "nats://127.0.0.1:1", "--http", "127.0.0.1:0", "--max-feeds", "0"}, "MaxFeedsPerTenant must be positive"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			dir := t.TempDir()
