@@ -125,6 +125,17 @@ func (c *feedCounts) open(tenant string, max int) bool {
 	return true
 }
 
+// total is the number of streams open, of all tenants.
+func (c *feedCounts) total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, k := range c.n {
+		n += k
+	}
+	return n
+}
+
 func (c *feedCounts) close(tenant string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

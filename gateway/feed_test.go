@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ringtable/ringtable/feed"
 	"github.com/ringtable/ringtable/gateway"
@@ -662,7 +663,11 @@ func TestFeedEventSurvivesGatewayDeath(t *testing.T) {
 // gateway; past it a stream is refused with 429 too_many_feeds, another
 // tenant's are not, and closing one makes room.
 func TestFeedStreamsPerTenantAreBounded(t *testing.T) {
-	c := testcluster.New(t, testcluster.Options{Gateway: func(cfg *gateway.Config) { cfg.MaxFeedsPerTenant = 2 }})
+	var gather prometheus.Gatherer
+	c := testcluster.New(t, testcluster.Options{Gateway: func(cfg *gateway.Config) {
+		cfg.MaxFeedsPerTenant = 2
+		gather = cfg.Gatherer
+	}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cl := c.Client(0)
@@ -693,6 +698,9 @@ func TestFeedStreamsPerTenantAreBounded(t *testing.T) {
 		t.Fatalf("another tenant's stream: %v", err)
 	}
 	open = append(open, body)
+	if n := testcluster.MetricValue(t, gather, "ringtable_gateway_feed_streams_open"); n != 3 {
+		t.Errorf("ringtable_gateway_feed_streams_open = %v, want 3", n)
+	}
 	open[0].Close()
 	testcluster.WaitFor(t, 10*time.Second, "a stream after one closed", func() bool {
 		body, err := cl.OpenFeed(ctx, "t", client.FeedOptions{})

@@ -68,23 +68,23 @@ func New(cfg Config, conn *messaging.Conn) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{
-		cfg:    cfg,
-		conn:   conn,
-		subj:   conn.Subjects(),
-		ops:    messaging.NewNodeOps(conn.Subjects()),
-		caller: caller,
-		reach:  newReachability(cfg.Clock),
-		spec:   newSpeculation(cfg),
-		m:      newMetrics(cfg.Registerer, caller.OpenRounds),
-		log:    log,
+		cfg:       cfg,
+		conn:      conn,
+		subj:      conn.Subjects(),
+		ops:       messaging.NewNodeOps(conn.Subjects()),
+		caller:    caller,
+		reach:     newReachability(cfg.Clock),
+		spec:      newSpeculation(cfg),
+		openFeeds: &feedCounts{n: map[string]int{}},
+		log:       log,
 	}
+	g.m = newMetrics(cfg.Registerer, caller.OpenRounds, g.openFeeds.total)
 	g.adminDigest = tenants.DigestOf(cfg.AdminKey)
 	g.mem.state = membership.NewState(cfg.Q)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.cat = newCatalog(g)
 	g.reg = newRegistry(g)
 	g.limits = &limiters{m: map[string]*rate.Limiter{}}
-	g.openFeeds = &feedCounts{n: map[string]int{}}
 	g.usage = newUsageView()
 	for subject, h := range map[string]func(*messaging.Msg){g.subj.System("changes"): g.notice, g.subj.GossipAll(): g.onMembers} {
 		sub, err := conn.Subscribe(subject, h)

@@ -22,8 +22,8 @@ type metrics struct {
 }
 
 // newMetrics registers the gateway's metrics; rounds tells how many
-// rounds are open.
-func newMetrics(reg prometheus.Registerer, rounds func() int) *metrics {
+// rounds are open, feeds how many change feed streams.
+func newMetrics(reg prometheus.Registerer, rounds, feeds func() int) *metrics {
 	m := &metrics{
 		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -64,7 +64,11 @@ func newMetrics(reg prometheus.Registerer, rounds func() int) *metrics {
 		Name: "ringtable_gateway_rounds_open",
 		Help: "Replica rounds open, those whose client has its answer and that still wait for replicas included.",
 	}, func() float64 { return float64(rounds()) })
-	m.cs = []prometheus.Collector{m.requests, m.latency, m.quorumFail, m.readRepairs, m.lateReplies, m.slowReads, m.speculateDelay, m.siblings, m.handoffs, open}
+	streams := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ringtable_gateway_feed_streams_open",
+		Help: "Change feed streams (SSE) open at this gateway, of all tenants.",
+	}, func() float64 { return float64(feeds()) })
+	m.cs = []prometheus.Collector{m.requests, m.latency, m.quorumFail, m.readRepairs, m.lateReplies, m.slowReads, m.speculateDelay, m.siblings, m.handoffs, open, streams}
 	if reg != nil {
 		for _, c := range m.cs {
 			_ = reg.Register(c)
