@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -329,7 +330,9 @@ func readItemBody(body io.Reader) ([]byte, error) {
 	if len(raw) > maxRequestBody {
 		return nil, &TooLargeError{Msg: fmt.Sprintf("request body is larger than %d bytes", maxRequestBody)}
 	}
-	item, err := query.ValidateItem(raw)
+	// A byte order mark, as some editors save a file, is not part of the
+	// JSON: RFC 8259 lets a reader skip it.
+	item, err := query.ValidateItem(bytes.TrimPrefix(raw, []byte("\ufeff")))
 	if qe := (*query.Error)(nil); errors.As(err, &qe) && qe.TooLarge {
 		return nil, &TooLargeError{Msg: qe.Msg}
 	}

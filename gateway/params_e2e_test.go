@@ -39,6 +39,9 @@ func TestUnknownQueryParameterWritesNothing(t *testing.T) {
 		{"GET", "/v1/tables/huge", "", http.StatusNotFound, ""},
 		{"PUT", "/v1/tables/t/items/b?ttl=630720000", `{"v":3}`, http.StatusNoContent, ""},
 		{"GET", "/v1/tables/t/items/b", "", http.StatusOK, `"expires":"20`},
+		// A body that begins with a byte order mark is the JSON after it.
+		{"PUT", "/v1/tables/t/items/bom", "\ufeff{\"v\":4}", http.StatusNoContent, ""},
+		{"GET", "/v1/tables/t/items/bom", "", http.StatusOK, `"value":{"v":4}`},
 	} {
 		var body []byte
 		if tc.body != "" {

@@ -66,9 +66,9 @@ func scanSpan(src string, i int) (kind spanKind, end int, incomplete bool) {
 		return spanPunct, i + 2, false
 	}
 	r, size := utf8.DecodeRuneInString(src[i:])
-	if unicode.IsSpace(r) {
+	if isSpace(r) {
 		for end = i + size; end < len(src); end += size {
-			if r, size = utf8.DecodeRuneInString(src[end:]); !unicode.IsSpace(r) {
+			if r, size = utf8.DecodeRuneInString(src[end:]); !isSpace(r) {
 				break
 			}
 		}
@@ -76,6 +76,10 @@ func scanSpan(src string, i int) (kind spanKind, end int, incomplete bool) {
 	}
 	return spanPunct, i + size, false
 }
+
+// isSpace is white space, and the byte order mark that editors put at the
+// start of a file of statements.
+func isSpace(r rune) bool { return unicode.IsSpace(r) || r == '\ufeff' }
 
 // scanQuoted scans a literal opened by src[i] and closed by the same quote,
 // where a doubled quote stands for one (SQL style).

@@ -162,12 +162,19 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// utf8BOM is the byte order mark some editors and exporters begin a
+// UTF-8 file with; JSON readers may skip it, and COPY does.
+var utf8BOM = []byte("\ufeff")
+
 // checkImport reads a COPY file through once without writing anything,
 // so that a bad line fails the import before any item is written.
 func checkImport(table importTable, r io.Reader) error {
 	br := bufio.NewReaderSize(r, 256<<10)
 	for lineNo := 1; ; lineNo++ {
 		line, err := br.ReadBytes('\n')
+		if lineNo == 1 {
+			line = bytes.TrimPrefix(line, utf8BOM)
+		}
 		if len(bytes.TrimSpace(line)) > 0 {
 			if _, perr := importStatement(table, line); perr != nil {
 				return fmt.Errorf("line %d: %w", lineNo, perr)
@@ -228,6 +235,9 @@ func (s *Shell) copyFrom(ctx context.Context, q *query.Copy) error {
 	for lineNo := 1; ; lineNo++ {
 		line, err := r.ReadBytes('\n')
 		read += int64(len(line))
+		if lineNo == 1 {
+			line = bytes.TrimPrefix(line, utf8BOM)
+		}
 		if len(bytes.TrimSpace(line)) > 0 {
 			stmt, perr := importStatement(table, line)
 			if perr != nil {

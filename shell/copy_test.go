@@ -141,6 +141,9 @@ func TestCopyFromTakesItems(t *testing.T) {
 	for _, tc := range []struct{ table, content, want string }{
 		{"users", `{"id":"alice","name":"Alice","Name":"A."}` + "\n" + `{"pk":"bob","value":{"name":"Bob"}}`,
 			`PUT INTO users KEY ('alice') VALUE {"id":"alice","name":"Alice","Name":"A."};` + "\n" + `PUT INTO users KEY ('bob') VALUE {"name":"Bob"}`},
+		// A file that begins with a byte order mark, as some editors save it.
+		{"t", "\ufeff" + `{"pk":"bom","value":{}}` + "\r\n" + `{"id":"crlf"}` + "\r\n",
+			`PUT INTO t KEY ('bom') VALUE {};` + "\n" + `PUT INTO t KEY ('crlf') VALUE {"id":"crlf"}`},
 		{"ev", `{"pk":"d1","ts":"10:00","temp":21}` + "\n" + `{"pk":"d1","sk":"11:00","value":{"temp":22}}`,
 			`PUT INTO ev KEY ('d1', '10:00') VALUE {"pk":"d1","ts":"10:00","temp":21};` + "\n" + `PUT INTO ev KEY ('d1', '11:00') VALUE {"temp":22}`},
 	} {
