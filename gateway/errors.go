@@ -31,6 +31,9 @@ var (
 	// ErrMethodNotAllowed is returned for a method that a path does not
 	// take.
 	ErrMethodNotAllowed = errors.New("method not allowed")
+	// ErrUnsupportedEncoding is returned for a request body sent with a
+	// Content-Encoding (the gateway takes bodies uncompressed).
+	ErrUnsupportedEncoding = errors.New("unsupported content encoding")
 	// ErrContextOfAnotherItem is returned for a write whose context was
 	// read from another item (or from the same key of a dropped table).
 	ErrContextOfAnotherItem = errors.New("context of another item")
@@ -83,6 +86,8 @@ func classify(err error) (status int, code string) {
 		return http.StatusForbidden, "quota_exceeded"
 	case errors.Is(err, ErrForbidden):
 		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, ErrUnsupportedEncoding):
+		return http.StatusUnsupportedMediaType, "unsupported_encoding"
 	case errors.Is(err, ErrContextOfAnotherItem):
 		return http.StatusBadRequest, "context_of_another_item"
 	case errors.As(err, &bad):

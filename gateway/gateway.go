@@ -200,6 +200,11 @@ func (g *Gateway) handle(mux *http.ServeMux, pattern, op string, h func(http.Res
 		if err == nil {
 			r.Form, err = checkParams(r.URL.RawQuery, params)
 		}
+		if ce := r.Header.Get("Content-Encoding"); err == nil && ce != "" && !strings.EqualFold(ce, "identity") {
+			// Read as it came, a compressed body would be refused as bad
+			// JSON, or a body sent uncompressed under the header taken.
+			err = fmt.Errorf("%w: Content-Encoding %q: send the body uncompressed, without the header", ErrUnsupportedEncoding, ce)
+		}
 		status := 0
 		if err == nil {
 			status, err = h(w, r, p)

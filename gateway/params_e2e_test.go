@@ -56,3 +56,34 @@ func TestUnknownQueryParameterWritesNothing(t *testing.T) {
 		}
 	}
 }
+
+// A body sent with a Content-Encoding is refused, compressed or not,
+// before anything is written: read as it came, gzip would be taken for
+// bad JSON, and an uncompressed body under the header for the item.
+func TestCompressedBodiesAreRefused(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	ctx := context.Background()
+	cl := c.Client(0)
+	if _, err := cl.CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ method, path, body string }{
+		{"PUT", "/v1/tables/t/items/a", `{"v":1}`},
+		{"PUT", "/v1/tables/t/items/a/b", `{"v":1}`},
+		{"POST", "/v1/query", `{"statement":"PUT INTO t KEY ('a') VALUE {}"}`},
+	} {
+		status, got, err := cl.Raw(ctx, tc.method, tc.path, http.Header{"Content-Encoding": {"gzip"}}, []byte(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status != http.StatusUnsupportedMediaType || !strings.Contains(string(got), `"unsupported_encoding"`) || !strings.Contains(string(got), "send the body uncompressed") {
+			t.Errorf("%s %s with Content-Encoding gzip: %d %s", tc.method, tc.path, status, got)
+		}
+	}
+	if _, err := cl.Get(ctx, "t", client.Key{PK: "a"}, client.Options{}); !client.IsStatus(err, http.StatusNotFound) {
+		t.Errorf("a after the refused writes: %v, want not found", err)
+	}
+	if status, _, err := cl.Raw(ctx, "PUT", "/v1/tables/t/items/a", http.Header{"Content-Encoding": {"identity"}}, []byte(`{"v":1}`)); err != nil || status != http.StatusNoContent {
+		t.Errorf("PUT with Content-Encoding identity: %d %v", status, err)
+	}
+}
