@@ -332,7 +332,11 @@ func readItemBody(body io.Reader) ([]byte, error) {
 	}
 	// A byte order mark, as some editors save a file, is not part of the
 	// JSON: RFC 8259 lets a reader skip it.
-	item, err := query.ValidateItem(bytes.TrimPrefix(raw, []byte("\ufeff")))
+	raw = bytes.TrimPrefix(raw, []byte("\ufeff"))
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, badRequest("the request body is empty: a PUT's body is the item, a JSON object such as {\"name\":\"Alice\"}")
+	}
+	item, err := query.ValidateItem(raw)
 	if qe := (*query.Error)(nil); errors.As(err, &qe) && qe.TooLarge {
 		return nil, &TooLargeError{Msg: qe.Msg}
 	}

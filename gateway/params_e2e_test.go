@@ -42,6 +42,8 @@ func TestUnknownQueryParameterWritesNothing(t *testing.T) {
 		// A body that begins with a byte order mark is the JSON after it.
 		{"PUT", "/v1/tables/t/items/bom", "\ufeff{\"v\":4}", http.StatusNoContent, ""},
 		{"GET", "/v1/tables/t/items/bom", "", http.StatusOK, `"value":{"v":4}`},
+		{"PUT", "/v1/tables/t/items/empty", "", http.StatusBadRequest, "the request body is empty: a PUT's body is the item"},
+		{"PUT", "/v1/tables/t/items/empty", " \n", http.StatusBadRequest, "the request body is empty"},
 	} {
 		var body []byte
 		if tc.body != "" {
