@@ -173,14 +173,15 @@ func (g *Gateway) scanTable(ctx context.Context, ten *tenants.Tenant, t *Table, 
 			out.Rows = g.rows(t, pk, sk, it.Set, st.Columns, out.Rows)
 			n++
 		}
+		// A partition's replicas may stop short of the page (a reply is
+		// bounded in bytes as well as items): the page ends there, and the
+		// next goes on in the same partition.
+		if res.More && len(res.Items) > 0 {
+			out.Next = cursor{Table: t.ID, Scan: true, Part: part, After: res.Items[len(res.Items)-1].SK}.encode()
+			return nil
+		}
 		if n >= page {
-			last := ""
-			if len(res.Items) > 0 {
-				last = res.Items[len(res.Items)-1].SK
-			}
-			if res.More {
-				out.Next = cursor{Table: t.ID, Scan: true, Part: part, After: last}.encode()
-			} else if part+1 < q {
+			if part+1 < q {
 				out.Next = cursor{Table: t.ID, Scan: true, Part: part + 1}.encode()
 			}
 			return nil

@@ -28,6 +28,10 @@ type Config struct {
 	// Riak's small_vclock): the actors are storage-node incarnations, so
 	// real histories stay far below it.
 	PruneLimit int
+	// ScanReplyBytes bounds the items of one scan reply (default 8 MiB;
+	// the item that crosses it is still sent): items of hundreds of KiB
+	// would otherwise make a page larger than a message may be.
+	ScanReplyBytes int
 	// SiblingWarn is the sibling count above which a stamped write is
 	// logged and counted (default 25); tables may ask for less.
 	SiblingWarn int
@@ -85,6 +89,7 @@ func DefaultConfig(id, dataDir string) Config {
 		Q:              ring.DefaultQ,
 		Engine:         engine.DefaultConfig(filepath.Join(dataDir, id), id),
 		PruneLimit:     50,
+		ScanReplyBytes: 8 << 20,
 		SiblingWarn:    25,
 		ReadWorkers:    4 * runtime.GOMAXPROCS(0),
 		SlowGet:        250 * time.Microsecond,
@@ -119,8 +124,8 @@ func (c Config) Validate() error {
 	if c.GossipInterval <= 0 || c.TransferN < 1 || c.TransferRate <= 0 || c.Weight < 0 {
 		return errors.New("storagenode: GossipInterval, TransferN and TransferRate must be positive")
 	}
-	if c.PruneLimit < 1 || c.ReadWorkers < 1 || c.SlowGet <= 0 || c.Clock == nil {
-		return errors.New("storagenode: PruneLimit, ReadWorkers, SlowGet and Clock must be set")
+	if c.PruneLimit < 1 || c.ReadWorkers < 1 || c.SlowGet <= 0 || c.Clock == nil || c.ScanReplyBytes < 1 {
+		return errors.New("storagenode: PruneLimit, ReadWorkers, SlowGet, ScanReplyBytes and Clock must be set")
 	}
 	if err := c.Feed.validate(); err != nil {
 		return err

@@ -298,6 +298,10 @@ func (n *Node) getWithHints(k tenants.Key) (vclock.Set, error) {
 	return set, nil
 }
 
+// versionOverhead stands for a version's clock and times in a scan
+// reply's size.
+const versionOverhead = 64
+
 func (n *Node) scan(req *wire.ScanRequest) *wire.Reply {
 	r := &wire.Reply{Tag: req.Tag, Items: []wire.ScanItem{}}
 	k := req.Key
@@ -318,12 +322,21 @@ func (n *Node) scan(req *wire.ScanRequest) *wire.Reply {
 		prefix = tenants.TablePrefix(k.Kind, k.Partition, k.Tenant, k.Table)
 	}
 	rng := engine.ScanRange{Prefix: prefix, Start: []byte(req.Start), End: []byte(req.End), Reverse: req.Reverse, Limit: limit + 1}
+	size := 0
 	err := n.eng.Scan(rng, func(sk []byte, s vclock.Set) bool {
-		if len(r.Items) == limit {
+		// A page ends at its limit, or once it holds ScanReplyBytes: items
+		// of hundreds of KiB would otherwise make a reply larger than a
+		// message may be, and a page that can never be sent. The gateway
+		// pages on from the last item every replica covered.
+		if len(r.Items) == limit || len(r.Items) > 0 && size >= n.cfg.ScanReplyBytes {
 			r.More = true
 			return false
 		}
 		r.Items = append(r.Items, wire.ScanItem{SK: string(sk), Set: s})
+		size += len(sk)
+		for _, v := range s {
+			size += len(v.Value) + versionOverhead
+		}
 		return true
 	})
 	if err != nil {
