@@ -244,16 +244,40 @@ func (a *aae) exchange(ctx context.Context, p uint32, peer, tenant, table string
 	if err != nil || len(leaves) == 0 {
 		return 0, err
 	}
-	req := &wire.BucketRequest{Partition: p}
-	for _, l := range leaves {
-		req.Leaves = append(req.Leaves, uint32(l))
+	// The peer answers as many of the leaves as fit in a reply (a node
+	// back from a long outage differs in most of them): the rest are
+	// asked for again, about twice as many as last fitted at a time, so
+	// that the peer does not read the whole rest for each reply.
+	repaired, batch := 0, len(leaves)
+	for len(leaves) > 0 {
+		req := &wire.BucketRequest{Partition: p}
+		for _, l := range leaves[:min(batch, len(leaves))] {
+			req.Leaves = append(req.Leaves, uint32(l))
+		}
+		r, err := a.ask(ctx, peer, req)
+		if err != nil {
+			return repaired, err
+		}
+		served := len(req.Leaves)
+		if r.More && r.Count > 0 && int(r.Count) < served {
+			served = int(r.Count)
+			batch = 2 * served
+		}
+		n, err := a.reconcile(ctx, p, peer, tenant, table, leaves[:served], r.Items)
+		repaired += n
+		if err != nil {
+			return repaired, err
+		}
+		leaves = leaves[served:]
 	}
-	r, err := a.ask(ctx, peer, req)
-	if err != nil {
-		return 0, err
-	}
+	return repaired, nil
+}
+
+// reconcile brings this node's and peer's items of some leaves of
+// partition p to their merge; theirs are the peer's.
+func (a *aae) reconcile(ctx context.Context, p uint32, peer, tenant, table string, leaves []int, items []wire.ScanItem) (int, error) {
 	theirs := map[string]vclock.Set{}
-	for _, it := range r.Items {
+	for _, it := range items {
 		theirs[it.SK] = it.Set
 	}
 	mine, err := a.n.eng.BucketItems(p, leaves)
@@ -407,7 +431,9 @@ func (n *Node) serveMerkle(req *wire.MerkleRequest) *wire.Reply {
 	return r
 }
 
-// serveBucket answers the items of some leaves.
+// serveBucket answers the items of some leaves: whole leaves, in the
+// order asked, up to ScanReplyBytes (at least one leaf). With fewer than
+// asked, More is set and Count says how many leaves the reply holds.
 func (n *Node) serveBucket(req *wire.BucketRequest) *wire.Reply {
 	r := &wire.Reply{Tag: req.Tag, Items: []wire.ScanItem{}}
 	leaves := make([]int, len(req.Leaves))
@@ -419,8 +445,21 @@ func (n *Node) serveBucket(req *wire.BucketRequest) *wire.Reply {
 		r.Code, r.Message, r.Items = wire.CodeInternal, err.Error(), nil
 		return r
 	}
+	byLeaf := map[int][]wire.ScanItem{}
+	sizes := map[int]int{}
 	for k, s := range items {
-		r.Items = append(r.Items, wire.ScanItem{SK: k, Set: s})
+		l := merkle.Bucket([]byte(k))
+		byLeaf[l] = append(byLeaf[l], wire.ScanItem{SK: k, Set: s})
+		sizes[l] += len(k) + setBytes(s)
+	}
+	size := 0
+	for i, l := range leaves {
+		if i > 0 && size+sizes[l] > n.cfg.ScanReplyBytes {
+			r.More, r.Count = true, uint32(i)
+			break
+		}
+		r.Items = append(r.Items, byLeaf[l]...)
+		size += sizes[l]
 	}
 	sort.Slice(r.Items, func(i, j int) bool { return r.Items[i].SK < r.Items[j].SK })
 	return r

@@ -298,9 +298,15 @@ func (n *Node) getWithHints(k tenants.Key) (vclock.Set, error) {
 	return set, nil
 }
 
-// versionOverhead stands for a version's clock and times in a scan
-// reply's size.
-const versionOverhead = 64
+// setBytes is about what s takes in a reply: its values, and for each
+// version some 64 bytes of clock and times.
+func setBytes(s vclock.Set) int {
+	n := 0
+	for _, v := range s {
+		n += len(v.Value) + 64
+	}
+	return n
+}
 
 func (n *Node) scan(req *wire.ScanRequest) *wire.Reply {
 	r := &wire.Reply{Tag: req.Tag, Items: []wire.ScanItem{}}
@@ -333,10 +339,7 @@ func (n *Node) scan(req *wire.ScanRequest) *wire.Reply {
 			return false
 		}
 		r.Items = append(r.Items, wire.ScanItem{SK: string(sk), Set: s})
-		size += len(sk)
-		for _, v := range s {
-			size += len(v.Value) + versionOverhead
-		}
+		size += len(sk) + setBytes(s)
 		return true
 	})
 	if err != nil {
