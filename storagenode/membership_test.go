@@ -111,6 +111,11 @@ func TestJoinAndLeaveUnderLoad(t *testing.T) {
 	close(stop)
 	acked2 := wait()
 	c.Stop("n3")
+	for _, m := range c.Node("n1").Status().Members {
+		if m.ID == "n3" && m.Reachable != nil {
+			t.Errorf("n3 left and stopped, yet n1's status says reachable=%v", *m.Reachable)
+		}
+	}
 	t.Logf("leave: %d acknowledged writes during the leave", len(acked2))
 	checkAll(t, cl, "t", append(acked, acked2...))
 }

@@ -28,12 +28,14 @@ type Status struct {
 
 // MemberStatus is one member as this node sees it.
 type MemberStatus struct {
-	ID         string            `json:"id"`
-	Status     membership.Status `json:"status"`
-	Reachable  bool              `json:"reachable"`
-	Partitions int               `json:"partitions"` // primary ownership in the serving ring
-	Share      float64           `json:"share"`
-	Ready      bool              `json:"ready"`
+	ID     string            `json:"id"`
+	Status membership.Status `json:"status"`
+	// Reachable is absent for a member that has left: no node exchanges
+	// gossip with it any more, so nothing is known of it.
+	Reachable  *bool   `json:"reachable,omitempty"`
+	Partitions int     `json:"partitions"` // primary ownership in the serving ring
+	Share      float64 `json:"share"`
+	Ready      bool    `json:"ready"`
 }
 
 // Status returns the node's status.
@@ -43,7 +45,11 @@ func (n *Node) Status() Status {
 	out := Status{Node: n.cfg.ID, Actor: string(n.eng.Actor()), Epoch: st.Epoch(), Transitioning: st.Transitioning(),
 		Transfers: n.xfers.snapshot(), Limits: n.limits.current(), State: st, Hints: n.handoff.Pending(), AAE: n.aae.status()}
 	for _, m := range st.Sorted() {
-		ms := MemberStatus{ID: m.ID, Status: m.Status, Reachable: m.ID == n.cfg.ID || !slices.Contains(snap.unreachable, m.ID), Ready: m.Ready == out.Epoch}
+		ms := MemberStatus{ID: m.ID, Status: m.Status, Ready: m.Ready == out.Epoch}
+		if m.Status != membership.Left {
+			reachable := m.ID == n.cfg.ID || !slices.Contains(snap.unreachable, m.ID)
+			ms.Reachable = &reachable
+		}
 		if snap.serving != nil {
 			ms.Partitions = len(snap.serving.Partitions(ring.NodeID(m.ID)))
 			ms.Share = float64(ms.Partitions) / float64(snap.serving.Q())

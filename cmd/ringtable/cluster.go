@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,7 +47,11 @@ func (c *statusCmd) Run(env *runEnv, a *adminCmd) error {
 		t.SetOutputMirror(os.Stdout)
 		t.AppendHeader(table.Row{"node", "state", "reachable", "partitions", "share", "ready"})
 		for _, m := range st.Members {
-			t.AppendRow(table.Row{m.ID, m.Status, m.Reachable, m.Partitions, fmt.Sprintf("%.1f%%", 100*m.Share), m.Ready})
+			reachable := "-" // a member that left is not watched
+			if m.Reachable != nil {
+				reachable = strconv.FormatBool(*m.Reachable)
+			}
+			t.AppendRow(table.Row{m.ID, m.Status, reachable, m.Partitions, fmt.Sprintf("%.1f%%", 100*m.Share), m.Ready})
 		}
 		t.Render()
 	})
