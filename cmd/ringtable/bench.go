@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chzyer/readline"
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/schollz/progressbar/v3"
 
@@ -74,17 +76,9 @@ func (b *benchCmd) Run(env *runEnv) error {
 	if cfg.Preload {
 		fmt.Fprintf(os.Stderr, "preloading %d keys...\n", cfg.Keys)
 	}
-	bar := progressbar.NewOptions64(int64(b.Duration/time.Second),
-		progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionSetWidth(20),
-		progressbar.OptionShowElapsedTimeOnFinish(),
-		progressbar.OptionClearOnFinish())
-	rep, err := loadgen.Run(env.ctx, cl, cfg, func(el time.Duration, reads, writes, errs int64) {
-		secs := el.Seconds()
-		bar.Describe(fmt.Sprintf("reads %7.0f/s  writes %7.0f/s  errors %d", float64(reads)/secs, float64(writes)/secs, errs))
-		_ = bar.Set64(int64(el / time.Second))
-	})
-	_ = bar.Finish()
+	progress, finish := benchProgress(os.Stderr, readline.IsTerminal(int(os.Stderr.Fd())), b.Duration)
+	rep, err := loadgen.Run(env.ctx, cl, cfg, progress)
+	finish()
 	if err != nil {
 		return err
 	}
@@ -187,4 +181,33 @@ func siblingHint(r *loadgen.Report) string {
 	}
 	return fmt.Sprintf("%d%% of the writes resolved siblings first, most likely left by an earlier run on table %q: "+
 		"each cost a read and a second write; a new --table measures writes alone", r.Resolved*100/r.Writes.Ops, r.Config.Table)
+}
+
+// benchProgress shows a run's live rates: a bar redrawn in place at a
+// terminal, and elsewhere (a log, a pipe) a line every 10 s, since each
+// redraw of the bar would be a line of its own there.
+func benchProgress(w io.Writer, terminal bool, d time.Duration) (loadgen.Progress, func()) {
+	rates := func(el time.Duration, reads, writes, errs int64) string {
+		secs := el.Seconds()
+		return fmt.Sprintf("reads %7.0f/s  writes %7.0f/s  errors %d", float64(reads)/secs, float64(writes)/secs, errs)
+	}
+	if !terminal {
+		var last time.Duration
+		return func(el time.Duration, reads, writes, errs int64) {
+			if el-last < 10*time.Second {
+				return
+			}
+			last = el
+			fmt.Fprintf(w, "%s of %s: %s\n", el.Round(time.Second), d, rates(el, reads, writes, errs))
+		}, func() {}
+	}
+	bar := progressbar.NewOptions64(int64(d/time.Second),
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetWidth(20),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionClearOnFinish())
+	return func(el time.Duration, reads, writes, errs int64) {
+		bar.Describe(rates(el, reads, writes, errs))
+		_ = bar.Set64(int64(el / time.Second))
+	}, func() { _ = bar.Finish() }
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ringtable/ringtable/loadgen"
 )
@@ -76,5 +77,23 @@ func TestAdminLimitsNeedsALimit(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "no limit given: set --transfer-bytes, --hints or --aae") {
 		t.Fatalf("err = %v; want the flags named", err)
+	}
+}
+
+// Outside a terminal each redraw of a progress bar would be a line of the
+// log; there a run reports every 10 s instead.
+func TestBenchProgressOutsideATerminal(t *testing.T) {
+	var out strings.Builder
+	progress, finish := benchProgress(&out, false, 30*time.Second)
+	for s := 1; s <= 30; s++ {
+		progress(time.Duration(s)*time.Second, int64(100*s), int64(50*s), 0)
+	}
+	finish()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || strings.ContainsRune(out.String(), '\r') {
+		t.Fatalf("want 3 plain lines, got %q", out.String())
+	}
+	if want := "10s of 30s: reads     100/s  writes      50/s  errors 0"; lines[0] != want {
+		t.Fatalf("first line %q, want %q", lines[0], want)
 	}
 }
