@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chzyer/readline"
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/schollz/progressbar/v3"
 
@@ -408,9 +409,11 @@ func (c *repairCmd) Run(env *runEnv, a *adminCmd) error {
 		return nil
 	}
 	// The bar counts the partitions compared on every node; its total is
-	// known from the first poll.
+	// known from the first poll. Outside a terminal (a log, a pipe) each
+	// redraw would be a line of its own, and only the result is printed.
+	visible := readline.IsTerminal(int(os.Stderr.Fd()))
 	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetWidth(30),
-		progressbar.OptionShowCount())
+		progressbar.OptionShowCount(), progressbar.OptionSetVisibility(visible))
 	for {
 		time.Sleep(500 * time.Millisecond)
 		nodes, err := a.nodes(env)
@@ -433,7 +436,10 @@ func (c *repairCmd) Run(env *runEnv, a *adminCmd) error {
 		}
 		if !running || env.ctx.Err() != nil {
 			_ = bar.Finish()
-			fmt.Printf("\nrepair finished: %d keys repaired, %s exchanged\n", repaired, sizeText(bytes))
+			if visible {
+				fmt.Fprintln(os.Stderr) // below the bar's last frame
+			}
+			fmt.Printf("repair finished: %d keys repaired, %s exchanged\n", repaired, sizeText(bytes))
 			return nil
 		}
 	}
