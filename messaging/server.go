@@ -224,10 +224,16 @@ func (n *natsLogger) Fatalf(f string, v ...any) {
 }
 
 func (n *natsLogger) Noticef(f string, v ...any) { n.log(slog.LevelDebug, f, v) }
-func (n *natsLogger) Warnf(f string, v ...any)   { n.log(slog.LevelWarn, f, v) }
-func (n *natsLogger) Errorf(f string, v ...any)  { n.log(slog.LevelError, f, v) }
-func (n *natsLogger) Debugf(f string, v ...any)  { n.log(slog.LevelDebug, f, v) }
-func (n *natsLogger) Tracef(f string, v ...any)  { n.log(slog.LevelDebug, f, v) }
+func (n *natsLogger) Warnf(f string, v ...any) {
+	level := slog.LevelWarn
+	if strings.HasPrefix(f, "Maximum payloads over") {
+		level = slog.LevelDebug // MaxPayload is raised on purpose
+	}
+	n.log(level, f, v)
+}
+func (n *natsLogger) Errorf(f string, v ...any) { n.log(slog.LevelError, f, v) }
+func (n *natsLogger) Debugf(f string, v ...any) { n.log(slog.LevelDebug, f, v) }
+func (n *natsLogger) Tracef(f string, v ...any) { n.log(slog.LevelDebug, f, v) }
 
 // configureStore enables JetStream and accounts as configured.
 func (c ServerConfig) configureStore(opts *server.Options) error {
