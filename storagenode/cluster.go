@@ -31,6 +31,7 @@ type cluster struct {
 	pulling  string // epoch of the transfer in progress, "" if none
 	pulled   string // epoch whose transfer completed
 	joinWant bool   // auto-join once the seeds answered
+	departed departures
 
 	// Published for other goroutines (handlers, status).
 	snap atomic.Pointer[snapshot]
@@ -195,6 +196,7 @@ func (c *cluster) loop(ctx context.Context) {
 		case <-t.C:
 			c.gossipRound(ctx)
 			c.step(ctx)
+			c.removeDeparted(ctx)
 			if rand.IntN(5) == 0 {
 				c.broadcast() // gateways converge even without changes
 			}

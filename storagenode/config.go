@@ -1,6 +1,7 @@
 package storagenode
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,6 +55,12 @@ type Config struct {
 	// GossipInterval is the period of gossip with one random peer (and a
 	// seed) (default 1s).
 	GossipInterval time.Duration
+	// RemoveFromBus, when set, takes a member that has left the ring out
+	// of the bus's own clustering (its embedded NATS server out of
+	// JetStream's quorum); it returns nil once that is done or was. An
+	// active node calls it for each departed member it knows of, retrying
+	// while it fails.
+	RemoveFromBus func(ctx context.Context, member string) error
 	// TransferN is how many replicas of each partition a node takes over
 	// when the ring changes (default 3, the default N of tables).
 	TransferN int

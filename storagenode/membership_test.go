@@ -11,6 +11,7 @@ import (
 	"github.com/ringtable/ringtable/gateway/client"
 	"github.com/ringtable/ringtable/internal/testcluster"
 	"github.com/ringtable/ringtable/membership"
+	"github.com/ringtable/ringtable/storagenode"
 )
 
 // load writes fresh keys until stop is closed and returns the keys whose
@@ -118,4 +119,48 @@ func TestJoinAndLeaveUnderLoad(t *testing.T) {
 	}
 	t.Logf("leave: %d acknowledged writes during the leave", len(acked2))
 	checkAll(t, cl, "t", append(acked, acked2...))
+}
+
+// A member that leaves is taken out of the bus's clustering by each
+// active node, once it has left and once only; nobody does that to an
+// active member.
+func TestDepartedMemberRemovedFromBus(t *testing.T) {
+	var mu sync.Mutex
+	calls := map[string][]string{} // node → members it removed
+	c := testcluster.New(t, testcluster.Options{Nodes: 4, Node: func(cfg *storagenode.Config) {
+		id := cfg.ID
+		cfg.RemoveFromBus = func(_ context.Context, member string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			calls[id] = append(calls[id], member)
+			return nil
+		}
+	}})
+	time.Sleep(3 * time.Second) // several gossip periods with nobody departed
+	mu.Lock()
+	if len(calls) != 0 {
+		t.Fatalf("removed from the bus with no member departed: %v", calls)
+	}
+	mu.Unlock()
+	if err := c.Node("n4").Leave(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.WaitFor(t, 30*time.Second, "n1, n2 and n3 to remove n4 from the bus", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, id := range []string{"n1", "n2", "n3"} {
+			if len(calls[id]) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(3 * time.Second) // more gossip periods: done is done
+	mu.Lock()
+	defer mu.Unlock()
+	for id, members := range calls {
+		if id == "n4" || len(members) != 1 || members[0] != "n4" {
+			t.Fatalf("removals: %v (want n4 once by each of n1, n2, n3)", calls)
+		}
+	}
 }

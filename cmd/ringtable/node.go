@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,6 +76,9 @@ func (c *nodeCmd) Run(env *runEnv) error {
 		sc.Routes = c.NATSRoutes
 		// JetStream keeps change feeds; clustered with the routes.
 		sc.JetStream, sc.StoreDir, sc.Auth = true, natsStore(c.DataDir), auth
+		// The server's warnings and errors (routes lost, JetStream without
+		// a quorum) are the operator's to see; its notices log at debug.
+		sc.Logger = env.log.With("component", "nats")
 		ns, err := messaging.StartServer(sc)
 		if err != nil {
 			return err
@@ -82,6 +86,18 @@ func (c *nodeCmd) Run(env *runEnv) error {
 		defer ns.Shutdown()
 		urls = append([]string{ns.ClientURL()}, urls...)
 		env.log.Info("embedded NATS server", "client", ns.ClientURL(), "cluster", ns.ClusterURL())
+		if sc.ClusterListen != "" {
+			// Each node's embedded server is named for the node: one that
+			// leaves the ring leaves JetStream's quorum with it.
+			if auth != nil {
+				busURLs := slices.Clone(urls)
+				cfg.RemoveFromBus = func(ctx context.Context, member string) error {
+					return auth.RemoveJetStreamPeer(ctx, busURLs, member)
+				}
+			} else {
+				env.log.Warn("without a cluster secret a node that leaves the ring still counts in JetStream's quorum, so each departure leaves change feeds less tolerant of NATS server failures")
+			}
+		}
 	}
 	if len(urls) == 0 {
 		return errors.New("give --nats-listen to embed a NATS server, or --nats-url to use an existing one")
