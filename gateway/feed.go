@@ -190,17 +190,27 @@ func (g *Gateway) streamFeed(w http.ResponseWriter, r *http.Request, ten *tenant
 	w.WriteHeader(http.StatusOK)
 	_, _ = fmt.Fprint(w, ": ringtable change feed of "+t.Name+"\n\n")
 	fl.Flush()
+	authorized := g.cfg.Clock.Now()
 	for ctx.Err() == nil {
 		m, err := rd.Next(g.cfg.FeedKeepAlive)
 		if ctx.Err() != nil {
 			break
 		}
+		// The key was checked when the stream opened; a stream can outlive
+		// it. A key revoked or a tenant deleted since ends the stream,
+		// checked as often as keep-alives go, busy or idle (a revocation
+		// made at another gateway shows here up to KeyTTL later).
+		if now := g.cfg.Clock.Now(); now.Sub(authorized) >= g.cfg.FeedKeepAlive {
+			if _, aerr := g.authenticate(r); errors.Is(aerr, ErrUnauthorized) {
+				endStream(w, "unauthorized", aerr.Error())
+				break
+			}
+			authorized = now
+		}
 		if err != nil {
 			// The status is sent; say why the stream ends, in a form an
 			// EventSource reports as an "error" event.
-			b, _ := json.Marshal(map[string]string{"code": "feed_unavailable", "message": err.Error()})
-			_, _ = fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
-			fl.Flush()
+			endStream(w, "feed_unavailable", err.Error())
 			g.log.Warn("change feed stream ended", "tenant", ten.ID, "table", t.Name, "err", err)
 			break
 		}
@@ -213,7 +223,7 @@ func (g *Gateway) streamFeed(w http.ResponseWriter, r *http.Request, ten *tenant
 		// Idle, or an event of another table of the name (an older one's,
 		// or a newer one's: then this one was dropped).
 		if !sent && g.dropped(ctx, ten, t) {
-			endDropped(w, t)
+			endStream(w, "table_dropped", fmt.Sprintf("table %q was dropped", t.Name))
 			break
 		}
 		if m == nil {
@@ -233,10 +243,10 @@ func (g *Gateway) dropped(ctx context.Context, ten *tenants.Tenant, t *Table) bo
 	return errors.Is(err, ErrNotFound) || err == nil && cur.ID != t.ID
 }
 
-// endDropped ends a stream whose table was dropped, in a form an
-// EventSource reports as an "error" event.
-func endDropped(w http.ResponseWriter, t *Table) {
-	b, _ := json.Marshal(map[string]string{"code": "table_dropped", "message": fmt.Sprintf("table %q was dropped", t.Name)})
+// endStream ends a stream, saying why, in a form an EventSource reports
+// as an "error" event.
+func endStream(w http.ResponseWriter, code, msg string) {
+	b, _ := json.Marshal(map[string]string{"code": code, "message": msg})
 	_, _ = fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
 	if fl, ok := w.(http.Flusher); ok {
 		fl.Flush()

@@ -710,3 +710,80 @@ func TestFeedStreamsPerTenantAreBounded(t *testing.T) {
 		return err == nil
 	})
 }
+
+// A stream lasts longer than the check of its key when it opened: a key
+// revoked, or its tenant deleted, ends the stream, busy or idle.
+func TestFeedSSEEndsWhenItsKeyIsRevoked(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{Gateway: func(cfg *gateway.Config) { cfg.FeedKeepAlive = 200 * time.Millisecond }})
+	ctx := context.Background()
+	if _, err := c.Client(0).CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	admin := c.Admin(0)
+	tenants, err := admin.ListTenants(ctx)
+	if err != nil || len(tenants) != 1 {
+		t.Fatalf("tenants: %v %v", tenants, err)
+	}
+	for _, how := range []string{"key revoked", "tenant deleted"} {
+		nk, err := admin.CreateKey(ctx, tenants[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var seen []string
+		ended := make(chan error, 1)
+		go func() {
+			ended <- c.ClientWithKey(0, nk.APIKey).Feed(ctx, "t", client.FeedOptions{}, func(ev *client.FeedEvent) error {
+				mu.Lock()
+				seen = append(seen, ev.PK)
+				mu.Unlock()
+				return nil
+			})
+		}()
+		// Events flow to the stream while the key goes.
+		stop := make(chan struct{})
+		writes := make(chan int)
+		go func() {
+			n := 0
+			defer func() { writes <- n }()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+				n++
+				if _, err := c.Client(0).Put(ctx, "t", client.Key{PK: fmt.Sprintf("%s-%d", how, n)}, []byte(`{}`), client.Options{}); err != nil && how == "key revoked" {
+					t.Error(err)
+				}
+			}
+		}()
+		testcluster.WaitFor(t, 10*time.Second, "events on the stream", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(seen) > 3
+		})
+		if how == "key revoked" {
+			err = admin.RevokeKey(ctx, tenants[0].ID, nk.KeyID)
+		} else {
+			err = admin.DeleteTenant(ctx, tenants[0].ID)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-ended:
+			var fe *client.FeedError
+			if !errors.As(err, &fe) || fe.Code != "unauthorized" {
+				t.Errorf("%s: stream ended with %v, want unauthorized", how, err)
+			}
+		case <-time.After(10 * time.Second):
+			close(stop)
+			<-writes
+			mu.Lock()
+			t.Fatalf("%s: the stream is still open, %d events after", how, len(seen))
+		}
+		close(stop)
+		t.Logf("%s: %d writes, the stream ended after %d events", how, <-writes, len(seen))
+	}
+}
