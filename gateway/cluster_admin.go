@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ringtable/ringtable/membership"
 	"github.com/ringtable/ringtable/messaging"
 	"github.com/ringtable/ringtable/messaging/wire"
 	"github.com/ringtable/ringtable/ring"
@@ -171,11 +173,44 @@ func (g *Gateway) adminNodeOp(w http.ResponseWriter, r *http.Request) (int, erro
 	if op != "join" && op != "leave" {
 		return 0, badRequest("unknown node operation %q: use join or leave", op)
 	}
+	force := false
+	if s := r.Form.Get("force"); s != "" {
+		var err error
+		if force, err = strconv.ParseBool(s); err != nil {
+			return 0, badRequest("force=%q: must be true or false", s)
+		}
+	}
+	if op == "leave" && !force {
+		if err := g.canLeave(r.PathValue("node")); err != nil {
+			return 0, err
+		}
+	}
 	if _, err := g.ask(r.Context(), r.PathValue("node"), &wire.AdminRequest{Op: op}); err != nil {
 		return 0, err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"node": r.PathValue("node"), "op": op, "status": "started"})
 	return http.StatusOK, nil
+}
+
+// canLeave refuses a leave that would leave fewer serving nodes than the
+// default N: each key would then have fewer replicas than its table asks
+// for, and a quorum is clamped to the replicas there are, so a write with
+// w=3 would be acknowledged by two nodes.
+func (g *Gateway) canLeave(node string) error {
+	st := g.Members()
+	if m, ok := st.Members[node]; !ok || (m.Status != membership.Active && m.Status != membership.Joining) {
+		return nil // the node answers for itself
+	}
+	remaining := 0
+	for id, m := range st.Members {
+		if id != node && (m.Status == membership.Active || m.Status == membership.Joining) {
+			remaining++
+		}
+	}
+	if remaining < g.cfg.N {
+		return fmt.Errorf("%w: without %s the ring would have %d node(s), fewer than the %d replicas each key should have (tables would keep %d copies, and a quorum larger than that would be met by fewer nodes than it names); add a node first, or leave anyway with force", ErrTooFewNodes, node, remaining, g.cfg.N, remaining)
+	}
+	return nil
 }
 
 // adminLimits changes the background rate limits of every node.

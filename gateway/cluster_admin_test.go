@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ringtable/ringtable/internal/testcluster"
+	"github.com/ringtable/ringtable/membership"
 )
 
 // An admin request for one node tells a node ID that nothing answers to
@@ -26,7 +28,7 @@ func TestAdminRequestForANodeThatDoesNotAnswer(t *testing.T) {
 		{"GET", "/v1/admin/status?node=n9", 404, "not_found", "node n9: not found: no node of that ID answers (members: n1, n2, n3)"},
 		{"POST", "/v1/admin/nodes/n9/join", 404, "not_found", "node n9: not found: no node of that ID answers"},
 		{"GET", "/v1/admin/status?node=n2", 503, "unavailable", "node n2: unavailable: a member (active) that does not answer; it is down or cut off"},
-		{"POST", "/v1/admin/nodes/n2/leave", 503, "unavailable", "node n2: unavailable: a member"},
+		{"POST", "/v1/admin/nodes/n2/leave?force=true", 503, "unavailable", "node n2: unavailable: a member"},
 	} {
 		status, body, err := admin.Raw(ctx, tc.method, tc.path, nil, nil)
 		if err != nil {
@@ -93,5 +95,43 @@ func TestAdminLimitsReachEveryNode(t *testing.T) {
 		if n.Limits.HintsPerSec != 50 || n.Limits.AAEKeysPerSec != 7 {
 			t.Errorf("node %s reports limits %+v, want hints 50 and aae 7 a second", id, n.Limits)
 		}
+	}
+}
+
+// A leave that would leave fewer nodes than a key's replicas is refused
+// (a quorum of three would then be met by two nodes), unless forced; with
+// a node added first it goes ahead.
+func TestLeaveKeepsNNodes(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	ctx := context.Background()
+	admin := c.Admin(0)
+	for _, tc := range []struct {
+		path   string
+		status int
+		want   string
+	}{
+		{"/v1/admin/nodes/n3/leave", 409, `"code":"too_few_nodes","message":"too few nodes: without n3 the ring would have 2 node(s), fewer than the 3 replicas each key should have`},
+		{"/v1/admin/nodes/n3/leave?force=maybe", 400, `force=\"maybe\": must be true or false`},
+		{"/v1/admin/nodes/n3/join?forse=true", 400, `unknown query parameter \"forse\"`},
+	} {
+		status, body, err := admin.Raw(ctx, "POST", tc.path, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status != tc.status || !strings.Contains(string(body), tc.want) {
+			t.Errorf("POST %s: %d %s, want %d and %s", tc.path, status, body, tc.status, tc.want)
+		}
+	}
+	if st := c.Gateways[0].GW.Members(); st.Members["n3"].Status != membership.Active {
+		t.Fatalf("n3 is %s after a refused leave", st.Members["n3"].Status)
+	}
+	c.AddNode("n4", "n1")
+	testcluster.WaitFor(t, 30*time.Second, "n4 to join", func() bool {
+		st := c.Gateways[0].GW.Members()
+		return !st.Transitioning() && st.Members["n4"].Status == membership.Active
+	})
+	status, body, err := admin.Raw(ctx, "POST", "/v1/admin/nodes/n3/leave", nil, nil)
+	if err != nil || status != 200 {
+		t.Fatalf("leave of n3 with four nodes: %d %s %v", status, body, err)
 	}
 }

@@ -21,6 +21,9 @@ var (
 	// ErrTenantExists is returned when creating a tenant of a name that
 	// another tenant has.
 	ErrTenantExists = errors.New("tenant exists")
+	// ErrTooFewNodes is returned when a node's leave would leave fewer
+	// nodes than the replicas a key should have.
+	ErrTooFewNodes = errors.New("too few nodes")
 	// ErrUnauthorized is returned when a request has no valid credentials.
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrForbidden is returned when valid credentials lack the right.
@@ -102,6 +105,8 @@ func classify(err error) (status int, code string) {
 		return http.StatusConflict, "table_exists"
 	case errors.Is(err, ErrTenantExists):
 		return http.StatusConflict, "tenant_exists"
+	case errors.Is(err, ErrTooFewNodes):
+		return http.StatusConflict, "too_few_nodes"
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized, "unauthorized"
 	case errors.Is(err, ErrUnavailable):

@@ -13,12 +13,13 @@ import (
 // acknowledged by fewer replicas than the client asked for, without a
 // word.
 var queryParams = map[string][]string{
-	"get":          {"r", "strict"},
-	"put":          {"w", "ttl", "strict"},
-	"delete":       {"w", "strict"},
-	"feed":         {"from_seq", "from_time"},
-	"admin_status": {"node"},
-	"admin_repair": {"tenant", "table"},
+	"get":           {"r", "strict"},
+	"put":           {"w", "ttl", "strict"},
+	"delete":        {"w", "strict"},
+	"feed":          {"from_seq", "from_time"},
+	"admin_status":  {"node"},
+	"admin_repair":  {"tenant", "table"},
+	"admin_node_op": {"force"},
 }
 
 // paramsOf returns the query parameters the route of pattern and op

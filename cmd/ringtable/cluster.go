@@ -218,12 +218,21 @@ type nodeOpCmd struct {
 }
 
 type joinCmd struct{ nodeOpCmd }
-type leaveCmd struct{ nodeOpCmd }
+type leaveCmd struct {
+	nodeOpCmd
+	Force bool `help:"Leave even if fewer nodes than the replicas of a key (N) would remain."`
+}
 
-func (c *joinCmd) Run(env *runEnv, a *adminCmd) error  { return c.run(env, a, "join") }
-func (c *leaveCmd) Run(env *runEnv, a *adminCmd) error { return c.run(env, a, "leave") }
+func (c *joinCmd) Run(env *runEnv, a *adminCmd) error { return c.run(env, a, "join", "") }
+func (c *leaveCmd) Run(env *runEnv, a *adminCmd) error {
+	q := ""
+	if c.Force {
+		q = "?force=true"
+	}
+	return c.run(env, a, "leave", q)
+}
 
-func (c *nodeOpCmd) run(env *runEnv, a *adminCmd, op string) error {
+func (c *nodeOpCmd) run(env *runEnv, a *adminCmd, op, query string) error {
 	cl, err := a.client()
 	if err != nil {
 		return err
@@ -231,7 +240,7 @@ func (c *nodeOpCmd) run(env *runEnv, a *adminCmd, op string) error {
 	ctx, cancel := adminCtx(env)
 	defer cancel()
 	var out map[string]string
-	if err := cl.AdminCall(ctx, http.MethodPost, "/v1/admin/nodes/"+url.PathEscape(c.Node)+"/"+op, nil, &out); err != nil {
+	if err := cl.AdminCall(ctx, http.MethodPost, "/v1/admin/nodes/"+url.PathEscape(c.Node)+"/"+op+query, nil, &out); err != nil {
 		return err
 	}
 	a.print(out, func() {
