@@ -305,16 +305,26 @@ func (a *Auth) tenantPermissions(tenant string) *jwt.Permissions {
 	return p
 }
 
+// systemConn connects to the system account, for the requests only it
+// may make (account updates, JetStream's cluster membership).
+func (a *Auth) systemConn(urls []string, name string) (*nats.Conn, error) {
+	utok, seed, err := userCreds(a.sys, "ringtable-admin", nil)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(strings.Join(urls, ","), nats.UserJWTAndSeed(utok, string(seed)), nats.Name(name))
+	if err != nil {
+		return nil, fmt.Errorf("messaging: system account connection: %w", err)
+	}
+	return nc, nil
+}
+
 // pushAccount stores an account JWT in the cluster's resolvers, through a
 // short-lived connection of the system account.
 func (a *Auth) pushAccount(ctx context.Context, urls []string, token string) error {
-	utok, seed, err := userCreds(a.sys, "ringtable-admin", nil)
+	nc, err := a.systemConn(urls, "ringtable-accounts")
 	if err != nil {
 		return err
-	}
-	nc, err := nats.Connect(strings.Join(urls, ","), nats.UserJWTAndSeed(utok, string(seed)), nats.Name("ringtable-accounts"))
-	if err != nil {
-		return fmt.Errorf("messaging: system account connection: %w", err)
 	}
 	defer nc.Close()
 	m, err := nc.RequestWithContext(ctx, "$SYS.REQ.CLAIMS.UPDATE", []byte(token))

@@ -5,9 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"strings"
-
-	"github.com/nats-io/nats.go"
 )
 
 // JetStream's clustered metadata is a Raft group of every server that ever
@@ -29,13 +26,9 @@ const errCodeNotMember = 10044
 // servers), through a short-lived connection of the system account. It
 // is done, and returns nil, when the server is no longer a member.
 func (a *Auth) RemoveJetStreamPeer(ctx context.Context, urls []string, name string) error {
-	utok, seed, err := userCreds(a.sys, "ringtable-admin", nil)
+	nc, err := a.systemConn(urls, "ringtable-peers")
 	if err != nil {
 		return err
-	}
-	nc, err := nats.Connect(strings.Join(urls, ","), nats.UserJWTAndSeed(utok, string(seed)), nats.Name("ringtable-peers"))
-	if err != nil {
-		return fmt.Errorf("messaging: system account connection: %w", err)
 	}
 	defer nc.Close()
 	// By peer ID as well as by name: the metadata leader knows a server's
