@@ -117,7 +117,7 @@ func (c *transfersCmd) Run(env *runEnv, a *adminCmd) error {
 	}
 	// At a terminal each refresh replaces the last; in a log or a pipe,
 	// where clearing the screen would be bytes of noise, it follows it.
-	clear := c.Watch && readline.IsTerminal(int(os.Stdout.Fd()))
+	redraw := c.Watch && readline.IsTerminal(int(os.Stdout.Fd()))
 	for {
 		ctx, cancel := context.WithTimeout(env.ctx, 30*time.Second)
 		var nodes map[string]storagenode.Status
@@ -147,7 +147,7 @@ func (c *transfersCmd) Run(env *runEnv, a *adminCmd) error {
 			return rows[i].t.Partition < rows[j].t.Partition
 		})
 		a.print(rows2json(rows, func(r row) (string, storagenode.TransferStatus) { return r.node, r.t }), func() {
-			if clear {
+			if redraw {
 				fmt.Print("\033[H\033[2J")
 			}
 			t := table.NewWriter()
