@@ -118,6 +118,9 @@ type FeedInfo struct {
 	Events   uint64
 	FirstSeq uint64
 	LastSeq  uint64
+	// Current names the servers whose copy of the stream is up to date,
+	// its leader first (on a NATS cluster; nil on a lone server).
+	Current []string
 }
 
 // Info returns the stream's state.
@@ -130,7 +133,16 @@ func (f *Feeds) Info(ctx context.Context) (*FeedInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrFeedUnavailable, err)
 	}
-	return &FeedInfo{Replicas: i.Config.Replicas, Events: i.State.Msgs, FirstSeq: i.State.FirstSeq, LastSeq: i.State.LastSeq}, nil
+	fi := &FeedInfo{Replicas: i.Config.Replicas, Events: i.State.Msgs, FirstSeq: i.State.FirstSeq, LastSeq: i.State.LastSeq}
+	if cl := i.Cluster; cl != nil && cl.Leader != "" {
+		fi.Current = append(fi.Current, cl.Leader)
+		for _, r := range cl.Replicas {
+			if r.Current && !r.Offline {
+				fi.Current = append(fi.Current, r.Name)
+			}
+		}
+	}
+	return fi, nil
 }
 
 // FeedPub is one event to publish.
