@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ringtable/ringtable/messaging/wire"
 	"github.com/ringtable/ringtable/vclock"
@@ -78,10 +79,17 @@ type QuorumError struct {
 	Op       Op
 	Needed   int
 	Answered int
+	// Refused holds what the replicas that answered with an error said
+	// ("n1: …"), so a client learns why they did, not only how many.
+	Refused []string
 }
 
 func (e *QuorumError) Error() string {
-	return fmt.Sprintf("%s quorum not met: %d of %d required replicas answered", e.Op, e.Answered, e.Needed)
+	msg := fmt.Sprintf("%s quorum not met: %d of %d required replicas answered", e.Op, e.Answered, e.Needed)
+	if len(e.Refused) > 0 {
+		msg += " (refused by " + strings.Join(e.Refused, "; ") + ")"
+	}
+	return msg
 }
 
 // Is makes errors.Is(err, ErrQuorum) true.
@@ -168,6 +176,7 @@ type Machine struct {
 	stamper  string
 	used     map[string]bool // fallbacks already given a role
 	waiting  []string        // failed targets to replace once the stamped set is known
+	refused  []string        // the errors replicas answered this put with, "node: message"
 	ticks    int             // ticks since the stamper acknowledged
 	stampOK  bool
 	stampRep *wire.Reply

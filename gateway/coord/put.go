@@ -89,7 +89,7 @@ func (m *Machine) stampAttempt() Ready {
 // noStamper ends a put that has no node left to stamp it.
 func (m *Machine) noStamper() Ready {
 	m.done = true
-	return m.finish(Ready{Done: true}, &Result{Err: &QuorumError{Op: OpPut, Needed: m.cfg.W, Answered: 0}})
+	return m.finish(Ready{Done: true}, &Result{Err: &QuorumError{Op: OpPut, Needed: m.cfg.W, Answered: 0, Refused: m.refused}})
 }
 
 // restamp abandons the attempt whose stamper failed and assigns the
@@ -166,6 +166,7 @@ func (m *Machine) stepPut(ev Event) Ready {
 			return Ready{} // an abandoned attempt, a stranger or a duplicate
 		}
 		if err := r.Err(); err != nil {
+			m.refused = append(m.refused, ev.From+": "+r.Message)
 			if ev.From == m.stamper && !m.stampOK {
 				switch r.Code {
 				case wire.CodeUnavailable, wire.CodeInternal:
@@ -228,5 +229,5 @@ func (m *Machine) pending() int { return m.targets.count(unsettled) }
 
 func (m *Machine) putFailed() Ready {
 	m.done = true
-	return m.finish(Ready{Done: true}, &Result{Err: &QuorumError{Op: OpPut, Needed: m.cfg.W, Answered: m.targets.count(isAcked)}})
+	return m.finish(Ready{Done: true}, &Result{Err: &QuorumError{Op: OpPut, Needed: m.cfg.W, Answered: m.targets.count(isAcked), Refused: m.refused}})
 }
