@@ -167,11 +167,18 @@ func (c *catalog) drop(ctx context.Context, tenant, name string) error {
 	if err != nil {
 		return err
 	}
+	// The purge is recorded first: a drop that stopped between the two
+	// writes would otherwise leave items nothing addresses and nothing
+	// reclaims. One recorded for a table that is still there (its drop
+	// failed after it) is discarded when due (runPurges).
+	if err := c.g.schedulePurge(ctx, tenant, t.ID); err != nil {
+		return err
+	}
 	if err := c.g.sysDelete(ctx, c.key(tenant, name), vctx); err != nil {
 		return err
 	}
 	c.g.announce("table", tableCacheKey(tenant, name))
-	return c.g.schedulePurge(ctx, tenant, t.ID)
+	return nil
 }
 
 // list returns a tenant's tables sorted by name.

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -60,13 +61,30 @@ func (g *Gateway) runPurges(ctx context.Context) error {
 		return err
 	}
 	for _, rec := range due {
+		k := g.sysKey(sysTenant, purgesTable, "all", g.purgeKey(rec.Tenant, rec.Table))
+		live, err := g.purgeTargetLive(ctx, rec)
+		if err != nil {
+			return err
+		}
+		if live {
+			// Its drop or deletion failed after recording the purge; a
+			// new one records it again.
+			_, vctx, err := g.sysGet(ctx, k)
+			if err == nil {
+				err = g.sysDelete(ctx, k, vctx)
+			}
+			if err != nil {
+				return err
+			}
+			g.log.Info("purge discarded: its tenant or table is still there", "tenant", rec.Tenant, "table", rec.Table)
+			continue
+		}
 		replies := g.broadcast(ctx, &wire.PurgeRequest{Tenant: rec.Tenant, Table: rec.Table}, time.Minute)
 		for n := range replies {
 			if !slices.Contains(rec.Done, n) {
 				rec.Done = append(rec.Done, n)
 			}
 		}
-		k := g.sysKey(sysTenant, purgesTable, "all", g.purgeKey(rec.Tenant, rec.Table))
 		_, vctx, err := g.sysGet(ctx, k)
 		if err != nil {
 			return err
@@ -86,4 +104,22 @@ func (g *Gateway) runPurges(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// purgeTargetLive says whether a purge's tenant, or table (by ID), is
+// still there.
+func (g *Gateway) purgeTargetLive(ctx context.Context, rec *purgeRecord) (bool, error) {
+	if _, _, err := g.reg.readTenant(ctx, rec.Tenant); errors.Is(err, ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if rec.Table == "" {
+		return true, nil
+	}
+	tables, err := g.cat.list(ctx, rec.Tenant)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(tables, func(t *Table) bool { return t.ID == rec.Table }), nil
 }

@@ -251,11 +251,15 @@ func (r *registry) deleteTenant(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	// The purge first, as a table's drop does it (catalog.drop).
+	if err := r.g.schedulePurge(ctx, id, ""); err != nil {
+		return err
+	}
 	if err := r.g.sysDelete(ctx, r.tenantKey(id), vctx); err != nil {
 		return err
 	}
 	r.g.announce("tenant", id)
-	return r.g.schedulePurge(ctx, id, "")
+	return nil
 }
 
 func (r *registry) createKey(ctx context.Context, tenant string) (string, *tenants.APIKey, error) {
