@@ -83,6 +83,12 @@ type Config struct {
 	Feed FeedConfig
 	// Clock stamps versions (Modified, dots' Stamp).
 	Clock clock.Clock
+	// MinFreeDisk is the free space the node keeps on its data
+	// directory's file system (default 256 MiB; 0: no reserve). Below it
+	// the node refuses new values (deletes are taken): Badger writes its
+	// tables through memory mappings, and a full file system makes a
+	// flush fault and the process die.
+	MinFreeDisk int64
 	// Logger and Registerer receive logs and metrics.
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -110,6 +116,7 @@ func DefaultConfig(id, dataDir string) Config {
 		AAERate:        5000,
 		TombstoneGrace: 10 * 24 * time.Hour,
 		Feed:           DefaultFeedConfig(),
+		MinFreeDisk:    256 << 20,
 		Clock:          clock.Real{},
 	}
 }
@@ -133,6 +140,9 @@ func (c Config) Validate() error {
 	}
 	if c.PruneLimit < 1 || c.ReadWorkers < 1 || c.SlowGet <= 0 || c.Clock == nil || c.ScanReplyBytes < 1 {
 		return errors.New("storagenode: PruneLimit, ReadWorkers, SlowGet, ScanReplyBytes and Clock must be set")
+	}
+	if c.MinFreeDisk < 0 {
+		return fmt.Errorf("storagenode: MinFreeDisk %d must be 0 (no reserve) or positive", c.MinFreeDisk)
 	}
 	if err := c.Feed.validate(); err != nil {
 		return err

@@ -86,6 +86,12 @@ func (n *Node) handlePut(m *messaging.Msg, req *wire.PutRequest) {
 		n.reply(m, &wire.Reply{Tag: req.Tag, Code: wire.CodeBadRequest, Message: err.Error()}, "put")
 		return
 	}
+	if !req.Deleted && req.Key.Kind == tenants.KindData {
+		if err := n.disk.refuse(); err != nil {
+			n.reply(m, &wire.Reply{Tag: req.Tag, Code: wire.CodeOf(err), Message: wire.MessageOf(err)}, "put")
+			return
+		}
+	}
 	var stamped vclock.Version
 	key := req.Key.Encode()
 	if req.Hint != "" {
@@ -207,6 +213,12 @@ func (n *Node) handleReplicate(m *messaging.Msg, req *wire.ReplicateRequest) {
 		n.reply(m, &wire.Reply{Tag: req.Tag, Code: wire.CodeBadRequest, Message: err.Error()}, "replicate")
 		return
 	}
+	if req.Key.Kind == tenants.KindData && holdsValues(req.Set) {
+		if err := n.disk.refuse(); err != nil {
+			n.reply(m, &wire.Reply{Tag: req.Tag, Code: wire.CodeOf(err), Message: wire.MessageOf(err)}, "replicate")
+			return
+		}
+	}
 	key := req.Key.Encode()
 	if req.Hint != "" {
 		key = tenants.HintKey(req.Hint, req.Key)
@@ -227,6 +239,17 @@ func (n *Node) handleReplicate(m *messaging.Msg, req *wire.ReplicateRequest) {
 			n.reply(m, r, "replicate")
 		},
 	})
+}
+
+// holdsValues says whether a replicated set has a version that is not a
+// tombstone: a set of deletes only is taken even on a nearly full disk.
+func holdsValues(s vclock.Set) bool {
+	for _, v := range s {
+		if !v.Deleted {
+			return true
+		}
+	}
+	return false
 }
 
 // readReq is a decoded request waiting for a read worker.

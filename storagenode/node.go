@@ -27,7 +27,8 @@ type Node struct {
 	aae     *aae
 	xfers   transfers
 	limits  *limits
-	feed    *publisher      // nil when change events are off
+	feed    *publisher // nil when change events are off
+	disk    *diskGuard
 	ctx     context.Context // ends at Close: background work stops
 	cancel  context.CancelFunc
 
@@ -66,6 +67,10 @@ func Start(cfg Config, conn *messaging.Conn) (*Node, error) {
 		m:     newMetrics(cfg.Registerer, cfg.ID, eng),
 		reads: make(chan readReq, cfg.ReadWorkers*16),
 		gets:  getPlacer{slow: cfg.SlowGet},
+	}
+	if n.disk, err = newDiskGuard(cfg.ID, cfg.Engine.Dir, cfg.MinFreeDisk, log, cfg.Registerer); err != nil {
+		eng.Close()
+		return nil, err
 	}
 	n.limits = newLimits(cfg.TransferRate, cfg.HintRate, cfg.AAERate)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
@@ -106,6 +111,11 @@ func Start(cfg Config, conn *messaging.Conn) (*Node, error) {
 		go func() {
 			defer n.wg.Done()
 			n.aae.loop(n.ctx)
+		}()
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.disk.loop(n.ctx)
 		}()
 	}
 	if err != nil {

@@ -143,3 +143,19 @@ func (f cacheFlags) Validate() error {
 func (f cacheFlags) apply(cfg *storagenode.Config) {
 	cfg.Engine.CacheSize = int64(f.SetCacheMiB) << 20
 }
+
+// diskFlags set the free space a node keeps on its data directory's file
+// system.
+type diskFlags struct {
+	MinFreeDiskMiB int64 `name:"min-free-disk-mib" help:"MiB a storage node keeps free on its data directory's file system: below it, new values are refused (deletes are taken) rather than the disk filling up (0: no reserve)." default:"256"`
+}
+
+// Validate is called by kong once the flags are parsed.
+func (f diskFlags) Validate() error {
+	if f.MinFreeDiskMiB < 0 || f.MinFreeDiskMiB > 1<<30 {
+		return fmt.Errorf("--min-free-disk-mib %d: must be between 0 and 1073741824", f.MinFreeDiskMiB)
+	}
+	return nil
+}
+
+func (f diskFlags) apply(cfg *storagenode.Config) { cfg.MinFreeDisk = f.MinFreeDiskMiB << 20 }

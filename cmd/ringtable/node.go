@@ -39,6 +39,7 @@ type nodeCmd struct {
 	secretFlags
 	feedFlags
 	cacheFlags
+	diskFlags
 	procsFlags
 }
 
@@ -58,6 +59,7 @@ func (c *nodeCmd) Run(env *runEnv) error {
 	cfg.GossipInterval = c.Gossip
 	c.feedFlags.apply(&cfg)
 	c.cacheFlags.apply(&cfg)
+	c.diskFlags.apply(&cfg)
 	cfg.Logger = env.log
 	cfg.Registerer = prometheus.DefaultRegisterer
 	if err := cfg.Validate(); err != nil {
