@@ -3,10 +3,7 @@ package messaging
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -125,40 +122,4 @@ func TestRemovedJetStreamPeerLeavesTheQuorum(t *testing.T) {
 	if !jetStreamAnswers(t, a, servers[0], 30*time.Second) {
 		t.Fatal("with n4 removed and n3 down, n1 and n2 (two of three) found no metadata leader")
 	}
-}
-
-// The first server of a cluster has nobody to route to yet: it dials no
-// route (an empty list once made it dial "" for ever, logging an error
-// each time).
-func TestClusterServerWithoutRoutesDialsNone(t *testing.T) {
-	var logs lockedLog
-	cfg := DefaultServerConfig()
-	cfg.Name, cfg.Listen, cfg.ClusterListen = "first", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := StartServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Shutdown()
-	time.Sleep(1500 * time.Millisecond) // the server retries a failed route every second
-	if out := logs.String(); strings.Contains(out, "Error trying to connect to route") {
-		t.Fatalf("a server without routes dialled one:\n%s", out)
-	}
-}
-
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -124,11 +124,7 @@ func StartServer(c ServerConfig) (*Server, error) {
 		if opts.Cluster.Port == 0 {
 			opts.Cluster.Port = server.RANDOM_PORT
 		}
-		if len(c.Routes) > 0 {
-			// RoutesFromStr of "" is one empty route, which the server
-			// then tries to dial for ever ("missing port in address").
-			opts.Routes = server.RoutesFromStr(strings.Join(c.Routes, ","))
-		}
+		opts.Routes = server.RoutesFromStr(strings.Join(c.Routes, ","))
 	}
 	if err := c.configureStore(opts); err != nil {
 		return nil, err
