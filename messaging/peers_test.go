@@ -3,7 +3,10 @@ package messaging
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,4 +125,45 @@ func TestRemovedJetStreamPeerLeavesTheQuorum(t *testing.T) {
 	if !jetStreamAnswers(t, a, servers[0], 30*time.Second) {
 		t.Fatal("with n4 removed and n3 down, n1 and n2 (two of three) found no metadata leader")
 	}
+}
+
+// The first server of a cluster has no peer to route to yet, and
+// clustered JetStream needs a configured route: it starts with a
+// placeholder, whose failed dial is no error for the operator to see.
+func TestFirstClusterServerStartsQuietly(t *testing.T) {
+	var logs lockedLog
+	a, err := NewAuth(NewClusterSecret(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultServerConfig()
+	cfg.Name, cfg.Listen, cfg.ClusterListen = "first", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.JetStream, cfg.StoreDir, cfg.Auth = true, t.TempDir(), a
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s, err := StartServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	time.Sleep(1500 * time.Millisecond) // a failed route is dialled again after a second
+	if out := logs.String(); strings.Contains(out, "route") && strings.Contains(out, "level=ERROR") {
+		t.Fatalf("the first server logged a route error:\n%s", out)
+	}
+}
+
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

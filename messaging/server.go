@@ -124,6 +124,10 @@ func StartServer(c ServerConfig) (*Server, error) {
 		if opts.Cluster.Port == 0 {
 			opts.Cluster.Port = server.RANDOM_PORT
 		}
+		// With no routes given this is one empty route, which the server
+		// dials in vain: clustered JetStream refuses to start without a
+		// configured route, and the first server of a cluster has no peer
+		// to name yet. Its error line is logged at debug (natsLogger).
 		opts.Routes = server.RoutesFromStr(strings.Join(c.Routes, ","))
 	}
 	if err := c.configureStore(opts); err != nil {
@@ -231,7 +235,13 @@ func (n *natsLogger) Warnf(f string, v ...any) {
 	}
 	n.log(level, f, v)
 }
-func (n *natsLogger) Errorf(f string, v ...any) { n.log(slog.LevelError, f, v) }
+func (n *natsLogger) Errorf(f string, v ...any) {
+	level := slog.LevelError
+	if strings.HasPrefix(f, "Error trying to connect to route") && len(v) > 0 && strings.Contains(fmt.Sprint(v[len(v)-1]), "missing port in address") {
+		level = slog.LevelDebug // the placeholder route of a server given none
+	}
+	n.log(level, f, v)
+}
 func (n *natsLogger) Debugf(f string, v ...any) { n.log(slog.LevelDebug, f, v) }
 func (n *natsLogger) Tracef(f string, v ...any) { n.log(slog.LevelDebug, f, v) }
 
