@@ -36,21 +36,20 @@ type diskGuard struct {
 // reserve.
 const diskCheckEvery = time.Second
 
-func newDiskGuard(node, dir string, reserve int64, log *slog.Logger, reg prometheus.Registerer) (*diskGuard, error) {
+func newDiskGuard(node, dir string, reserve int64, log *slog.Logger) (*diskGuard, error) {
 	d := &diskGuard{node: node, dir: dir, reserve: uint64(reserve), log: log}
 	if err := d.check(); err != nil {
 		return nil, err
 	}
-	if reg != nil {
-		g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "ringtable_node_disk_free_bytes", Help: "Free space on the node's data directory's file system (new values are refused below the reserve).",
-			ConstLabels: prometheus.Labels{"node": node},
-		}, func() float64 { return float64(d.free.Load()) })
-		if err := reg.Register(g); err != nil {
-			return nil, fmt.Errorf("storagenode: disk metric: %w", err)
-		}
-	}
 	return d, nil
+}
+
+// gauge reports the free space last seen.
+func (d *diskGuard) gauge() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ringtable_node_disk_free_bytes", Help: "Free space on the node's data directory's file system (new values are refused below the reserve).",
+		ConstLabels: prometheus.Labels{"node": d.node},
+	}, func() float64 { return float64(d.free.Load()) })
 }
 
 // check looks at the free space and logs a change between enough and low.

@@ -68,10 +68,12 @@ func Start(cfg Config, conn *messaging.Conn) (*Node, error) {
 		reads: make(chan readReq, cfg.ReadWorkers*16),
 		gets:  getPlacer{slow: cfg.SlowGet},
 	}
-	if n.disk, err = newDiskGuard(cfg.ID, cfg.Engine.Dir, cfg.MinFreeDisk, log, cfg.Registerer); err != nil {
+	if n.disk, err = newDiskGuard(cfg.ID, cfg.Engine.Dir, cfg.MinFreeDisk, log); err != nil {
+		n.m.unregister()
 		eng.Close()
 		return nil, err
 	}
+	n.m.add(n.disk.gauge())
 	n.limits = newLimits(cfg.TransferRate, cfg.HintRate, cfg.AAERate)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.handoff = newHandoff(n)

@@ -26,8 +26,7 @@ type devCmd struct {
 	Nodes         int           `help:"Number of storage nodes." default:"3"`
 	FeedRetention time.Duration `name:"feed-retention" help:"How long change events are kept." default:"24h"`
 	Feeds         bool          `name:"feeds" help:"Publish a change event for every committed version (JetStream)." default:"true" negatable:""`
-	cacheFlags
-	diskFlags
+	storeFlags
 	procsFlags
 }
 
@@ -98,8 +97,7 @@ func (d *devCmd) Run(env *runEnv) error {
 		cfg.Registerer = prometheus.DefaultRegisterer
 		cfg.Bootstrap = ids
 		cfg.Feed.Disabled = !d.Feeds
-		d.cacheFlags.apply(&cfg)
-		d.diskFlags.apply(&cfg)
+		d.storeFlags.apply(&cfg)
 		cfg.Feed.Stream.Retention = d.FeedRetention
 		cfg.Feed.Stream.Replicas = 1 // one NATS server
 		cfg.Feed.Stream.Duplicates = min(cfg.Feed.Stream.Duplicates, d.FeedRetention)

@@ -127,35 +127,27 @@ func (c *natsConfigCmd) Run(env *runEnv) error {
 	return nil
 }
 
-// cacheFlags size a node's cache of recently written and read sets.
-type cacheFlags struct {
-	SetCacheMiB int `name:"set-cache-mib" help:"MiB of recently written and read items each storage node keeps in memory in front of its store (0: none)." default:"32"`
-}
-
-// Validate is called by kong once the flags are parsed.
-func (f cacheFlags) Validate() error {
-	if f.SetCacheMiB < 0 || f.SetCacheMiB > 1<<20 {
-		return fmt.Errorf("--set-cache-mib %d: must be between 0 and 1048576", f.SetCacheMiB)
-	}
-	return nil
-}
-
-func (f cacheFlags) apply(cfg *storagenode.Config) {
-	cfg.Engine.CacheSize = int64(f.SetCacheMiB) << 20
-}
-
-// diskFlags set the free space a node keeps on its data directory's file
-// system.
-type diskFlags struct {
+// storeFlags size what a storage node keeps in memory in front of its
+// store, and the free disk it keeps behind it. (One struct: kong calls the
+// Validate promoted to a command, and two embedded ones would promote
+// neither.)
+type storeFlags struct {
+	SetCacheMiB    int   `name:"set-cache-mib" help:"MiB of recently written and read items each storage node keeps in memory in front of its store (0: none)." default:"32"`
 	MinFreeDiskMiB int64 `name:"min-free-disk-mib" help:"MiB a storage node keeps free on its data directory's file system: below it, new values are refused (deletes are taken) rather than the disk filling up (0: no reserve)." default:"256"`
 }
 
 // Validate is called by kong once the flags are parsed.
-func (f diskFlags) Validate() error {
+func (f storeFlags) Validate() error {
+	if f.SetCacheMiB < 0 || f.SetCacheMiB > 1<<20 {
+		return fmt.Errorf("--set-cache-mib %d: must be between 0 and 1048576", f.SetCacheMiB)
+	}
 	if f.MinFreeDiskMiB < 0 || f.MinFreeDiskMiB > 1<<30 {
 		return fmt.Errorf("--min-free-disk-mib %d: must be between 0 and 1073741824", f.MinFreeDiskMiB)
 	}
 	return nil
 }
 
-func (f diskFlags) apply(cfg *storagenode.Config) { cfg.MinFreeDisk = f.MinFreeDiskMiB << 20 }
+func (f storeFlags) apply(cfg *storagenode.Config) {
+	cfg.Engine.CacheSize = int64(f.SetCacheMiB) << 20
+	cfg.MinFreeDisk = f.MinFreeDiskMiB << 20
+}

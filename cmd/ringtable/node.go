@@ -38,8 +38,7 @@ type nodeCmd struct {
 
 	secretFlags
 	feedFlags
-	cacheFlags
-	diskFlags
+	storeFlags
 	procsFlags
 }
 
@@ -58,8 +57,7 @@ func (c *nodeCmd) Run(env *runEnv) error {
 	cfg.Seeds, cfg.Bootstrap, cfg.AutoJoin, cfg.Weight = c.Seeds, c.Bootstrap, c.AutoJoin, c.Weight
 	cfg.GossipInterval = c.Gossip
 	c.feedFlags.apply(&cfg)
-	c.cacheFlags.apply(&cfg)
-	c.diskFlags.apply(&cfg)
+	c.storeFlags.apply(&cfg)
 	cfg.Logger = env.log
 	cfg.Registerer = prometheus.DefaultRegisterer
 	if err := cfg.Validate(); err != nil {

@@ -51,6 +51,8 @@ func TestServerFlagsRefuseBadValues(t *testing.T) {
 		{[]string{"node", "--id", "n1", "--data-dir", "x", "--procs=5000"}, "--procs 5000: must be between 0 and 4096"},
 		{[]string{"dev", "--set-cache-mib=-1"}, "--set-cache-mib -1"},
 		{[]string{"node", "--id", "n1", "--data-dir", "x", "--set-cache-mib=-1"}, "--set-cache-mib -1"},
+		{[]string{"dev", "--min-free-disk-mib=-5"}, "--min-free-disk-mib -5: must be between 0 and 1073741824"},
+		{[]string{"node", "--id", "n1", "--data-dir", "x", "--min-free-disk-mib=-5"}, "--min-free-disk-mib -5"},
 		// Refused before waiting for a NATS server that is not there.
 		{[]string{"node", "--id", "bad.id", "--data-dir", "x", "--nats-url", "nats://127.0.0.1:1"}, `node ID "bad.id" must be 1-64 of [A-Za-z0-9_-]`},
 		{[]string{"gateway", "--nats-url", "nats://127.0.0.1:1", "--http", "127.0.0.1:0", "--speculate-quantile", "1.5"}, "SpeculateQuantile 1.5"},
