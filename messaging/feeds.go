@@ -118,9 +118,10 @@ type FeedInfo struct {
 	Events   uint64
 	FirstSeq uint64
 	LastSeq  uint64
-	// Current names the servers whose copy of the stream is up to date,
-	// its leader first (on a NATS cluster; nil on a lone server).
-	Current []string
+	// Copies names the servers of the stream's group, its leader first,
+	// and Current those whose copy is up to date (on a NATS cluster; nil
+	// on a lone server). While a copy moves, the group holds both.
+	Copies, Current []string
 }
 
 // Info returns the stream's state.
@@ -135,8 +136,10 @@ func (f *Feeds) Info(ctx context.Context) (*FeedInfo, error) {
 	}
 	fi := &FeedInfo{Replicas: i.Config.Replicas, Events: i.State.Msgs, FirstSeq: i.State.FirstSeq, LastSeq: i.State.LastSeq}
 	if cl := i.Cluster; cl != nil && cl.Leader != "" {
+		fi.Copies = append(fi.Copies, cl.Leader)
 		fi.Current = append(fi.Current, cl.Leader)
 		for _, r := range cl.Replicas {
+			fi.Copies = append(fi.Copies, r.Name)
 			if r.Current && !r.Offline {
 				fi.Current = append(fi.Current, r.Name)
 			}

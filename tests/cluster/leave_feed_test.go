@@ -74,7 +74,7 @@ func TestFeedAfterALeaveAndAFailure(t *testing.T) {
 	}
 	waitFor(t, 60*time.Second, "the feed stream's three copies current on n1, n2 and n3", func() bool {
 		i, err := feeds.Info(ctx)
-		return err == nil && len(i.Current) == 3 && !slices.Contains(i.Current, "n4")
+		return err == nil && len(i.Copies) == 3 && len(i.Current) == 3 && !slices.Contains(i.Copies, "n4")
 	})
 	c.nodes["n3"].kill()
 	write(20, 40)
