@@ -14,7 +14,6 @@ import (
 
 	"github.com/ringtable/ringtable/feed"
 	"github.com/ringtable/ringtable/gateway/client"
-	"github.com/ringtable/ringtable/messaging"
 )
 
 // Change feeds on a NATS cluster made of the nodes' embedded servers:
@@ -32,25 +31,7 @@ func TestFeedOnClusteredJetStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The cluster's own view of the feed stream.
-	auth, err := messaging.NewAuth(c.secret, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var urls []string
-	for _, id := range ids {
-		urls = append(urls, c.nodes[id].url())
-	}
-	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	conn, err := messaging.Connect(cctx, messaging.ClientConfig{URLs: urls, Name: "test", Auth: auth})
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	feeds, err := conn.Feeds(messaging.DefaultFeedConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	feeds := c.feedStream(t, ids...)
 	waitFor(t, 90*time.Second, "the feed stream on three servers", func() bool {
 		i, err := feeds.Info(ctx)
 		return err == nil && i.Replicas == 3

@@ -321,3 +321,29 @@ func (c *cluster) converged(active int, ids ...string) bool {
 	}
 	return true
 }
+
+// feedStream is the cluster's own view of the change feed stream, through
+// the NATS servers of the nodes named.
+func (c *cluster) feedStream(t *testing.T, ids ...string) *messaging.Feeds {
+	t.Helper()
+	auth, err := messaging.NewAuth(c.secret, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var urls []string
+	for _, id := range ids {
+		urls = append(urls, c.nodes[id].url())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	conn, err := messaging.Connect(ctx, messaging.ClientConfig{URLs: urls, Name: "test", Auth: auth})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	feeds, err := conn.Feeds(messaging.DefaultFeedConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return feeds
+}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/ringtable/ringtable/gateway/client"
-	"github.com/ringtable/ringtable/messaging"
 )
 
 // A node that leaves takes its NATS server out of JetStream's quorum. Of
@@ -57,21 +56,7 @@ func TestFeedAfterALeaveAndAFailure(t *testing.T) {
 	c.nodes["n4"].stop()
 	// The feed stream's copy on n4 moves to a remaining server (a copy of
 	// the stream, as long as that takes) before another one fails.
-	auth, err := messaging.NewAuth(c.secret, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	conn, err := messaging.Connect(cctx, messaging.ClientConfig{URLs: []string{c.nodes["n1"].url(), c.nodes["n2"].url()}, Name: "test", Auth: auth})
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	feeds, err := conn.Feeds(messaging.DefaultFeedConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	feeds := c.feedStream(t, "n1", "n2")
 	waitFor(t, 60*time.Second, "the feed stream's three copies current on n1, n2 and n3", func() bool {
 		i, err := feeds.Info(ctx)
 		return err == nil && len(i.Copies) == 3 && len(i.Current) == 3 && !slices.Contains(i.Copies, "n4")
