@@ -32,6 +32,8 @@ type cluster struct {
 	pulled   string // epoch whose transfer completed
 	joinWant bool   // auto-join once the seeds answered
 	departed departures
+	// outboxWait is what a leave last found in the outbox (0: nothing).
+	outboxWait int
 
 	// Published for other goroutines (handlers, status).
 	snap atomic.Pointer[snapshot]
@@ -350,10 +352,37 @@ func (c *cluster) step(ctx context.Context) {
 		}
 		return
 	}
+	if me.Status == membership.Leaving && st.AllReady() && !c.outboxEmpty() {
+		return
+	}
 	if next := c.local.Advance(st); next.Members[c.n.cfg.ID].Version != me.Version {
 		c.n.log.Info("ring change complete", "status", next.Members[c.n.cfg.ID].Status)
 		c.change(next)
 	}
+}
+
+// outboxEmpty reports whether every change event this node stamped is in
+// the feed stream. A leaving node completes its leave only then: its
+// outbox is published by no one else, and once it has left its process is
+// stopped and its NATS server taken out of JetStream's cluster. From the
+// moment every member is ready the ring no longer gives it writes to
+// stamp, so the outbox only shrinks (or waits for the stream to be back).
+func (c *cluster) outboxEmpty() bool {
+	const most = 100000 // counting further says nothing more
+	n, err := c.n.eng.CountUpTo(tenants.OutboxPrefix(), most)
+	if err != nil {
+		c.n.log.Warn("leave: reading the outbox", "err", err)
+		return false
+	}
+	if n != c.outboxWait && (n == 0 || c.outboxWait == 0) {
+		if n > 0 {
+			c.n.log.Info("leave waits for the change events of the outbox to reach the feed stream", "events", n)
+		} else {
+			c.n.log.Info("change events of the outbox published; the leave completes")
+		}
+	}
+	c.outboxWait = n
+	return n == 0
 }
 
 // admin runs an operator's join or leave.

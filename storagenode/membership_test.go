@@ -164,3 +164,60 @@ func TestDepartedMemberRemovedFromBus(t *testing.T) {
 		}
 	}
 }
+
+// A leaving node completes its leave only once the change events in its
+// outbox are in the feed stream: nobody else publishes them, and a node
+// that has left is stopped. While its stream is out of reach (here: its
+// publisher held) it stays leaving, and the leave completes once they are
+// published.
+func TestLeaveWaitsForTheOutbox(t *testing.T) {
+	var hold atomic.Bool
+	c := testcluster.New(t, testcluster.Options{Nodes: 4, Node: func(cfg *storagenode.Config) {
+		if cfg.ID == "n4" {
+			cfg.Feed.HoldOutbox = hold.Load()
+		}
+	}})
+	hold.Store(true)
+	c.Stop("n4")
+	c.Start("n4")
+	ctx := context.Background()
+	cl := c.Client(0)
+	if _, err := cl.CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	log := readFeed(t, c, "t")
+	held := keysStampedBy(c, "n4", 20)
+	for _, pk := range held {
+		if _, err := cl.Put(ctx, "t", client.Key{PK: pk}, []byte(`{"v":1}`), client.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := c.Node("n4").FeedBacklog(); err != nil || n != len(held) {
+		t.Fatalf("n4's outbox holds %d events (%v), want %d", n, err, len(held))
+	}
+	if err := c.Node("n4").Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	status := func() membership.Status { return c.Gateways[0].GW.Members().Members["n4"].Status }
+	testcluster.WaitFor(t, 30*time.Second, "every member ready for the ring without n4", func() bool {
+		return c.Gateways[0].GW.Members().AllReady()
+	})
+	time.Sleep(3 * time.Second) // several gossip periods
+	if s := status(); s != membership.Leaving {
+		t.Fatalf("n4 is %v with %d change events unpublished, want leaving", s, len(held))
+	}
+	if n := log.count(); n != 0 {
+		t.Fatalf("%d events in the stream while n4 holds them", n)
+	}
+
+	hold.Store(false)
+	c.Stop("n4")
+	c.Start("n4")
+	testcluster.WaitFor(t, 30*time.Second, "n4 to leave", func() bool { return status() == membership.Left })
+	testcluster.WaitFor(t, 10*time.Second, "n4's events in the stream", func() bool { return log.count() == len(held) })
+	for _, pk := range held {
+		if log.pks[pk] != 1 {
+			t.Errorf("%d events of %s", log.pks[pk], pk)
+		}
+	}
+}

@@ -647,7 +647,10 @@ func (b badgerLogger) Infof(f string, v ...any) {
 func (b badgerLogger) Debugf(string, ...any) {}
 
 // Count returns the number of keys with the prefix, reading keys only.
-func (e *Engine) Count(prefix []byte) (int, error) {
+func (e *Engine) Count(prefix []byte) (int, error) { return e.CountUpTo(prefix, 0) }
+
+// CountUpTo counts the keys under prefix, stopping at limit (0: none).
+func (e *Engine) CountUpTo(prefix []byte, limit int) (int, error) {
 	n := 0
 	err := e.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
@@ -655,7 +658,7 @@ func (e *Engine) Count(prefix []byte) (int, error) {
 		opts.PrefetchValues = false
 		it := txn.NewIterator(opts)
 		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
+		for it.Rewind(); it.Valid() && (limit == 0 || n < limit); it.Next() {
 			n++
 		}
 		return nil
