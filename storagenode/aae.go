@@ -92,6 +92,12 @@ func (a *aae) loop(ctx context.Context) {
 	}
 }
 
+// shortOfDisk is a repair this node's disk refused: a run reports it once,
+// not once per partition.
+type shortOfDisk struct{ error }
+
+func (e shortOfDisk) Unwrap() error { return e.error }
+
 // errRunning is returned when a run is asked for while one is going on.
 var errRunning = errors.New("an anti-entropy run is already in progress")
 
@@ -120,15 +126,25 @@ func (a *aae) Run(ctx context.Context, tenant, table string) error {
 	a.st.Started, a.st.Finished, a.st.LastError = time.Now(), time.Time{}, ""
 	a.mu.Unlock()
 	var errs []error
+	var short error
+	shortParts := 0
 	for _, p := range parts {
 		pl, _ := snap.serving.Preference(ring.Partition(p), a.n.cfg.TransferN)
 		repaired, err := a.partition(ctx, uint32(p), pl, tenant, table)
+		var sd shortOfDisk
+		if errors.As(err, &sd) {
+			short, err = sd.error, nil
+			shortParts++
+		}
 		a.mu.Lock()
 		a.st.Done++
 		a.st.Repaired += int64(repaired)
 		if err != nil {
 			errs = append(errs, err)
 			a.st.LastError = err.Error()
+		}
+		if short != nil {
+			a.st.LastError = short.Error()
 		}
 		a.mu.Unlock()
 		if ctx.Err() != nil {
@@ -138,6 +154,9 @@ func (a *aae) Run(ctx context.Context, tenant, table string) error {
 	a.mu.Lock()
 	a.st.Running, a.st.Finished = false, time.Now()
 	a.mu.Unlock()
+	if short != nil {
+		errs = append(errs, fmt.Errorf("%d partitions not repaired into this node: %w", shortParts, short))
+	}
 	return errors.Join(errs...)
 }
 
@@ -145,6 +164,7 @@ func (a *aae) Run(ctx context.Context, tenant, table string) error {
 func (a *aae) partition(ctx context.Context, p uint32, replicas []ring.NodeID, tenant, table string) (int, error) {
 	repaired, identical := 0, true
 	var peers []string
+	var short error
 	for _, r := range replicas {
 		peer := string(r)
 		if peer == a.n.cfg.ID {
@@ -162,6 +182,12 @@ func (a *aae) partition(ctx context.Context, p uint32, replicas []ring.NodeID, t
 		}
 		n, err := a.exchange(ctx, p, peer, tenant, table)
 		repaired += n
+		if errors.As(err, new(shortOfDisk)) {
+			// The other peers are still repaired where this node has
+			// what they lack.
+			short, identical = err, false
+			continue
+		}
 		if err != nil {
 			return repaired, fmt.Errorf("partition %d with %s: %w", p, peer, err)
 		}
@@ -182,7 +208,7 @@ func (a *aae) partition(ctx context.Context, p uint32, replicas []ring.NodeID, t
 	a.mu.Lock()
 	a.st.Partitions[int(p)] = AAEExchange{At: time.Now(), Peers: peers, Repaired: repaired}
 	a.mu.Unlock()
-	return repaired, nil
+	return repaired, short
 }
 
 // ask sends a request to a peer, counting the bytes both ways.
@@ -249,6 +275,7 @@ func (a *aae) exchange(ctx context.Context, p uint32, peer, tenant, table string
 	// asked for again, about twice as many as last fitted at a time, so
 	// that the peer does not read the whole rest for each reply.
 	repaired, batch := 0, len(leaves)
+	var short error
 	for len(leaves) > 0 {
 		req := &wire.BucketRequest{Partition: p}
 		for _, l := range leaves[:min(batch, len(leaves))] {
@@ -265,12 +292,15 @@ func (a *aae) exchange(ctx context.Context, p uint32, peer, tenant, table string
 		}
 		n, err := a.reconcile(ctx, p, peer, tenant, table, leaves[:served], r.Items)
 		repaired += n
+		if errors.As(err, new(shortOfDisk)) {
+			short, err = err, nil
+		}
 		if err != nil {
 			return repaired, err
 		}
 		leaves = leaves[served:]
 	}
-	return repaired, nil
+	return repaired, short
 }
 
 // reconcile brings this node's and peer's items of some leaves of
@@ -297,6 +327,7 @@ func (a *aae) reconcile(ctx context.Context, p uint32, peer, tenant, table strin
 	}
 	sort.Strings(sorted)
 	repaired := 0
+	var short error // this node's disk refused a repair
 	for _, raw := range sorted {
 		k, err := tenants.Decode([]byte(raw))
 		if err != nil || (tenant != "" && (k.Tenant != tenant || k.Table != table)) {
@@ -310,22 +341,33 @@ func (a *aae) reconcile(ctx context.Context, p uint32, peer, tenant, table strin
 		if err := a.n.limits.waitAAE(ctx, 1); err != nil {
 			return repaired, err
 		}
+		did := false
 		if !merged.Same(mine[raw]) {
-			if _, err := a.n.eng.Apply([]byte(raw), func(_ *engine.Tx, cur vclock.Set) (vclock.Set, bool, error) {
-				next := cur.Sync(merged)
-				return next, !next.Same(cur), nil
-			}); err != nil {
-				return repaired, err
+			if err := a.n.disk.refuse(); err != nil && k.Kind == tenants.KindData && holdsValues(merged) {
+				// No new values here while the disk is short; the peer
+				// is still repaired.
+				short = shortOfDisk{err}
+			} else {
+				if _, err := a.n.eng.Apply([]byte(raw), func(_ *engine.Tx, cur vclock.Set) (vclock.Set, bool, error) {
+					next := cur.Sync(merged)
+					return next, !next.Same(cur), nil
+				}); err != nil {
+					return repaired, err
+				}
+				did = true
 			}
 		}
 		if !merged.Same(theirs[raw]) {
 			if _, err := a.ask(ctx, peer, &wire.ReplicateRequest{Key: k, Set: merged}); err != nil {
 				return repaired, err
 			}
+			did = true
 		}
-		repaired++
+		if did {
+			repaired++
+		}
 	}
-	return repaired, nil
+	return repaired, short
 }
 
 // collectTombstones removes, on this node and on the peers, the keys of

@@ -21,7 +21,9 @@ import (
 // leaves room for the flushes and compactions of what it took. Deletes
 // are still taken, and so are the cluster's own small items (its catalog,
 // tenants and keys, purges): they are how space is freed, by deleting
-// items or dropping a table.
+// items or dropping a table. Partitions pulled by a joining node wait for
+// room, and anti-entropy repairs no new values into the node meanwhile;
+// hints are written, and delivered, as the writes they stand for.
 type diskGuard struct {
 	node, dir string
 	reserve   uint64 // 0: no reserve
@@ -63,9 +65,9 @@ func (d *diskGuard) check() error {
 	low := free < d.reserve
 	if d.low.Swap(low) != low {
 		if low {
-			d.log.Error("disk nearly full: new values are refused", "dir", d.dir, "free", humanize.IBytes(free), "reserve", humanize.IBytes(d.reserve))
+			d.log.Error("disk nearly full: new values are refused, partition transfers and repairs wait", "dir", d.dir, "free", humanize.IBytes(free), "reserve", humanize.IBytes(d.reserve))
 		} else {
-			d.log.Info("disk space above the reserve again: new values are taken", "dir", d.dir, "free", humanize.IBytes(free))
+			d.log.Info("disk space above the reserve again: new values are taken, transfers and repairs go on", "dir", d.dir, "free", humanize.IBytes(free))
 		}
 	}
 	return nil
@@ -84,6 +86,27 @@ func (d *diskGuard) loop(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// waitRoom returns once free space is above the reserve, calling paused
+// first with the reason if it has to wait. Transfers wait rather than
+// fail: a partition pulled again from the start would fill the same space.
+func (d *diskGuard) waitRoom(ctx context.Context, paused func(error)) error {
+	err := d.refuse()
+	if err == nil {
+		return nil
+	}
+	paused(err)
+	t := time.NewTicker(diskCheckEvery)
+	defer t.Stop()
+	for d.low.Load() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
 }
 
 // refuse is the error a write of a new value gets while space is low.

@@ -173,6 +173,19 @@ func (n *Node) pullFrom(ctx context.Context, p int, donor string) error {
 			if after == "" && kind == tenants.KindData {
 				n.progress(p, func(s *TransferStatus) { s.Total = max(s.Total, int64(r.Count)) })
 			}
+			if kind == tenants.KindData {
+				paused := false
+				err := n.disk.waitRoom(ctx, func(err error) {
+					paused = true
+					n.progress(p, func(s *TransferStatus) { s.Err = "paused: " + wire.MessageOf(err) })
+				})
+				if err != nil {
+					return err
+				}
+				if paused {
+					n.progress(p, func(s *TransferStatus) { s.Err = "" })
+				}
+			}
 			bytes, err := n.mergeAll(ctx, r.Items)
 			if err != nil {
 				return err
