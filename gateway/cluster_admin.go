@@ -53,7 +53,7 @@ func (g *Gateway) adminRepair(w http.ResponseWriter, r *http.Request) (int, erro
 		arg = tenant + "/" + t.ID
 	}
 	started := []string{}
-	for n := range g.broadcast(r.Context(), &wire.AdminRequest{Op: "repair", Arg: arg}, 5*time.Second) {
+	for n := range g.broadcast(r.Context(), g.alive(), &wire.AdminRequest{Op: "repair", Arg: arg}, 5*time.Second) {
 		started = append(started, n)
 	}
 	sort.Strings(started)
@@ -120,7 +120,7 @@ func (g *Gateway) adminStatus(w http.ResponseWriter, r *http.Request) (int, erro
 // adminNodes is every reachable node's status, keyed by node.
 func (g *Gateway) adminNodes(w http.ResponseWriter, r *http.Request) (int, error) {
 	out := map[string]json.RawMessage{}
-	for n, rep := range g.broadcast(r.Context(), &wire.StatusRequest{}, 5*time.Second) {
+	for n, rep := range g.broadcast(r.Context(), g.alive(), &wire.StatusRequest{}, 5*time.Second) {
 		out[n] = rep.Data
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -243,7 +243,7 @@ func (g *Gateway) adminLimits(w http.ResponseWriter, r *http.Request) (int, erro
 	applied := map[string][]string{}
 	for _, l := range set {
 		nodes := []string{}
-		for n := range g.broadcast(r.Context(), &wire.AdminRequest{Op: l.op, Value: l.v}, 5*time.Second) {
+		for n := range g.broadcast(r.Context(), g.alive(), &wire.AdminRequest{Op: l.op, Value: l.v}, 5*time.Second) {
 			nodes = append(nodes, n)
 		}
 		slices.Sort(nodes)

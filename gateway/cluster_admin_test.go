@@ -3,12 +3,19 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ringtable/ringtable/gateway"
+	"github.com/ringtable/ringtable/gateway/client"
 	"github.com/ringtable/ringtable/internal/testcluster"
 	"github.com/ringtable/ringtable/membership"
+	"github.com/ringtable/ringtable/storagenode"
+	"github.com/ringtable/ringtable/tenants"
 )
 
 // An admin request for one node tells a node ID that nothing answers to
@@ -134,4 +141,76 @@ func TestLeaveKeepsNNodes(t *testing.T) {
 	if err != nil || status != 200 {
 		t.Fatalf("leave of n3 with four nodes: %d %s %v", status, body, err)
 	}
+}
+
+// A joining node is reached by what an operator asks of every node (its
+// transfers in the nodes' status, limits) and by purges, though the
+// serving ring does not list it yet: a table dropped while the node pulls
+// its partitions leaves no item there once the join is done.
+func TestAdminReachesAJoiningNode(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{
+		Gateway: func(cfg *gateway.Config) { cfg.PurgeGrace, cfg.PurgeInterval = 0, 200*time.Millisecond },
+		Node: func(cfg *storagenode.Config) {
+			if cfg.ID == "n4" {
+				// The first 8 MiB pass at once (a page is never held
+				// back longer than its size at this rate); the rest of
+				// some 20 MiB keeps n4 joining for a minute.
+				cfg.TransferRate = 256 << 10
+			}
+		},
+	})
+	ctx := context.Background()
+	cl, admin := c.Client(0), c.Admin(0)
+	mustCreate(t, cl, client.Table{Name: "t", PartitionKey: "id"})
+	value := []byte(`{"v":"` + strings.Repeat("x", 4000) + `"}`)
+	for i := range 2200 {
+		if _, err := cl.Put(ctx, "t", client.Key{PK: fmt.Sprint(i)}, value, client.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items := func(id string) int {
+		n, err := c.Node(id).Engine().Count([]byte{byte(tenants.KindData)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	status := func() membership.Status { return c.Gateways[0].GW.Members().Members["n4"].Status }
+	c.AddNode("n4", "n1")
+	testcluster.WaitFor(t, 30*time.Second, "n4 to pull items", func() bool { return items("n4") > 0 })
+	if s := status(); s != membership.Joining {
+		t.Fatalf("n4 is %v, want joining (the test's transfers are too fast)", s)
+	}
+
+	var nodes map[string]struct {
+		Transfers []json.RawMessage `json:"transfers"`
+	}
+	if err := admin.AdminCall(ctx, "GET", "/v1/admin/nodes", nil, &nodes); err != nil {
+		t.Fatal(err)
+	}
+	if len(nodes["n4"].Transfers) == 0 {
+		t.Errorf("the nodes' status lacks joining n4's transfers (nodes: %v)", slices.Sorted(maps.Keys(nodes)))
+	}
+
+	if err := cl.DropTable(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
+	var applied struct {
+		Applied map[string][]string `json:"applied"`
+	}
+	if err := admin.AdminCall(ctx, "PUT", "/v1/admin/limits", map[string]any{"transfer_bytes_per_sec": 64 << 20}, &applied); err != nil {
+		t.Fatal(err)
+	}
+	if got := applied.Applied["transfer_bytes_per_sec"]; !slices.Equal(got, []string{"n1", "n2", "n3", "n4"}) {
+		t.Fatalf("transfer limit applied on %v, want n1 to n4", got)
+	}
+	testcluster.WaitFor(t, 60*time.Second, "n4 to join", func() bool { return status() == membership.Active })
+	testcluster.WaitFor(t, 10*time.Second, "the dropped table's items purged everywhere", func() bool {
+		for _, id := range c.NodeIDs {
+			if items(id) != 0 {
+				return false
+			}
+		}
+		return true
+	})
 }

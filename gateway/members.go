@@ -100,6 +100,22 @@ func (g *Gateway) extras(p ring.Partition, n int, replicas []string) []string {
 	return out
 }
 
+// alive lists the members that hold or take data (active, joining,
+// leaving): what an operator's request and a purge must reach, where the
+// serving ring leaves a joining node out.
+func (g *Gateway) alive() []string {
+	g.mem.mu.Lock()
+	defer g.mem.mu.Unlock()
+	return g.mem.state.Alive()
+}
+
+// ringChanging reports whether joins or leaves are pending.
+func (g *Gateway) ringChanging() bool {
+	g.mem.mu.Lock()
+	defer g.mem.mu.Unlock()
+	return g.mem.state.Transitioning()
+}
+
 // Members returns the gateway's view of the member list.
 func (g *Gateway) Members() membership.State {
 	g.mem.mu.Lock()

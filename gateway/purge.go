@@ -13,8 +13,9 @@ import (
 // Deleting a tenant or dropping a table makes its items unreachable at
 // once (nothing addresses them any more: IDs are never reused) and records
 // a pending purge. Every gateway's purge loop sends pending purges to the
-// nodes that have not done them yet, until all have, so a node that was
-// down when the tenant was deleted is reclaimed when it is back.
+// members (joining ones too), until all have done them and no partition
+// is moving, so a node that was down when the tenant was deleted is
+// reclaimed when it is back.
 const purgesTable = "purges"
 
 type purgeRecord struct {
@@ -79,7 +80,10 @@ func (g *Gateway) runPurges(ctx context.Context) error {
 			g.log.Info("purge discarded: its tenant or table is still there", "tenant", rec.Tenant, "table", rec.Table)
 			continue
 		}
-		replies := g.broadcast(ctx, &wire.PurgeRequest{Tenant: rec.Tenant, Table: rec.Table}, time.Minute)
+		// Joining nodes too: the partitions they pull may hold items
+		// of what is purged.
+		nodes := g.alive()
+		replies := g.broadcast(ctx, nodes, &wire.PurgeRequest{Tenant: rec.Tenant, Table: rec.Table}, time.Minute)
 		for n := range replies {
 			if !slices.Contains(rec.Done, n) {
 				rec.Done = append(rec.Done, n)
@@ -90,10 +94,13 @@ func (g *Gateway) runPurges(ctx context.Context) error {
 			return err
 		}
 		all := true
-		for _, n := range g.Ring().Nodes() {
-			all = all && slices.Contains(rec.Done, string(n))
+		for _, n := range nodes {
+			all = all && slices.Contains(rec.Done, n)
 		}
-		if all {
+		// While partitions move, a page a node pulled before its donor
+		// purged may be stored after its own purge: the purge is sent
+		// again until the ring is settled.
+		if all && !g.ringChanging() {
 			err = g.sysDelete(ctx, k, vctx)
 			g.log.Info("purge complete", "tenant", rec.Tenant, "table", rec.Table)
 		} else {

@@ -104,7 +104,9 @@ func (g *Gateway) pollUsage(ctx context.Context) {
 // tenant, the total divided by the replication factor: an item is counted
 // once, not once per replica.
 func (g *Gateway) collectUsage(ctx context.Context) {
-	replies := g.broadcast(ctx, &wire.UsageRequest{}, g.cfg.RoundTimeout)
+	// The serving ring's nodes: a joining node's partial copies would be
+	// counted beside the copies it is taking.
+	replies := g.broadcast(ctx, nodeNames(g.Ring().Nodes()), &wire.UsageRequest{}, g.cfg.RoundTimeout)
 	total := map[string]int64{}
 	for _, r := range replies {
 		for _, u := range r.Usage {
@@ -118,16 +120,15 @@ func (g *Gateway) collectUsage(ctx context.Context) {
 	g.usage.report(total)
 }
 
-// broadcast sends one request to every node of the ring and returns the
-// successful replies that arrive within timeout, by node.
-func (g *Gateway) broadcast(ctx context.Context, m wire.Message, timeout time.Duration) map[string]*wire.Reply {
-	nodes := g.Ring().Nodes()
+// broadcast sends one request to each of nodes and returns the successful
+// replies that arrive within timeout, by node.
+func (g *Gateway) broadcast(ctx context.Context, nodes []string, m wire.Message, timeout time.Duration) map[string]*wire.Reply {
 	call := g.caller.Open(2*len(nodes) + 2)
 	defer call.Close()
 	wire.SetRound(m, call.Round())
 	data := wire.Encode(m)
 	for _, n := range nodes {
-		if err := call.Send(g.subj.NodeOp(string(n), m.Type().String()), data); err != nil {
+		if err := call.Send(g.subj.NodeOp(n, m.Type().String()), data); err != nil {
 			g.log.Warn("broadcast send failed", "to", n, "err", err)
 		}
 	}
