@@ -32,8 +32,9 @@ type cluster struct {
 	pulled   string // epoch whose transfer completed
 	joinWant bool   // auto-join once the seeds answered
 	departed departures
-	// outboxWait is what a leave last found in the outbox (0: nothing).
-	outboxWait int
+	// handing is what a leave last found to hand over: change events in
+	// the outbox, hints held for others.
+	handing [2]int
 
 	// Published for other goroutines (handlers, status).
 	snap atomic.Pointer[snapshot]
@@ -352,7 +353,7 @@ func (c *cluster) step(ctx context.Context) {
 		}
 		return
 	}
-	if me.Status == membership.Leaving && st.AllReady() && !c.outboxEmpty() {
+	if me.Status == membership.Leaving && st.AllReady() && !c.handedOver() {
 		return
 	}
 	if next := c.local.Advance(st); next.Members[c.n.cfg.ID].Version != me.Version {
@@ -361,28 +362,36 @@ func (c *cluster) step(ctx context.Context) {
 	}
 }
 
-// outboxEmpty reports whether every change event this node stamped is in
-// the feed stream. A leaving node completes its leave only then: its
-// outbox is published by no one else, and once it has left its process is
-// stopped and its NATS server taken out of JetStream's cluster. From the
-// moment every member is ready the ring no longer gives it writes to
-// stamp, so the outbox only shrinks (or waits for the stream to be back).
-func (c *cluster) outboxEmpty() bool {
+// handedOver reports whether nothing is left that only this node would
+// pass on: change events it stamped that are not in the feed stream yet
+// (nobody else publishes them), and hints it holds for other members
+// (nobody else delivers them). A leaving node completes its leave only
+// then, as once it has left its process is stopped. From the moment every
+// member is ready the ring no longer gives it writes, so both only shrink,
+// and every member being up (ready), its hints can be delivered.
+func (c *cluster) handedOver() bool {
 	const most = 100000 // counting further says nothing more
-	n, err := c.n.eng.CountUpTo(tenants.OutboxPrefix(), most)
+	events, err := c.n.eng.CountUpTo(tenants.OutboxPrefix(), most)
 	if err != nil {
 		c.n.log.Warn("leave: reading the outbox", "err", err)
 		return false
 	}
-	if n != c.outboxWait && (n == 0 || c.outboxWait == 0) {
-		if n > 0 {
-			c.n.log.Info("leave waits for the change events of the outbox to reach the feed stream", "events", n)
-		} else {
-			c.n.log.Info("change events of the outbox published; the leave completes")
+	hinted, err := c.n.eng.CountUpTo([]byte{byte(tenants.KindHint)}, most)
+	if err != nil {
+		c.n.log.Warn("leave: reading the hints", "err", err)
+		return false
+	}
+	left := [2]int{events, hinted}
+	if left != c.handing {
+		switch {
+		case left == [2]int{}:
+			c.n.log.Info("change events published and hints delivered; the leave completes")
+		case c.handing == [2]int{}:
+			c.n.log.Info("leave waits for the outbox's change events to reach the feed stream and for hints to be delivered", "events", events, "hints", hinted)
 		}
 	}
-	c.outboxWait = n
-	return n == 0
+	c.handing = left
+	return left == [2]int{}
 }
 
 // admin runs an operator's join or leave.

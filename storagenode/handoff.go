@@ -15,6 +15,7 @@ import (
 
 	"github.com/ringtable/ringtable/membership"
 	"github.com/ringtable/ringtable/messaging/wire"
+	"github.com/ringtable/ringtable/ring"
 	"github.com/ringtable/ringtable/storagenode/engine"
 	"github.com/ringtable/ringtable/storagenode/hints"
 	"github.com/ringtable/ringtable/tenants"
@@ -105,20 +106,25 @@ func (h *handoff) loop(ctx context.Context) {
 		}
 		snap := h.n.cl.snap.Load()
 		reachable := func(owner string) bool {
-			m, ok := snap.state.Members[owner]
-			return ok && m.Status != membership.Left && owner != h.n.cfg.ID && !slices.Contains(snap.unreachable, owner)
+			// A departed owner's hints go to the keys' replicas now.
+			return departed(snap, owner) || owner != h.n.cfg.ID && !slices.Contains(snap.unreachable, owner)
 		}
 		counts := map[string]int{}
 		for o, ks := range byOwner {
 			counts[o] = len(ks)
 		}
 		for _, owner := range h.sched.Tick(counts, reachable) {
-			if err := h.deliver(ctx, owner, byOwner[owner]); err != nil {
-				h.n.cl.missed(owner)
+			gone := departed(snap, owner)
+			if err := h.deliver(ctx, snap, owner, byOwner[owner]); err != nil {
+				if !gone {
+					h.n.cl.missed(owner)
+				}
 				wait := h.sched.Failed(owner)
-				h.n.log.Info("hint delivery failed; backing off", "owner", owner, "ticks", wait, "err", err)
+				h.n.log.Info("hint delivery failed; backing off", "owner", owner, "departed", gone, "ticks", wait, "err", err)
 			} else {
-				h.n.cl.heard(owner)
+				if !gone {
+					h.n.cl.heard(owner)
+				}
 				h.sched.Delivered(owner)
 			}
 		}
@@ -162,9 +168,34 @@ func (h *handoff) scan() (map[string][][]byte, error) {
 	return out, nil
 }
 
+// departed reports whether a hint's owner is no longer a member: it left
+// (or is unknown here) while others held writes for it.
+func departed(snap *snapshot, owner string) bool {
+	m, ok := snap.state.Members[owner]
+	return !ok || m.Status == membership.Left
+}
+
+// targets are the nodes a hint of owner for k goes to: the owner, or, once
+// it has departed, the key's replicas in the serving ring (its partitions
+// went to them, pulled from replicas that may lack what it was owed).
+func (h *handoff) targets(snap *snapshot, owner string, k tenants.Key) []string {
+	if !departed(snap, owner) {
+		return []string{owner}
+	}
+	if snap.serving == nil {
+		return nil
+	}
+	pl, _ := snap.serving.Preference(ring.Partition(k.Partition), h.n.cfg.TransferN)
+	out := make([]string, len(pl))
+	for i, x := range pl {
+		out[i] = string(x)
+	}
+	return out
+}
+
 // deliver sends an owner its hints, within the hint rate, stopping at the
 // first failure.
-func (h *handoff) deliver(ctx context.Context, owner string, keys [][]byte) error {
+func (h *handoff) deliver(ctx context.Context, snap *snapshot, owner string, keys [][]byte) error {
 	sort.Slice(keys, func(i, j int) bool { return string(keys[i]) < string(keys[j]) })
 	for _, hk := range keys {
 		if err := h.n.limits.waitHint(ctx); err != nil {
@@ -181,21 +212,14 @@ func (h *handoff) deliver(ctx context.Context, owner string, keys [][]byte) erro
 		if err != nil {
 			continue
 		}
-		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		data, err := h.n.conn.Request(rctx, h.n.subj.NodeOp(owner, "replicate"), wire.Encode(&wire.ReplicateRequest{Key: k, Set: set}))
-		cancel()
-		if err == nil {
-			var m wire.Message
-			if m, err = wire.Decode(data); err == nil {
-				if r, ok := m.(*wire.Reply); ok {
-					err = r.Err()
-				} else {
-					err = fmt.Errorf("unexpected %v", m.Type())
-				}
-			}
+		to := h.targets(snap, owner, k)
+		if len(to) == 0 {
+			return fmt.Errorf("hint for departed %s: no ring to place it in", owner)
 		}
-		if err != nil {
-			return fmt.Errorf("hint for %s: %w", owner, err)
+		for _, node := range to {
+			if err := h.send(ctx, node, k, set); err != nil {
+				return fmt.Errorf("hint for %s, to %s: %w", owner, node, err)
+			}
 		}
 		// Acknowledged: forget the hint unless a newer one came in.
 		_, err = h.n.eng.Apply(hk, func(_ *engine.Tx, cur vclock.Set) (vclock.Set, bool, error) {
@@ -210,4 +234,31 @@ func (h *handoff) deliver(ctx context.Context, owner string, keys [][]byte) erro
 		h.n.m.hintsDelivered.Inc()
 	}
 	return nil
+}
+
+// send stores a hinted set on node (this one included, for a departed
+// owner's key it now replicates).
+func (h *handoff) send(ctx context.Context, node string, k tenants.Key, set vclock.Set) error {
+	if node == h.n.cfg.ID {
+		_, err := h.n.eng.Apply(k.Encode(), func(_ *engine.Tx, cur vclock.Set) (vclock.Set, bool, error) {
+			next := cur.Sync(set)
+			return next, !next.Same(cur), nil
+		})
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	data, err := h.n.conn.Request(rctx, h.n.subj.NodeOp(node, "replicate"), wire.Encode(&wire.ReplicateRequest{Key: k, Set: set}))
+	if err != nil {
+		return err
+	}
+	m, err := wire.Decode(data)
+	if err != nil {
+		return err
+	}
+	r, ok := m.(*wire.Reply)
+	if !ok {
+		return fmt.Errorf("unexpected %v", m.Type())
+	}
+	return r.Err()
 }

@@ -3,6 +3,8 @@ package storagenode_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/ringtable/ringtable/internal/testcluster"
 	"github.com/ringtable/ringtable/membership"
 	"github.com/ringtable/ringtable/storagenode"
+	"github.com/ringtable/ringtable/tenants"
 )
 
 // load writes fresh keys until stop is closed and returns the keys whose
@@ -218,6 +221,116 @@ func TestLeaveWaitsForTheOutbox(t *testing.T) {
 	for _, pk := range held {
 		if log.pks[pk] != 1 {
 			t.Errorf("%d events of %s", log.pks[pk], pk)
+		}
+	}
+}
+
+// hintCount is how many hinted keys a node holds.
+func hintCount(t *testing.T, c *testcluster.Cluster, node string) int {
+	t.Helper()
+	n, err := c.Node(node).Engine().Count([]byte{byte(tenants.KindHint)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A hint held for a member that has since left goes to the key's replicas
+// in the ring without it, and is then dropped: kept for the departed
+// member, it would never be delivered.
+func TestHintsOfADepartedMemberGoToItsReplicas(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{Nodes: 4})
+	ctx := context.Background()
+	cl := c.Client(0)
+	if _, err := cl.CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Put(ctx, "t", client.Key{PK: "src"}, []byte(`{"v":1}`), client.Options{W: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Node("n4").Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.WaitFor(t, 30*time.Second, "n4 to leave", func() bool {
+		return c.Gateways[0].GW.Members().Members["n4"].Status == membership.Left
+	})
+	c.Stop("n4")
+	src := c.ItemKey(c.TenantID, "t", "src", "")
+	set, err := c.ReadReplica(c.Replicas(src, 3)[0], src)
+	if err != nil || len(set) != 1 {
+		t.Fatalf("src: %v %v", set, err)
+	}
+	// A version owed to n4 for a key nobody else has, held by n1.
+	k := c.ItemKey(c.TenantID, "t", "owed", "")
+	if err := c.Hint("n1", "n4", k, set); err != nil {
+		t.Fatal(err)
+	}
+	replicas := c.Replicas(k, 3)
+	testcluster.WaitFor(t, 15*time.Second, "the hint on the key's replicas "+strings.Join(replicas, ", "), func() bool {
+		for _, r := range replicas {
+			if s, err := c.ReadReplica(r, k); err != nil || len(s) != 1 {
+				return false
+			}
+		}
+		return hintCount(t, c, "n1") == 0
+	})
+	if it, err := cl.Get(ctx, "t", client.Key{PK: "owed"}, client.Options{R: 3}); err != nil || len(it.Items) != 1 {
+		t.Fatalf("the owed item read with R=3: %v %v", it, err)
+	}
+}
+
+// A leaving node completes its leave only once it delivered the hints it
+// holds: nobody else would.
+func TestLeaveWaitsForHints(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{Nodes: 4, Node: func(cfg *storagenode.Config) {
+		if cfg.ID == "n4" {
+			cfg.HintRate = 0.2 // one hint every 5 s
+		}
+	}})
+	ctx := context.Background()
+	cl := c.Client(0)
+	if _, err := cl.CreateTable(ctx, client.Table{Name: "t", PartitionKey: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	c.Stop("n1")
+	// Keys n1 replicates and n4 does not: n4 is their first fallback.
+	var owed []string
+	for i := 0; len(owed) < 10; i++ {
+		pk := fmt.Sprintf("k%d", i)
+		r := c.Replicas(c.ItemKey(c.TenantID, "t", pk, ""), 3)
+		if slices.Contains(r, "n1") && !slices.Contains(r, "n4") {
+			owed = append(owed, pk)
+		}
+	}
+	for _, pk := range owed {
+		if _, err := cl.Put(ctx, "t", client.Key{PK: pk}, []byte(`{"v":1}`), client.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := hintCount(t, c, "n4"); n < 3 {
+		t.Fatalf("n4 holds %d hints for n1, want the writes' %d", n, len(owed))
+	}
+	if err := c.Node("n4").Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Start("n1")
+	status := func() membership.Status { return c.Gateways[0].GW.Members().Members["n4"].Status }
+	testcluster.WaitFor(t, 30*time.Second, "every member ready for the ring without n4", func() bool {
+		return c.Gateways[0].GW.Members().AllReady()
+	})
+	time.Sleep(3 * time.Second) // gossip periods
+	if s, n := status(), hintCount(t, c, "n4"); s != membership.Leaving || n == 0 {
+		t.Fatalf("n4 is %v holding %d hints; want leaving, with hints still to deliver at its rate", s, n)
+	}
+	if err := c.Admin(0).AdminCall(ctx, "PUT", "/v1/admin/limits", map[string]any{"hints_per_sec": 1000}, nil); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.WaitFor(t, 30*time.Second, "n4 to deliver its hints and leave", func() bool {
+		return status() == membership.Left && hintCount(t, c, "n4") == 0
+	})
+	for _, pk := range owed {
+		if s, err := c.ReadReplica("n1", c.ItemKey(c.TenantID, "t", pk, "")); err != nil || len(s) != 1 {
+			t.Fatalf("n1 lacks %s after n4 left: %v %v", pk, s, err)
 		}
 	}
 }

@@ -60,10 +60,20 @@ func (c *Cluster) ReadReplica(node string, k tenants.Key) (vclock.Set, error) {
 
 // Replicate stores a sibling set straight on one node.
 func (c *Cluster) Replicate(node string, k tenants.Key, s vclock.Set) error {
+	return c.replicate(node, &wire.ReplicateRequest{Key: k, Set: s})
+}
+
+// Hint stores a sibling set on one node as a hint for owner, as a
+// fallback does for a replica that is down.
+func (c *Cluster) Hint(node, owner string, k tenants.Key, s vclock.Set) error {
+	return c.replicate(node, &wire.ReplicateRequest{Key: k, Set: s, Hint: owner})
+}
+
+func (c *Cluster) replicate(node string, req *wire.ReplicateRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn := c.nodes[node].conn
-	data, err := conn.Request(ctx, conn.Subjects().NodeOp(node, "replicate"), wire.Encode(&wire.ReplicateRequest{Key: k, Set: s}))
+	data, err := conn.Request(ctx, conn.Subjects().NodeOp(node, "replicate"), wire.Encode(req))
 	if err != nil {
 		return err
 	}
