@@ -191,6 +191,15 @@ func TestCacheFollowsWritesDeletesAndPurges(t *testing.T) {
 		t.Fatalf("after delete: %v %v, want nothing", s, err)
 	}
 	set("v3")
+	// A purge that finds nothing to drop (sent again, or to a node that
+	// never held the items) leaves the cache as it is.
+	if err := e.Purge([][]byte{tenants.TenantPrefix(tenants.KindData, 1, "gone")}, "gone", ""); err != nil {
+		t.Fatal(err)
+	}
+	hits = e.Stats().CacheHits.Load()
+	if got := getValue(t, e, k); got != "v3" || e.Stats().CacheHits.Load() != hits+1 {
+		t.Fatalf("after a purge of nothing: %q, cache hit %v; want v3 from the cache", got, e.Stats().CacheHits.Load() == hits+1)
+	}
 	if err := e.Purge([][]byte{tenants.TenantPrefix(tenants.KindData, 1, "t")}, "t", ""); err != nil {
 		t.Fatal(err)
 	}

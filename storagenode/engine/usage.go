@@ -139,10 +139,6 @@ func (e *Engine) Usage() ([]TableUsage, error) {
 // DropPrefix.
 func (e *Engine) Purge(prefixes [][]byte, tenant, table string) error {
 	return e.onWriter(func() error {
-		if e.cache != nil {
-			// DropPrefix removes keys behind the cache's back.
-			defer e.cache.clear()
-		}
 		// Only prefixes that hold keys: DropPrefix flushes and rewrites
 		// tables, and the trees of untouched partitions need no rebuild.
 		var present [][]byte
@@ -162,11 +158,17 @@ func (e *Engine) Purge(prefixes [][]byte, tenant, table string) error {
 		if err != nil {
 			return fmt.Errorf("engine: purge: %w", err)
 		}
-		// No record older than the drop may be replayed over it.
-		if err := e.checkpoint(); err != nil {
-			return fmt.Errorf("engine: purge: %w", err)
-		}
+		// With nothing to drop (a purge sent again, to a node that did it
+		// or never held the items), the writes and the cache go on.
 		if len(present) > 0 {
+			if e.cache != nil {
+				// DropPrefix removes keys behind the cache's back.
+				defer e.cache.clear()
+			}
+			// No record older than the drop may be replayed over it.
+			if err := e.checkpoint(); err != nil {
+				return fmt.Errorf("engine: purge: %w", err)
+			}
 			if err := e.db.DropPrefix(present...); err != nil {
 				return fmt.Errorf("engine: purge: %w", err)
 			}
