@@ -56,8 +56,17 @@ func TestFeedAfterALeaveAndAFailure(t *testing.T) {
 	// The feed stream's copy on n4 moves to a remaining server (a copy of
 	// the stream, as long as that takes) before another one fails.
 	feeds := c.feedStream(t, "n1", "n2")
+	var last any // the stream's last state seen, for a failure's log
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the feed stream, last seen: %+v", last)
+		}
+	})
 	waitFor(t, 60*time.Second, "the feed stream's three copies current on n1, n2 and n3", func() bool {
 		i, err := feeds.Info(ctx)
+		if last = err; err == nil {
+			last = *i
+		}
 		return err == nil && len(i.Copies) == 3 && len(i.Current) == 3 && !slices.Contains(i.Copies, "n4")
 	})
 	// The first writes' events, n4's among them (its leave waited for
