@@ -162,8 +162,8 @@ func TestAdminReachesAJoiningNode(t *testing.T) {
 	ctx := context.Background()
 	cl, admin := c.Client(0), c.Admin(0)
 	mustCreate(t, cl, client.Table{Name: "t", PartitionKey: "id"})
-	value := []byte(`{"v":"` + strings.Repeat("x", 4000) + `"}`)
-	for i := range 2200 {
+	value := []byte(`{"v":"` + strings.Repeat("x", 64000) + `"}`)
+	for i := range 150 {
 		if _, err := cl.Put(ctx, "t", client.Key{PK: fmt.Sprint(i)}, value, client.Options{}); err != nil {
 			t.Fatal(err)
 		}
