@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ringtable/ringtable/membership"
 	"github.com/ringtable/ringtable/messaging"
 	"github.com/ringtable/ringtable/messaging/wire"
 	"github.com/ringtable/ringtable/storagenode/engine"
@@ -84,6 +85,10 @@ func (n *Node) reply(m *messaging.Msg, r *wire.Reply, op string) {
 func (n *Node) handlePut(m *messaging.Msg, req *wire.PutRequest) {
 	if err := validatePut(req); err != nil {
 		n.reply(m, &wire.Reply{Tag: req.Tag, Code: wire.CodeBadRequest, Message: err.Error()}, "put")
+		return
+	}
+	if err := n.refuseIfLeft(); err != nil {
+		n.reply(m, &wire.Reply{Tag: req.Tag, Code: wire.CodeOf(err), Message: wire.MessageOf(err)}, "put")
 		return
 	}
 	if !req.Deleted && req.Key.Kind == tenants.KindData {
@@ -213,6 +218,10 @@ func (n *Node) handleReplicate(m *messaging.Msg, req *wire.ReplicateRequest) {
 		n.reply(m, &wire.Reply{Tag: req.Tag, Code: wire.CodeBadRequest, Message: err.Error()}, "replicate")
 		return
 	}
+	if err := n.refuseIfLeft(); err != nil {
+		n.reply(m, &wire.Reply{Tag: req.Tag, Code: wire.CodeOf(err), Message: wire.MessageOf(err)}, "replicate")
+		return
+	}
 	if req.Key.Kind == tenants.KindData && holdsValues(req.Set) {
 		if err := n.disk.refuse(); err != nil {
 			n.reply(m, &wire.Reply{Tag: req.Tag, Code: wire.CodeOf(err), Message: wire.MessageOf(err)}, "replicate")
@@ -239,6 +248,17 @@ func (n *Node) handleReplicate(m *messaging.Msg, req *wire.ReplicateRequest) {
 			n.reply(m, r, "replicate")
 		},
 	})
+}
+
+// refuseIfLeft refuses a write to a node that has left the ring: one sent
+// by a coordinator whose view is not updated yet would count towards its
+// quorum, on a node about to be stopped, and nobody would ever read it
+// there. The coordinator takes another replica or a fallback instead.
+func (n *Node) refuseIfLeft() error {
+	if s := n.cl.snap.Load(); s == nil || s.state.Members[n.cfg.ID].Status != membership.Left {
+		return nil
+	}
+	return wire.Errorf(wire.CodeUnavailable, "node %s has left the ring: it takes no writes", n.cfg.ID)
 }
 
 // holdsValues says whether a replicated set has a version that is not a

@@ -235,9 +235,9 @@ func hintCount(t *testing.T, c *testcluster.Cluster, node string) int {
 	return n
 }
 
-// A hint held for a member that has since left goes to the key's replicas
-// in the ring without it, and is then dropped: kept for the departed
-// member, it would never be delivered.
+// A node that has left takes no writes, and a hint held for it goes to the
+// key's replicas in the ring without it, and is then dropped: kept for the
+// departed member, it would never be delivered.
 func TestHintsOfADepartedMemberGoToItsReplicas(t *testing.T) {
 	c := testcluster.New(t, testcluster.Options{Nodes: 4})
 	ctx := context.Background()
@@ -254,12 +254,17 @@ func TestHintsOfADepartedMemberGoToItsReplicas(t *testing.T) {
 	testcluster.WaitFor(t, 30*time.Second, "n4 to leave", func() bool {
 		return c.Gateways[0].GW.Members().Members["n4"].Status == membership.Left
 	})
-	c.Stop("n4")
 	src := c.ItemKey(c.TenantID, "t", "src", "")
 	set, err := c.ReadReplica(c.Replicas(src, 3)[0], src)
 	if err != nil || len(set) != 1 {
 		t.Fatalf("src: %v %v", set, err)
 	}
+	// Left, n4 takes no writes from a coordinator that has not seen it
+	// leave: they would count towards a quorum on a node about to stop.
+	if err := c.Replicate("n4", src, set); err == nil || !strings.Contains(err.Error(), "has left the ring") {
+		t.Fatalf("a write to n4 after it left: %v, want it refused", err)
+	}
+	c.Stop("n4")
 	// A version owed to n4 for a key nobody else has, held by n1.
 	k := c.ItemKey(c.TenantID, "t", "owed", "")
 	if err := c.Hint("n1", "n4", k, set); err != nil {
