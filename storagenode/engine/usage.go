@@ -161,15 +161,18 @@ func (e *Engine) Purge(prefixes [][]byte, tenant, table string) error {
 		// With nothing to drop (a purge sent again, to a node that did it
 		// or never held the items), the writes and the cache go on.
 		if len(present) > 0 {
-			if e.cache != nil {
-				// DropPrefix removes keys behind the cache's back.
-				defer e.cache.clear()
-			}
 			// No record older than the drop may be replayed over it.
 			if err := e.checkpoint(); err != nil {
 				return fmt.Errorf("engine: purge: %w", err)
 			}
-			if err := e.db.DropPrefix(present...); err != nil {
+			err := e.db.DropPrefix(present...)
+			if e.cache != nil {
+				// DropPrefix removed keys behind the cache's back; cleared
+				// at once, not after the trees' rebuild (seconds on a busy
+				// node), during which reads would still find them.
+				e.cache.clear()
+			}
+			if err != nil {
 				return fmt.Errorf("engine: purge: %w", err)
 			}
 		}
