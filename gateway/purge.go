@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -19,16 +20,25 @@ import (
 const purgesTable = "purges"
 
 type purgeRecord struct {
-	Tenant string    `json:"tenant"`
-	Table  string    `json:"table,omitempty"`
-	After  time.Time `json:"after"`
-	Done   []string  `json:"done,omitempty"`
+	Tenant   string    `json:"tenant"`
+	Table    string    `json:"table,omitempty"`
+	Recorded time.Time `json:"recorded,omitzero"` // absent in older records
+	After    time.Time `json:"after"`
+	Done     []string  `json:"done,omitempty"`
 }
+
+// purgeAbandonAfter is how long after its purge was recorded a drop or a
+// deletion must have been done: a purge whose tenant or table is still
+// there later is one whose drop failed. Before then the drop may be under
+// way (the purge is recorded first), or another gateway's cached view may
+// still show the tenant.
+const purgeAbandonAfter = time.Minute
 
 func (g *Gateway) purgeKey(tenant, table string) string { return tenant + "/" + table }
 
 func (g *Gateway) schedulePurge(ctx context.Context, tenant, table string) error {
-	rec := purgeRecord{Tenant: tenant, Table: table, After: g.cfg.Clock.Now().Add(g.cfg.PurgeGrace).UTC()}
+	now := g.cfg.Clock.Now().UTC()
+	rec := purgeRecord{Tenant: tenant, Table: table, Recorded: now, After: now.Add(g.cfg.PurgeGrace)}
 	return g.sysPut(ctx, g.sysKey(sysTenant, purgesTable, "all", g.purgeKey(tenant, table)), rec, vclock.Context{})
 }
 
@@ -66,6 +76,9 @@ func (g *Gateway) runPurges(ctx context.Context) error {
 		live, err := g.purgeTargetLive(ctx, rec)
 		if err != nil {
 			return err
+		}
+		if live && now.Sub(cmp.Or(rec.Recorded, rec.After)) < purgeAbandonAfter {
+			continue // its drop or deletion may not be done yet
 		}
 		if live {
 			// Its drop or deletion failed after recording the purge; a
