@@ -351,7 +351,7 @@ func (a *aae) reconcile(ctx context.Context, p uint32, peer, tenant, table strin
 				if _, err := a.n.eng.Apply([]byte(raw), func(_ *engine.Tx, cur vclock.Set) (vclock.Set, bool, error) {
 					next := cur.Sync(merged)
 					return next, !next.Same(cur), nil
-				}); err != nil {
+				}); err != nil && !errors.Is(err, engine.ErrPurged) {
 					return repaired, err
 				}
 				did = true
@@ -426,6 +426,9 @@ func (n *Node) removeTombstones(items []wire.ScanItem) (int, error) {
 			}
 			return cur, false, nil
 		})
+		if errors.Is(err, engine.ErrPurged) {
+			continue // gone with its table
+		}
 		if err != nil {
 			return removed, err
 		}

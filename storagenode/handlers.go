@@ -1,6 +1,7 @@
 package storagenode
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -123,6 +124,9 @@ func (n *Node) handlePut(m *messaging.Msg, req *wire.PutRequest) {
 		Staged: func(next vclock.Set) { n.forward(m.Reply, req, next) },
 		Done: func(res engine.Result, err error) {
 			r := &wire.Reply{Tag: req.Tag}
+			if errors.Is(err, engine.ErrPurged) {
+				err = wire.Errorf(wire.CodeNotFound, "table %s has been dropped", req.Key.Table)
+			}
 			if err != nil {
 				r.Code, r.Message = wire.CodeOf(err), wire.MessageOf(err)
 			} else {
@@ -240,6 +244,11 @@ func (n *Node) handleReplicate(m *messaging.Msg, req *wire.ReplicateRequest) {
 		},
 		Done: func(_ engine.Result, err error) {
 			r := &wire.Reply{Tag: req.Tag}
+			if errors.Is(err, engine.ErrPurged) {
+				// Late (a forward, a read repair, a hint): the table was
+				// dropped after it was sent, and nothing is to be kept.
+				err = nil
+			}
 			if err != nil {
 				r.Code, r.Message = wire.CodeOf(err), wire.MessageOf(err)
 			} else if req.Hint != "" {
@@ -433,7 +442,8 @@ func (n *Node) purge(req *wire.PurgeRequest) *wire.Reply {
 		r.Code, r.Message = wire.CodeBadRequest, "purge needs a tenant"
 		return r
 	}
-	kinds := []tenants.Kind{tenants.KindData, tenants.KindHint}
+	// Hints are found by the engine: their keys start with their owner.
+	kinds := []tenants.Kind{tenants.KindData}
 	if req.Table == "" {
 		// A deleted tenant's catalog goes too.
 		kinds = append(kinds, tenants.KindSystem)

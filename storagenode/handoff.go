@@ -228,7 +228,7 @@ func (h *handoff) deliver(ctx context.Context, snap *snapshot, owner string, key
 			}
 			return cur, false, nil
 		})
-		if err != nil && !errors.Is(err, engine.ErrClosed) {
+		if err != nil && !errors.Is(err, engine.ErrClosed) && !errors.Is(err, engine.ErrPurged) {
 			return err
 		}
 		h.n.m.hintsDelivered.Inc()
@@ -244,6 +244,9 @@ func (h *handoff) send(ctx context.Context, node string, k tenants.Key, set vclo
 			next := cur.Sync(set)
 			return next, !next.Same(cur), nil
 		})
+		if errors.Is(err, engine.ErrPurged) {
+			return nil // its table is gone: nothing to deliver
+		}
 		return err
 	}
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)

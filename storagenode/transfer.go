@@ -219,7 +219,12 @@ func (n *Node) mergeAll(ctx context.Context, items []wire.ScanItem) (int64, erro
 				next := cur.Sync(set)
 				return next, !next.Same(cur), nil
 			},
-			Done: func(_ engine.Result, err error) { errc <- err },
+			Done: func(_ engine.Result, err error) {
+				if errors.Is(err, engine.ErrPurged) {
+					err = nil // a page read before the donor's purge
+				}
+				errc <- err
+			},
 		})
 	}
 	var errs []error

@@ -272,6 +272,17 @@ func HintKey(owner string, k Key) []byte {
 	return append(b, k.SK...)
 }
 
+// HintTablePrefix is the prefix of the hints held for owner of one table's
+// items (one tenant's if table is empty) in one partition.
+func HintTablePrefix(p uint32, owner, tenant, table string) []byte {
+	b := appendField(PartitionPrefix(KindHint, p), owner)
+	b = appendField(b, tenant)
+	if table != "" {
+		b = appendField(b, table)
+	}
+	return b
+}
+
 // DecodeHintKey parses a HintKey; the returned key has Kind KindData.
 func DecodeHintKey(b []byte) (owner string, k Key, err error) {
 	if len(b) < 3 || Kind(b[0]) != KindHint {

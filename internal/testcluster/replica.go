@@ -69,11 +69,21 @@ func (c *Cluster) Hint(node, owner string, k tenants.Key, s vclock.Set) error {
 	return c.replicate(node, &wire.ReplicateRequest{Key: k, Set: s, Hint: owner})
 }
 
+// Stamp asks one node to stamp a blind write of value, as a coordinator
+// does, without forwarding it.
+func (c *Cluster) Stamp(node string, k tenants.Key, value []byte) error {
+	return c.replicaOp(node, "put", &wire.PutRequest{Key: k, Value: value, MaxSiblings: 100})
+}
+
 func (c *Cluster) replicate(node string, req *wire.ReplicateRequest) error {
+	return c.replicaOp(node, "replicate", req)
+}
+
+func (c *Cluster) replicaOp(node, op string, req wire.Message) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn := c.nodes[node].conn
-	data, err := conn.Request(ctx, conn.Subjects().NodeOp(node, "replicate"), wire.Encode(req))
+	data, err := conn.Request(ctx, conn.Subjects().NodeOp(node, op), wire.Encode(req))
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ const (
 	CodeInternal        Code = 4 // a storage error on the node
 	CodeVersion         Code = 5 // unsupported protocol version
 	CodeQuota           Code = 6 // the tenant's storage quota is exhausted
+	CodeNotFound        Code = 7 // the item's table or tenant has been dropped
 )
 
 // codeInfo describes each code once; the gateway maps codes to HTTP status
@@ -34,6 +35,7 @@ var codeInfo = map[Code]struct {
 	CodeInternal:        {"internal", 500},
 	CodeVersion:         {"protocol_version", 500},
 	CodeQuota:           {"quota_exceeded", 403},
+	CodeNotFound:        {"not_found", 404},
 }
 
 func (c Code) String() string {

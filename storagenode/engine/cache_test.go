@@ -207,6 +207,7 @@ func TestCacheFollowsWritesDeletesAndPurges(t *testing.T) {
 		t.Fatalf("after purge: %v %v, want nothing", s, err)
 	}
 	// A set that expires is Badger's to drop: never served from the cache.
+	k = tenants.Key{Kind: tenants.KindData, Partition: 1, Tenant: "u", Table: "x", PK: "a"}.Encode()
 	if _, err := e.Apply(k, func(tx *Tx, _ vclock.Set) (vclock.Set, bool, error) {
 		s := one(tx, []byte("ttl"))
 		s[0].Expires = time.Now().Add(time.Hour).UnixMilli()

@@ -320,6 +320,9 @@ type pending struct {
 // stage runs the update function against txn's view and returns an
 // estimate of the bytes it will write.
 func (e *Engine) stage(txn *badger.Txn, o *op) (int64, error) {
+	if e.purgedKey(o.Key) {
+		return 0, ErrPurged
+	}
 	cur, oldSize, err := e.current(txn, o.Key)
 	if err != nil {
 		return 0, err

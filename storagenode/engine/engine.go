@@ -57,6 +57,9 @@ type Config struct {
 	// CacheSize bounds the cache of recently written and read sets
 	// (cache.go) in bytes; 0 or less turns it off.
 	CacheSize int64
+	// PurgedFor is how long a purge is remembered, refusing writes to the
+	// items it dropped (default DefaultPurgedFor).
+	PurgedFor time.Duration
 	// Logger receives Badger's warnings and errors.
 	Logger *slog.Logger
 }
@@ -73,6 +76,7 @@ func DefaultConfig(dir, nodeID string) Config {
 		MemTableSize:   16 << 20,
 		BlockCacheSize: 0,
 		CacheSize:      32 << 20,
+		PurgedFor:      DefaultPurgedFor,
 	}
 }
 
@@ -134,6 +138,7 @@ type Engine struct {
 	dirtyUsage        map[usageKey]bool
 	usageKeys         map[string]usageKey // a key's encoded table names → its usageKey
 	trees             map[uint32]*merkle.Tree
+	purged            purgedSet
 	bigValue          bool // the batch being staged holds a value-log value
 	// staged is what the open transaction has written to cacheable keys,
 	// published to cache once it commits.
@@ -230,6 +235,9 @@ func BadgerOptions(cfg Config) badger.Options {
 func Open(cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.PurgedFor <= 0 {
+		cfg.PurgedFor = DefaultPurgedFor
 	}
 	if cfg.MaxValue == 0 {
 		cfg.MaxValue = 64 << 20
@@ -408,6 +416,9 @@ func (e *Engine) loadMeta() error {
 			e.leaseEnd = e.counter
 		}
 		if err := e.loadUsage(txn); err != nil {
+			return err
+		}
+		if err := e.loadPurged(txn); err != nil {
 			return err
 		}
 		return e.loadTrees(txn)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -133,16 +134,22 @@ func (e *Engine) Usage() ([]TableUsage, error) {
 	return out, err
 }
 
-// Purge deletes every key starting with one of prefixes and forgets the
-// usage of tenant's table (every table when table is empty). It runs on
+// Purge deletes every key starting with one of prefixes and the hints of
+// tenant's table (every table's when table is empty), forgets their usage,
+// and refuses their items from then on (ErrPurged). It runs on
 // the writer goroutine between batches, so no commit races Badger's
 // DropPrefix.
 func (e *Engine) Purge(prefixes [][]byte, tenant, table string) error {
 	return e.onWriter(func() error {
+		// Remembered first: from here on, the writer refuses the items.
+		if err := e.recordPurge(tenant, table, time.Now()); err != nil {
+			return err
+		}
 		// Only prefixes that hold keys: DropPrefix flushes and rewrites
 		// tables, and the trees of untouched partitions need no rebuild.
 		var present [][]byte
 		err := e.db.View(func(txn *badger.Txn) error {
+			present = hintPrefixes(txn, tenant, table)
 			for _, pre := range prefixes {
 				opts := badger.DefaultIteratorOptions
 				opts.Prefix, opts.PrefetchValues = pre, false

@@ -1,0 +1,171 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/ringtable/ringtable/tenants"
+)
+
+// ErrPurged refuses a write to an item of a purged tenant or table. A
+// purge drops what a node holds at that moment; without a record of it, a
+// forward, a hint, a read repair or a transfer page still on its way would
+// store the dropped items again, where nothing would ever purge them.
+var ErrPurged = errors.New("engine: the item's table has been dropped")
+
+// DefaultPurgedFor is how long a node remembers a purge: longer than any
+// message, hint or transfer page can be on its way.
+const DefaultPurgedFor = 30 * 24 * time.Hour
+
+// purgedSet remembers purges, keyed by the encoded fields of the storage
+// keys they cover (tenant, or tenant and table), so a key is matched
+// without decoding or allocating. Owned by the writer goroutine.
+type purgedSet map[string]time.Time
+
+var metaPurged = []byte{byte(tenants.KindMeta), 'p'}
+
+// purgeScope is the encoded tenant field, followed by the table field for
+// a table's purge.
+func purgeScope(tenant, table string) string {
+	b := binary.AppendUvarint(nil, uint64(len(tenant)))
+	b = append(b, tenant...)
+	if table != "" {
+		b = binary.AppendUvarint(b, uint64(len(table)))
+		b = append(b, table...)
+	}
+	return string(b)
+}
+
+// purgedKey reports whether a data, system or hint key belongs to a
+// purged tenant or table.
+func (e *Engine) purgedKey(key []byte) bool {
+	if len(e.purged) == 0 || len(key) < 3 {
+		return false
+	}
+	rest := key[3:]
+	switch tenants.Kind(key[0]) {
+	case tenants.KindData, tenants.KindSystem: // a tenant's catalog is under its ID too
+	case tenants.KindHint:
+		rest = skipField(rest) // the owner's
+	default:
+		return false
+	}
+	end := fieldEnd(rest)
+	if end < 0 {
+		return false
+	}
+	if _, ok := e.purged[string(rest[:end])]; ok {
+		return true
+	}
+	n := fieldEnd(rest[end:])
+	if n < 0 {
+		return false
+	}
+	_, ok := e.purged[string(rest[:end+n])]
+	return ok
+}
+
+// fieldEnd is the length of the length-prefixed field b starts with, or -1.
+func fieldEnd(b []byte) int {
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(len(b)-w) {
+		return -1
+	}
+	return w + int(n)
+}
+
+func skipField(b []byte) []byte {
+	if n := fieldEnd(b); n >= 0 {
+		return b[n:]
+	}
+	return nil
+}
+
+func (e *Engine) loadPurged(txn *badger.Txn) error {
+	e.purged = purgedSet{}
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = metaPurged
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		err := it.Item().Value(func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("bad purge record of %d bytes", len(v))
+			}
+			scope := string(it.Item().Key()[len(metaPurged):])
+			e.purged[scope] = time.Unix(0, int64(binary.BigEndian.Uint64(v)))
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("engine: purges: %w", err)
+		}
+	}
+	return nil
+}
+
+// recordPurge remembers a purge and forgets those older than PurgedFor,
+// on the writer goroutine. Its writes bypass the redo log: Purge's
+// checkpoint makes them durable.
+func (e *Engine) recordPurge(tenant, table string, now time.Time) error {
+	scope := purgeScope(tenant, table)
+	var stale []string
+	for s, at := range e.purged {
+		if now.Sub(at) > e.cfg.PurgedFor && s != scope {
+			stale = append(stale, s)
+		}
+	}
+	_, known := e.purged[scope]
+	if known && len(stale) == 0 {
+		return nil
+	}
+	err := e.db.Update(func(txn *badger.Txn) error {
+		for _, s := range stale {
+			if err := txn.Delete(append(append([]byte(nil), metaPurged...), s...)); err != nil {
+				return err
+			}
+		}
+		if known {
+			return nil
+		}
+		var v [8]byte
+		binary.BigEndian.PutUint64(v[:], uint64(now.UnixNano()))
+		return txn.Set(append(append([]byte(nil), metaPurged...), scope...), v[:])
+	})
+	if err != nil {
+		return fmt.Errorf("engine: purge record: %w", err)
+	}
+	for _, s := range stale {
+		delete(e.purged, s)
+	}
+	if !known {
+		e.purged[scope] = now
+	}
+	return nil
+}
+
+// hintPrefixes finds the prefixes of the hints a purge covers: a hint's
+// key starts with its owner, so no fixed prefix reaches them all.
+func hintPrefixes(txn *badger.Txn, tenant, table string) [][]byte {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix, opts.PrefetchValues = []byte{byte(tenants.KindHint)}, false
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	seen := map[string]bool{}
+	var out [][]byte
+	for it.Rewind(); it.Valid(); it.Next() {
+		owner, k, err := tenants.DecodeHintKey(it.Item().Key())
+		if err != nil || k.Tenant != tenant || table != "" && k.Table != table {
+			continue
+		}
+		pre := tenants.HintTablePrefix(k.Partition, owner, tenant, table)
+		if !seen[string(pre)] {
+			seen[string(pre)] = true
+			out = append(out, pre)
+		}
+	}
+	return out
+}
