@@ -376,10 +376,14 @@ func (c *cluster) handedOver() bool {
 		c.n.log.Warn("leave: reading the outbox", "err", err)
 		return false
 	}
-	hinted, err := c.n.eng.CountUpTo([]byte{byte(tenants.KindHint)}, most)
-	if err != nil {
-		c.n.log.Warn("leave: reading the hints", "err", err)
-		return false
+	hinted := 0
+	for _, kind := range tenants.HintKinds {
+		n, err := c.n.eng.CountUpTo([]byte{byte(kind)}, most)
+		if err != nil {
+			c.n.log.Warn("leave: reading the hints", "err", err)
+			return false
+		}
+		hinted += n
 	}
 	left := [2]int{events, hinted}
 	if left != c.handing {

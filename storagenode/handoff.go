@@ -135,18 +135,20 @@ func (h *handoff) loop(ctx context.Context) {
 func (h *handoff) scan() (map[string][][]byte, error) {
 	out := map[string][][]byte{}
 	err := h.n.eng.DB().View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = []byte{byte(tenants.KindHint)}
-		opts.PrefetchValues = false
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			k := it.Item().KeyCopy(nil)
-			owner, _, err := tenants.DecodeHintKey(k)
-			if err != nil {
-				continue
+		for _, kind := range tenants.HintKinds {
+			opts := badger.DefaultIteratorOptions
+			opts.Prefix = []byte{byte(kind)}
+			opts.PrefetchValues = false
+			it := txn.NewIterator(opts)
+			for it.Rewind(); it.Valid(); it.Next() {
+				k := it.Item().KeyCopy(nil)
+				owner, _, err := tenants.DecodeHintKey(k)
+				if err != nil {
+					continue
+				}
+				out[owner] = append(out[owner], k)
 			}
-			out[owner] = append(out[owner], k)
+			it.Close()
 		}
 		return nil
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/ringtable/ringtable/gateway/client"
 	"github.com/ringtable/ringtable/internal/testcluster"
 	"github.com/ringtable/ringtable/tenants"
+	"github.com/ringtable/ringtable/vclock"
 )
 
 // keysWith returns n partition keys of table whose preference list (first
@@ -145,4 +146,26 @@ func TestSloppyQuorumAndStrictMode(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// A hint of the cluster's own item (a catalog entry, a key, a purge) is
+// delivered into the owner's system keyspace, where reads look for it,
+// not among tenants' items.
+func TestSystemItemHintIsDeliveredAsSystem(t *testing.T) {
+	c := testcluster.New(t, testcluster.Options{})
+	k := tenants.Key{Kind: tenants.KindSystem, Partition: 3, Tenant: "sys", Table: "probe", PK: "a"}
+	set := vclock.Set{{Clock: vclock.Clock{Dot: vclock.Dot{Actor: "n9~1", Counter: 1}}, Value: []byte(`{"v":1}`)}}
+	if err := c.Hint("n1", "n3", k, set); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.WaitFor(t, 10*time.Second, "the hint delivered", func() bool { return hintsPending(c) == 0 })
+	testcluster.WaitFor(t, 10*time.Second, "n3 to hold the system item", func() bool {
+		s, err := c.ReadReplica("n3", k)
+		return err == nil && len(s) == 1
+	})
+	asData := k
+	asData.Kind = tenants.KindData
+	if s, err := c.ReadReplica("n3", asData); err != nil || len(s) != 0 {
+		t.Errorf("n3 holds the system item among data items: %v, %v", s, err)
+	}
 }

@@ -17,7 +17,14 @@ const (
 	KindRing   Kind = 4 // the node's ring and membership state
 	KindSystem Kind = 5 // the cluster's own tables: catalog, tenants, keys
 	KindMeta   Kind = 6 // node-local bookkeeping (incarnation, counters)
+	// KindSystemHint holds versions of the cluster's own items for an
+	// unreachable replica: a hint's key does not say its item's kind
+	// otherwise, and one delivered as data is never read.
+	KindSystemHint Kind = 7
 )
+
+// HintKinds are the kinds that hold hints.
+var HintKinds = []Kind{KindHint, KindSystemHint}
 
 func (k Kind) String() string {
 	switch k {
@@ -33,6 +40,8 @@ func (k Kind) String() string {
 		return "system"
 	case KindMeta:
 		return "meta"
+	case KindSystemHint:
+		return "system-hint"
 	}
 	return fmt.Sprintf("kind(%d)", byte(k))
 }
@@ -261,10 +270,11 @@ func SplitTableSuffix(b []byte) (pk, sk string, err error) {
 //
 //	KindHint | partition(2) | uvarint len, owner | tenant | table | pk | sk
 //
-// (the fields after the owner as in Encode). Hints of one owner in one
-// partition share a prefix, which is how they are delivered.
+// (the fields after the owner as in Encode; KindSystemHint for a system
+// item). Hints of one owner in one partition share a prefix, which is how
+// they are delivered.
 func HintKey(owner string, k Key) []byte {
-	b := PartitionPrefix(KindHint, k.Partition)
+	b := PartitionPrefix(hintKind(k.Kind), k.Partition)
 	b = appendField(b, owner)
 	b = appendField(b, k.Tenant)
 	b = appendField(b, k.Table)
@@ -272,10 +282,17 @@ func HintKey(owner string, k Key) []byte {
 	return append(b, k.SK...)
 }
 
+func hintKind(k Kind) Kind {
+	if k == KindSystem {
+		return KindSystemHint
+	}
+	return KindHint
+}
+
 // HintTablePrefix is the prefix of the hints held for owner of one table's
-// items (one tenant's if table is empty) in one partition.
-func HintTablePrefix(p uint32, owner, tenant, table string) []byte {
-	b := appendField(PartitionPrefix(KindHint, p), owner)
+// items of kind k (one tenant's if table is empty) in one partition.
+func HintTablePrefix(k Kind, p uint32, owner, tenant, table string) []byte {
+	b := appendField(PartitionPrefix(hintKind(k), p), owner)
 	b = appendField(b, tenant)
 	if table != "" {
 		b = appendField(b, table)
@@ -283,16 +300,23 @@ func HintTablePrefix(p uint32, owner, tenant, table string) []byte {
 	return b
 }
 
-// DecodeHintKey parses a HintKey; the returned key has Kind KindData.
+// DecodeHintKey parses a HintKey; the returned key has the kind of the
+// item the hint holds (KindData or KindSystem).
 func DecodeHintKey(b []byte) (owner string, k Key, err error) {
-	if len(b) < 3 || Kind(b[0]) != KindHint {
+	kind := KindData
+	switch {
+	case len(b) < 3:
+		return "", Key{}, fmt.Errorf("%w: not a hint key", ErrBadKey)
+	case Kind(b[0]) == KindSystemHint:
+		kind = KindSystem
+	case Kind(b[0]) != KindHint:
 		return "", Key{}, fmt.Errorf("%w: not a hint key", ErrBadKey)
 	}
 	owner, rest, err := field(b[3:], MaxIDLen)
 	if err != nil {
 		return "", Key{}, fmt.Errorf("%w: hint owner: %v", ErrBadKey, err)
 	}
-	data := append(PartitionPrefix(KindData, uint32(b[1])<<8|uint32(b[2])), rest...)
+	data := append(PartitionPrefix(kind, uint32(b[1])<<8|uint32(b[2])), rest...)
 	k, err = Decode(data)
 	return owner, k, err
 }

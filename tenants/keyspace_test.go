@@ -13,17 +13,17 @@ import (
 func TestKindString(t *testing.T) {
 	for k, want := range map[Kind]string{
 		KindData: "data", KindHint: "hint", KindMerkle: "merkle", KindRing: "ring",
-		KindSystem: "system", KindMeta: "meta", 0: "kind(0)", 200: "kind(200)",
+		KindSystem: "system", KindMeta: "meta", KindSystemHint: "system-hint", 0: "kind(0)", 200: "kind(200)",
 	} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", byte(k), got, want)
 		}
 	}
 	// The kinds are on disk: their values never change.
-	if KindData != 1 || KindHint != 2 || KindMerkle != 3 || KindRing != 4 || KindSystem != 5 || KindMeta != 6 {
+	if KindData != 1 || KindHint != 2 || KindMerkle != 3 || KindRing != 4 || KindSystem != 5 || KindMeta != 6 || KindSystemHint != 7 {
 		t.Errorf("kind values changed")
 	}
-	for _, k := range []Kind{0, KindHint, KindMerkle, KindRing, KindMeta, 7} {
+	for _, k := range []Kind{0, KindHint, KindMerkle, KindRing, KindMeta, KindSystemHint, 8} {
 		if k.Replicated() {
 			t.Errorf("%v reported replicated", k)
 		}
@@ -391,4 +391,38 @@ func TestItemFingerprint(t *testing.T) {
 		}
 		seen[f] = c.Table + "/" + c.PK + "/" + c.SK
 	}
+}
+
+// FuzzHintKeyRoundTrip: a hint's key gives back its owner and its item,
+// of the item's own kind, and starts with the prefix a purge of the item's
+// table or tenant finds it by.
+func FuzzHintKeyRoundTrip(f *testing.F) {
+	f.Add(true, uint16(0), "n1", "t", "b", "k", "")
+	f.Add(false, uint16(65535), "n2", "\x00", "\xff", "\x01\x02", "\x00")
+	f.Add(true, uint16(7), strings.Repeat("n", MaxIDLen), strings.Repeat("t", MaxIDLen), strings.Repeat("b", MaxIDLen), strings.Repeat("k", 300), "s")
+	f.Fuzz(func(t *testing.T, system bool, p uint16, owner, tenant, table, pk, sk string) {
+		if len(owner) > MaxIDLen || len(tenant) > MaxIDLen || len(table) > MaxIDLen || len(pk) > MaxKeyLen || len(sk) > MaxKeyLen {
+			return
+		}
+		k := Key{Kind: KindData, Partition: uint32(p), Tenant: tenant, Table: table, PK: pk, SK: sk}
+		if system {
+			k.Kind = KindSystem
+		}
+		hk := HintKey(owner, k)
+		if want := map[Kind]Kind{KindData: KindHint, KindSystem: KindSystemHint}[k.Kind]; Kind(hk[0]) != want {
+			t.Fatalf("hint of a %v item has kind %v, want %v", k.Kind, Kind(hk[0]), want)
+		}
+		gotOwner, got, err := DecodeHintKey(hk)
+		if err != nil || gotOwner != owner || got != k {
+			t.Fatalf("hint round trip of %s, %+v = %s, %+v, %v", owner, k, gotOwner, got, err)
+		}
+		for _, tb := range []string{table, ""} {
+			if pre := HintTablePrefix(k.Kind, k.Partition, owner, tenant, tb); !bytes.HasPrefix(hk, pre) {
+				t.Fatalf("hint key %x lacks its purge prefix %x (table %q)", hk, pre, tb)
+			}
+		}
+		if _, _, err := DecodeHintKey(k.Encode()); err == nil {
+			t.Fatalf("an item's key decoded as a hint")
+		}
+	})
 }

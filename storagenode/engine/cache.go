@@ -83,7 +83,7 @@ func cacheable(key []byte) bool {
 		return false
 	}
 	switch tenants.Kind(key[0]) {
-	case tenants.KindData, tenants.KindSystem, tenants.KindHint:
+	case tenants.KindData, tenants.KindSystem, tenants.KindHint, tenants.KindSystemHint:
 		return true
 	}
 	return false

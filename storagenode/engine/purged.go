@@ -49,7 +49,7 @@ func (e *Engine) purgedKey(key []byte) bool {
 	rest := key[3:]
 	switch tenants.Kind(key[0]) {
 	case tenants.KindData, tenants.KindSystem: // a tenant's catalog is under its ID too
-	case tenants.KindHint:
+	case tenants.KindHint, tenants.KindSystemHint:
 		rest = skipField(rest) // the owner's
 	default:
 		return false
@@ -150,22 +150,24 @@ func (e *Engine) recordPurge(tenant, table string, now time.Time) error {
 // hintPrefixes finds the prefixes of the hints a purge covers: a hint's
 // key starts with its owner, so no fixed prefix reaches them all.
 func hintPrefixes(txn *badger.Txn, tenant, table string) [][]byte {
-	opts := badger.DefaultIteratorOptions
-	opts.Prefix, opts.PrefetchValues = []byte{byte(tenants.KindHint)}, false
-	it := txn.NewIterator(opts)
-	defer it.Close()
 	seen := map[string]bool{}
 	var out [][]byte
-	for it.Rewind(); it.Valid(); it.Next() {
-		owner, k, err := tenants.DecodeHintKey(it.Item().Key())
-		if err != nil || k.Tenant != tenant || table != "" && k.Table != table {
-			continue
+	for _, kind := range tenants.HintKinds {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix, opts.PrefetchValues = []byte{byte(kind)}, false
+		it := txn.NewIterator(opts)
+		for it.Rewind(); it.Valid(); it.Next() {
+			owner, k, err := tenants.DecodeHintKey(it.Item().Key())
+			if err != nil || k.Tenant != tenant || table != "" && k.Table != table {
+				continue
+			}
+			pre := tenants.HintTablePrefix(k.Kind, k.Partition, owner, tenant, table)
+			if !seen[string(pre)] {
+				seen[string(pre)] = true
+				out = append(out, pre)
+			}
 		}
-		pre := tenants.HintTablePrefix(k.Partition, owner, tenant, table)
-		if !seen[string(pre)] {
-			seen[string(pre)] = true
-			out = append(out, pre)
-		}
+		it.Close()
 	}
 	return out
 }
