@@ -38,6 +38,8 @@ type cluster struct {
 
 	// Published for other goroutines (handlers, status).
 	snap atomic.Pointer[snapshot]
+	// leaveWait is what the leave in progress waits for (nil: none).
+	leaveWait atomic.Pointer[LeaveWait]
 
 	in   chan func() // work for the loop
 	subs []*messaging.Subscription
@@ -353,7 +355,9 @@ func (c *cluster) step(ctx context.Context) {
 		}
 		return
 	}
-	if me.Status == membership.Leaving && st.AllReady() && !c.handedOver() {
+	if me.Status != membership.Leaving || !st.AllReady() {
+		c.leaveWait.Store(nil)
+	} else if !c.handedOver() {
 		return
 	}
 	if next := c.local.Advance(st); next.Members[c.n.cfg.ID].Version != me.Version {
@@ -395,7 +399,12 @@ func (c *cluster) handedOver() bool {
 		}
 	}
 	c.handing = left
-	return left == [2]int{}
+	if left == [2]int{} {
+		c.leaveWait.Store(nil)
+		return true
+	}
+	c.leaveWait.Store(&LeaveWait{Events: events, Hints: hinted})
+	return false
 }
 
 // admin runs an operator's join or leave.

@@ -212,6 +212,9 @@ func TestLeaveWaitsForTheOutbox(t *testing.T) {
 	if n := log.count(); n != 0 {
 		t.Fatalf("%d events in the stream while n4 holds them", n)
 	}
+	if w := c.Node("n4").Status().Leave; w == nil || w.Events != len(held) || w.Hints != 0 {
+		t.Fatalf("n4's status says its leave waits for %+v, want %d events", w, len(held))
+	}
 
 	hold.Store(false)
 	c.Stop("n4")
@@ -327,12 +330,21 @@ func TestLeaveWaitsForHints(t *testing.T) {
 	if s, n := status(), hintCount(t, c, "n4"); s != membership.Leaving || n == 0 {
 		t.Fatalf("n4 is %v holding %d hints; want leaving, with hints still to deliver at its rate", s, n)
 	}
+	if w := c.Node("n4").Status().Leave; w == nil || w.Hints == 0 {
+		t.Fatalf("n4's status says its leave waits for %+v, want hints", w)
+	}
+	if w := c.Node("n1").Status().Leave; w != nil {
+		t.Fatalf("n1, not leaving, says a leave waits for %+v", w)
+	}
 	if err := c.Admin(0).AdminCall(ctx, "PUT", "/v1/admin/limits", map[string]any{"hints_per_sec": 1000}, nil); err != nil {
 		t.Fatal(err)
 	}
 	testcluster.WaitFor(t, 30*time.Second, "n4 to deliver its hints and leave", func() bool {
 		return status() == membership.Left && hintCount(t, c, "n4") == 0
 	})
+	if w := c.Node("n4").Status().Leave; w != nil {
+		t.Fatalf("n4 has left and says its leave waits for %+v", w)
+	}
 	for _, pk := range owed {
 		if s, err := c.ReadReplica("n1", c.ItemKey(c.TenantID, "t", pk, "")); err != nil || len(s) != 1 {
 			t.Fatalf("n1 lacks %s after n4 left: %v %v", pk, s, err)

@@ -24,6 +24,17 @@ type Status struct {
 	Hints         map[string]int   `json:"hints"` // hinted keys pending, by target node
 	AAE           AAEStatus        `json:"aae"`
 	State         membership.State `json:"state"`
+	// Leave is what this node's leave waits for once every member is
+	// ready for the ring without it (absent otherwise).
+	Leave *LeaveWait `json:"leave,omitempty"`
+}
+
+// LeaveWait is what only a leaving node can pass on: its leave completes
+// once both are zero. Events wait while the feed stream is unreachable,
+// hints while their owners are.
+type LeaveWait struct {
+	Events int `json:"events"` // change events it stamped not yet in the feed stream
+	Hints  int `json:"hints"`  // hints it holds for other members
 }
 
 // MemberStatus is one member as this node sees it.
@@ -43,7 +54,7 @@ func (n *Node) Status() Status {
 	snap := n.cl.snap.Load()
 	st := snap.state
 	out := Status{Node: n.cfg.ID, Actor: string(n.eng.Actor()), Epoch: st.Epoch(), Transitioning: st.Transitioning(),
-		Transfers: n.xfers.snapshot(), Limits: n.limits.current(), State: st, Hints: n.handoff.Pending(), AAE: n.aae.status()}
+		Transfers: n.xfers.snapshot(), Limits: n.limits.current(), State: st, Hints: n.handoff.Pending(), AAE: n.aae.status(), Leave: n.cl.leaveWait.Load()}
 	for _, m := range st.Sorted() {
 		ms := MemberStatus{ID: m.ID, Status: m.Status, Ready: m.Ready == out.Epoch}
 		if m.Status != membership.Left {

@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/chzyer/readline"
+	"github.com/dustin/go-humanize/english"
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/ringtable/ringtable/membership"
 	"github.com/ringtable/ringtable/storagenode"
 )
 
@@ -55,6 +57,21 @@ func (c *statusCmd) Run(env *runEnv, a *adminCmd) error {
 			t.AppendRow(table.Row{m.ID, m.Status, reachable, m.Partitions, fmt.Sprintf("%.1f%%", 100*m.Share), m.Ready})
 		}
 		t.Render()
+		if w := st.Leave; w != nil {
+			var waits []string
+			if w.Events > 0 {
+				waits = append(waits, english.Plural(w.Events, "change event", "")+" to reach the feed stream")
+			}
+			if w.Hints > 0 {
+				waits = append(waits, english.Plural(w.Hints, "hint", "")+" to be delivered")
+			}
+			fmt.Printf("%s's leave waits for %s\n", st.Node, strings.Join(waits, " and "))
+		}
+		for _, m := range st.Members {
+			if m.Status == membership.Leaving && m.ID != st.Node {
+				fmt.Printf("%s is leaving: `ringtable admin status --node %s` shows what its leave waits for\n", m.ID, m.ID)
+			}
+		}
 	})
 	return nil
 }
