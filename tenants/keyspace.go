@@ -203,6 +203,46 @@ func TableEnd(b []byte) (int, error) {
 	return len(b) - len(rest), nil
 }
 
+// Scope is the encoded tenant field of an item's key followed, for one
+// table, by its table field (table empty: the tenant alone): what a
+// purge of that tenant or table covers, as ScopeOf finds it in a key.
+func Scope(tenant, table string) []byte {
+	b := appendField(nil, tenant)
+	if table != "" {
+		b = appendField(b, table)
+	}
+	return b
+}
+
+// ScopeOf returns the tenant and table fields of a data, system or hint
+// key as Scope encodes them, and the length of the tenant's: a slice of
+// b, found without decoding or allocating.
+func ScopeOf(b []byte) (scope []byte, tenantLen int, ok bool) {
+	if len(b) < 3 {
+		return nil, 0, false
+	}
+	rest := b[3:]
+	switch Kind(b[0]) {
+	case KindData, KindSystem:
+	case KindHint, KindSystemHint:
+		var err error
+		if _, rest, err = fieldBytes(rest, MaxIDLen); err != nil { // the owner
+			return nil, 0, false
+		}
+	default:
+		return nil, 0, false
+	}
+	_, afterTenant, err := fieldBytes(rest, MaxIDLen)
+	if err != nil {
+		return nil, 0, false
+	}
+	_, afterTable, err := fieldBytes(afterTenant, MaxIDLen)
+	if err != nil {
+		return nil, 0, false
+	}
+	return rest[:len(rest)-len(afterTable)], len(rest) - len(afterTenant), true
+}
+
 func field(b []byte, max int) (string, []byte, error) {
 	f, rest, err := fieldBytes(b, max)
 	return string(f), rest, err

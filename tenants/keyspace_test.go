@@ -424,5 +424,19 @@ func FuzzHintKeyRoundTrip(f *testing.F) {
 		if _, _, err := DecodeHintKey(k.Encode()); err == nil {
 			t.Fatalf("an item's key decoded as a hint")
 		}
+		for _, b := range [][]byte{hk, k.Encode()} {
+			scope, n, ok := ScopeOf(b)
+			if !ok || !bytes.Equal(scope[:n], Scope(tenant, "")) || table != "" && !bytes.Equal(scope, Scope(tenant, table)) {
+				t.Fatalf("ScopeOf(%x) = %x, %d, %v; want the scopes of %q and %q", b, scope, n, ok, tenant, table)
+			}
+		}
 	})
+}
+
+func TestScopeOfOtherKinds(t *testing.T) {
+	for _, b := range [][]byte{nil, {1, 0}, {byte(KindMerkle), 0, 0, 1, 't', 1, 'b'}, {byte(KindMeta), 'p'}, {1, 0, 0, 5, 't'}} {
+		if scope, _, ok := ScopeOf(b); ok {
+			t.Errorf("ScopeOf(%x) = %x, want none", b, scope)
+		}
+	}
 }

@@ -21,68 +21,28 @@ var ErrPurged = errors.New("engine: the item's table has been dropped")
 // message, hint or transfer page can be on its way.
 const DefaultPurgedFor = 30 * 24 * time.Hour
 
-// purgedSet remembers purges, keyed by the encoded fields of the storage
-// keys they cover (tenant, or tenant and table), so a key is matched
-// without decoding or allocating. Owned by the writer goroutine.
+// purgedSet remembers purges by tenants.Scope, the time each was made,
+// so a key is matched without decoding or allocating (tenants.ScopeOf).
+// Owned by the writer goroutine.
 type purgedSet map[string]time.Time
 
 var metaPurged = []byte{byte(tenants.KindMeta), 'p'}
 
-// purgeScope is the encoded tenant field, followed by the table field for
-// a table's purge.
-func purgeScope(tenant, table string) string {
-	b := binary.AppendUvarint(nil, uint64(len(tenant)))
-	b = append(b, tenant...)
-	if table != "" {
-		b = binary.AppendUvarint(b, uint64(len(table)))
-		b = append(b, table...)
-	}
-	return string(b)
-}
-
 // purgedKey reports whether a data, system or hint key belongs to a
-// purged tenant or table.
+// purged tenant (a tenant's catalog is under its ID too) or table.
 func (e *Engine) purgedKey(key []byte) bool {
-	if len(e.purged) == 0 || len(key) < 3 {
+	if len(e.purged) == 0 {
 		return false
 	}
-	rest := key[3:]
-	switch tenants.Kind(key[0]) {
-	case tenants.KindData, tenants.KindSystem: // a tenant's catalog is under its ID too
-	case tenants.KindHint, tenants.KindSystemHint:
-		rest = skipField(rest) // the owner's
-	default:
+	scope, tenantLen, ok := tenants.ScopeOf(key)
+	if !ok {
 		return false
 	}
-	end := fieldEnd(rest)
-	if end < 0 {
-		return false
-	}
-	if _, ok := e.purged[string(rest[:end])]; ok {
+	if _, ok := e.purged[string(scope[:tenantLen])]; ok {
 		return true
 	}
-	n := fieldEnd(rest[end:])
-	if n < 0 {
-		return false
-	}
-	_, ok := e.purged[string(rest[:end+n])]
+	_, ok = e.purged[string(scope)]
 	return ok
-}
-
-// fieldEnd is the length of the length-prefixed field b starts with, or -1.
-func fieldEnd(b []byte) int {
-	n, w := binary.Uvarint(b)
-	if w <= 0 || n > uint64(len(b)-w) {
-		return -1
-	}
-	return w + int(n)
-}
-
-func skipField(b []byte) []byte {
-	if n := fieldEnd(b); n >= 0 {
-		return b[n:]
-	}
-	return nil
 }
 
 func (e *Engine) loadPurged(txn *badger.Txn) error {
@@ -111,7 +71,7 @@ func (e *Engine) loadPurged(txn *badger.Txn) error {
 // on the writer goroutine. Its writes bypass the redo log: Purge's
 // checkpoint makes them durable.
 func (e *Engine) recordPurge(tenant, table string, now time.Time) error {
-	scope := purgeScope(tenant, table)
+	scope := string(tenants.Scope(tenant, table))
 	var stale []string
 	for s, at := range e.purged {
 		if now.Sub(at) > e.cfg.PurgedFor && s != scope {
